@@ -1,0 +1,58 @@
+// Package journal is the master's write-ahead journal in the layout of
+// Alluxio's UFS journal (see docs/journal-format.md and doc.go): a folder of
+// log files of length-prefixed, CRC-checked protobuf records, plus
+// checkpoints. The leader appends entries and acknowledges an operation only
+// after Flush returns for its sequence number (group commit: one fsync covers
+// every entry appended before it). A master rebuilds its state by Replay.
+package journal
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/alluxio-go/alluxio/proto/journalpb"
+)
+
+// StateMachine is the master state that journal entries drive, in the manner
+// of hashicorp/raft's FSM.
+type StateMachine interface {
+	// Apply applies one entry during replay. An error is fatal to replay.
+	Apply(e *journalpb.JournalEntry) error
+	// Reset empties the state before a checkpoint is loaded.
+	Reset()
+}
+
+// Snapshotter writes a state as a sequence of entries that, applied in order
+// to an empty state, rebuild it. It is given to Journal.Checkpoint.
+type Snapshotter func(emit func(*journalpb.JournalEntry) error) error
+
+// Config configures a journal.
+type Config struct {
+	// Folder is alluxio.master.journal.folder, a local (or mounted) directory.
+	Folder string
+	// LogSizeBytesMax rotates the open log past this size
+	// (alluxio.master.journal.log.size.bytes.max).
+	LogSizeBytesMax int64
+	// CheckpointPeriodEntries is how many entries may follow the latest
+	// checkpoint before the owner should write another one
+	// (alluxio.master.journal.checkpoint.period.entries); see NeedsCheckpoint.
+	CheckpointPeriodEntries int64
+	Logger                  *slog.Logger
+}
+
+// Writer appends entries for one leadership term. It is safe for concurrent use.
+//
+// Append assigns the next sequence number and the writer's epoch to e, and
+// buffers it; callers that need entries in the same order as their state
+// changes call Append while holding the lock that orders those changes.
+// Flush blocks until every entry up to seq is durable (fsynced), sharing one
+// fsync among concurrent callers. After any write or sync failure the writer
+// is broken: every later Append and Flush returns an error, since the
+// in-memory state may be ahead of the journal.
+//
+// Close flushes and closes the open log.
+type Writer interface {
+	Append(e *journalpb.JournalEntry) (seq int64, err error)
+	Flush(ctx context.Context, seq int64) error
+	Close() error
+}
