@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Starts Alluxio-Go processes, as Alluxio's script of the same name does.
+#
+#   alluxio-start.sh local     one master and one worker on this host (formats on first start)
+#   alluxio-start.sh master    the master on this host
+#   alluxio-start.sh worker    the worker on this host
+#   alluxio-start.sh masters   a master on every host of conf/masters (ssh for other hosts)
+#   alluxio-start.sh workers   a worker on every host of conf/workers
+#   alluxio-start.sh all       masters, then workers
+#
+# Environment: ALLUXIO_HOME, ALLUXIO_CONF_DIR (default $ALLUXIO_HOME/conf),
+# ALLUXIO_LOGS_DIR (default $ALLUXIO_HOME/logs), ALLUXIO_PID_DIR
+# (default $ALLUXIO_HOME/run), and ALLUXIO_*_JAVA_OPTS with -Dkey=value items.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/alluxio-common.sh"
+
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
+
+ensure_built() {
+  if [[ ! -x "$BIN/alluxio-master" || ! -x "$BIN/alluxio-worker" || ! -x "$BIN/alluxio" ]]; then
+    echo "Building binaries (make build)..."
+    make -C "$ALLUXIO_HOME" build >/dev/null || die "build failed: run 'make build' to see why"
+  fi
+}
+
+# ensure_conf: a first local start gets conf/ from the templates in deploy/.
+ensure_conf() {
+  if [[ ! -d "$ALLUXIO_CONF_DIR" ]]; then
+    mkdir -p "$ALLUXIO_CONF_DIR"
+    cp "$ALLUXIO_HOME/deploy/alluxio-site.properties.template" "$ALLUXIO_CONF_DIR/alluxio-site.properties"
+    cp "$ALLUXIO_HOME/deploy/masters" "$ALLUXIO_HOME/deploy/workers" "$ALLUXIO_CONF_DIR/"
+    echo "Created $ALLUXIO_CONF_DIR from deploy/ templates."
+  fi
+}
+
+# wait_port HOST PORT SECONDS NAME PID: poll until HOST:PORT accepts connections.
+wait_port() {
+  local host=$1 port=$2 secs=$3 name=$4 pid=$5 i
+  for ((i = 0; i < secs * 10; i++)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      die "$name exited during start-up; last lines of $ALLUXIO_LOGS_DIR/$name.log:
+$(tail -n 5 "$ALLUXIO_LOGS_DIR/$name.log" 2>/dev/null)"
+    fi
+    if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  die "$name did not listen on $host:$port within ${secs}s; see $ALLUXIO_LOGS_DIR/$name.log"
+}
+
+conf_get() { "$BIN/alluxio" getConf "$1"; }
+
+start_daemon() { # NAME
+  local name=$1 pid port host
+  if pid=$(running "$name"); then
+    echo "alluxio-$name is already running (pid $pid)."
+    return 0
+  fi
+  mkdir -p "$ALLUXIO_LOGS_DIR" "$ALLUXIO_PID_DIR"
+  nohup "$BIN/alluxio-$name" >>"$ALLUXIO_LOGS_DIR/$name.log" 2>&1 </dev/null &
+  pid=$!
+  echo "$pid" >"$(pid_file "$name")"
+  if [[ $name == master ]]; then
+    port=$(conf_get alluxio.master.rpc.port); host=$(conf_get alluxio.master.hostname)
+  else
+    port=$(conf_get alluxio.worker.rpc.port); host=$(conf_get alluxio.worker.hostname)
+  fi
+  wait_port "$host" "$port" 60 "$name" "$pid"
+  echo "Started alluxio-$name (pid $pid) on $host:$port; log: $ALLUXIO_LOGS_DIR/$name.log"
+}
+
+# format_if_new: format the journal and worker storage on the first start.
+format_if_new() {
+  local folder
+  folder=$(conf_get alluxio.master.journal.folder)
+  if ! ls "$folder"/_format_* >/dev/null 2>&1; then
+    echo "Formatting a new cluster (journal $folder)..."
+    "$BIN/alluxio" format >/dev/null || die "format failed"
+  fi
+}
+
+wait_worker_registered() {
+  local i
+  for ((i = 0; i < 300; i++)); do
+    if "$BIN/alluxio" fsadmin report 2>/dev/null | grep -Eq 'Live Workers:[[:space:]]*[1-9]'; then return 0; fi
+    sleep 0.1
+  done
+  die "the worker did not register with the master within 30s; see $ALLUXIO_LOGS_DIR/worker.log"
+}
+
+remote() { # HOST TARGET
+  ssh -o StrictHostKeyChecking=no "$1" "ALLUXIO_CONF_DIR=$ALLUXIO_CONF_DIR $ALLUXIO_HOME/bin/alluxio-start.sh $2"
+}
+
+on_hosts() { # FILE TARGET
+  local h
+  for h in $(hosts "$1"); do
+    if is_local "$h"; then start_daemon "$2"; else remote "$h" "$2"; fi
+  done
+}
+
+[[ $# -ge 1 ]] || { usage >&2; exit 2; }
+case "$1" in
+  -h|--help) usage ;;
+  local)
+    ensure_built; ensure_conf; format_if_new
+    start_daemon master; start_daemon worker; wait_worker_registered
+    echo "Local cluster is up. Try: $BIN/alluxio fs ls /   (stop: $BIN/alluxio-stop.sh local)" ;;
+  master|worker) ensure_built; start_daemon "$1" ;;
+  masters) ensure_built; on_hosts "$ALLUXIO_CONF_DIR/masters" master ;;
+  workers) ensure_built; on_hosts "$ALLUXIO_CONF_DIR/workers" worker ;;
+  all) ensure_built; on_hosts "$ALLUXIO_CONF_DIR/masters" master; on_hosts "$ALLUXIO_CONF_DIR/workers" worker ;;
+  *) echo "alluxio-start.sh: unknown target '$1' (want local, all, masters, workers, master or worker)" >&2; exit 2 ;;
+esac
