@@ -2,10 +2,15 @@ module github.com/alluxio-go/alluxio/worker
 
 go 1.26.0
 
-require github.com/alluxio-go/alluxio/proto v0.0.0
-
 replace github.com/alluxio-go/alluxio/proto => ../proto
 
 require github.com/alluxio-go/alluxio/common v0.0.0
+
+require (
+	golang.org/x/sys v0.48.0 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
+	google.golang.org/grpc v1.85.0 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
+)
 
 replace github.com/alluxio-go/alluxio/common => ../common

@@ -1,0 +1,212 @@
+package blockstore
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"github.com/alluxio-go/alluxio/common/rpcstatus"
+)
+
+// CreateOptions are the options of CreateBlock.
+type CreateOptions struct {
+	// Tier is the alias of the tier to write to; "" means the top tier, falling
+	// back to lower tiers when it has no room.
+	Tier string
+	// Reserve is the space to reserve up front; more is reserved as the block grows.
+	Reserve int64
+	// Pinned blocks are never evicted.
+	Pinned bool
+}
+
+// TempBlock is a block being written. It is invisible to readers until Commit;
+// Abort (or any failure followed by Abort) discards it.
+type TempBlock struct {
+	s       *Store
+	id      int64
+	session int64
+	dir     *dir
+	path    string
+	pinned  bool
+
+	mu       sync.Mutex
+	f        *os.File
+	written  int64
+	reserved int64
+	done     bool
+}
+
+// ID is the block id.
+func (t *TempBlock) ID() int64 { return t.id }
+
+// Tier is the alias of the tier the block is being written to.
+func (t *TempBlock) Tier() string { return t.dir.tier.alias }
+
+// Written is the number of bytes written so far.
+func (t *TempBlock) Written() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.written
+}
+
+// CreateBlock starts writing block id for a session. It fails with
+// ErrAlreadyExists when the block is committed or being written, and with
+// ErrResourceExhausted when no directory can hold the reservation.
+func (s *Store) CreateBlock(session, id int64, opts CreateOptions) (*TempBlock, error) {
+	if opts.Reserve < 0 {
+		return nil, fmt.Errorf("blockstore: negative reservation %d: %w", opts.Reserve, rpcstatus.ErrInvalidArgument)
+	}
+	var tiers []*tier
+	if opts.Tier == "" {
+		tiers = s.tiers
+	} else {
+		t, err := s.tierByAlias(opts.Tier)
+		if err != nil {
+			return nil, err
+		}
+		tiers = []*tier{t}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b, ok := s.blocks[id]; ok && !b.removing {
+		return nil, fmt.Errorf("blockstore: block %d: %w", id, rpcstatus.ErrAlreadyExists)
+	}
+	if _, ok := s.temps[id]; ok {
+		return nil, fmt.Errorf("blockstore: block %d is being written: %w", id, rpcstatus.ErrAlreadyExists)
+	}
+	var d *dir
+	// Prefer a tier with free room, then make room by eviction, top down.
+	for _, evict := range []bool{false, true} {
+		for _, t := range tiers {
+			if d = s.allocDirLocked(t, opts.Reserve, evict); d != nil {
+				break
+			}
+		}
+		if d != nil {
+			break
+		}
+	}
+	if d == nil {
+		return nil, fmt.Errorf("blockstore: no room to reserve %d bytes for block %d: %w", opts.Reserve, id, rpcstatus.ErrResourceExhausted)
+	}
+	sdir := d.sessionDir(session)
+	if err := os.MkdirAll(sdir, 0o755); err != nil {
+		return nil, fmt.Errorf("blockstore: create block %d: %w", id, diskErr(err))
+	}
+	p := filepath.Join(sdir, strconv.FormatInt(id, 10))
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("blockstore: create block %d: %w", id, diskErr(err))
+	}
+	d.reserved += opts.Reserve
+	t := &TempBlock{s: s, id: id, session: session, dir: d, path: p, pinned: opts.Pinned, f: f, reserved: opts.Reserve}
+	s.temps[id] = t
+	return t, nil
+}
+
+var errDone = errors.New("blockstore: block already committed or aborted")
+
+// Write appends p, reserving more space (evicting in the block's directory if
+// needed). On error the caller must Abort.
+func (t *TempBlock) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return 0, errDone
+	}
+	if need := t.written + int64(len(p)) - t.reserved; need > 0 {
+		if err := t.s.reserveMore(t, need); err != nil {
+			return 0, err
+		}
+		t.reserved += need
+	}
+	n, err := t.f.Write(p)
+	t.written += int64(n)
+	if err != nil {
+		return n, fmt.Errorf("blockstore: write block %d: %w", t.id, diskErr(err))
+	}
+	return n, nil
+}
+
+func (s *Store) reserveMore(t *TempBlock, need int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.freeSpaceLocked(t.dir, need) {
+		return fmt.Errorf("blockstore: block %d needs %d more bytes but tier %s directory %s has %d free of %d and nothing more to evict: %w",
+			t.id, need, t.dir.tier.alias, t.dir.path, t.dir.free(), t.dir.capacity, rpcstatus.ErrResourceExhausted)
+	}
+	t.dir.reserved += need
+	return nil
+}
+
+// Commit makes the block durable and visible.
+func (t *TempBlock) Commit() (BlockMeta, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return BlockMeta{}, errDone
+	}
+	if err := t.f.Sync(); err != nil {
+		return BlockMeta{}, fmt.Errorf("blockstore: sync block %d: %w", t.id, diskErr(err))
+	}
+	if err := t.f.Close(); err != nil {
+		return BlockMeta{}, fmt.Errorf("blockstore: close block %d: %w", t.id, diskErr(err))
+	}
+	s := t.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	dst := t.dir.blockPath(t.id)
+	if err := os.Rename(t.path, dst); err != nil {
+		t.f = nil
+		return BlockMeta{}, fmt.Errorf("blockstore: commit block %d: %w", t.id, err)
+	}
+	if err := syncDir(filepath.Dir(dst)); err != nil {
+		s.log.Warn("blockstore: fsync block directory", "dir", filepath.Dir(dst), "err", err)
+	}
+	_ = os.Remove(filepath.Dir(t.path)) // the session directory, if empty
+	t.done = true
+	t.dir.reserved -= t.reserved
+	t.dir.committed += t.written
+	delete(s.temps, t.id)
+	b := &block{id: t.id, length: t.written, dir: t.dir, pinned: t.pinned}
+	s.touchLocked(b)
+	s.blocks[t.id] = b
+	s.stats.CommittedBytes += t.written
+	s.recordLocked(t.id, true)
+	meta := s.metaLocked(b)
+	b.locks++ // the fresh block is not a candidate for its own watermark eviction
+	s.checkWatermarkLocked(t.dir.tier)
+	b.locks--
+	return meta, nil
+}
+
+// Abort discards the block. It is safe to call after a failed Commit and more
+// than once.
+func (t *TempBlock) Abort() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return nil
+	}
+	t.done = true
+	if t.f != nil {
+		_ = t.f.Close()
+	}
+	err := os.Remove(t.path)
+	if errors.Is(err, os.ErrNotExist) {
+		err = nil
+	}
+	_ = os.Remove(filepath.Dir(t.path))
+	s := t.s
+	s.mu.Lock()
+	t.dir.reserved -= t.reserved
+	delete(s.temps, t.id)
+	s.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("blockstore: abort block %d: %w", t.id, err)
+	}
+	return nil
+}
