@@ -1,0 +1,467 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/alluxio-go/alluxio/common/rpcstatus"
+	pb "github.com/alluxio-go/alluxio/proto/alluxiopb"
+)
+
+// maxSourceAttempts bounds how often one block read is re-opened after a
+// worker failed mid-stream.
+const maxSourceAttempts = 3
+
+// FileReader reads a complete file. It implements io.ReadSeekCloser and
+// io.ReaderAt; ReadAt may be called concurrently with itself and with Read.
+type FileReader struct {
+	fs *FileSystem
+	// ctx is the context given to OpenFile: it bounds the reader's life, as
+	// with gocloud.dev's blob readers, because io.Reader has no context.
+	ctx      context.Context
+	path     string
+	readType ReadType
+
+	locMu  sync.Mutex
+	status *URIStatus
+	bad    map[string]bool // workers that failed, by host:port
+
+	mu     sync.Mutex
+	pos    int64
+	cur    io.ReadCloser // sequential source, positioned at curOff
+	curOff int64
+	curEnd int64
+	closed bool
+}
+
+// OpenFile opens a complete file for reading. ctx bounds the reader's life,
+// including later Read, ReadAt and Seek calls.
+func (f *FileSystem) OpenFile(ctx context.Context, path string, opts ...OpenOption) (*FileReader, error) {
+	var o openOptions
+	for _, opt := range opts {
+		opt.applyOpen(&o)
+	}
+	if o.readType == ReadTypeDefault {
+		o.readType = f.readType
+	}
+	st, err := f.GetStatus(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir {
+		return nil, fmt.Errorf("client: open %s: is a directory: %w", st.Path, ErrInvalidArgument)
+	}
+	if !st.Completed {
+		return nil, fmt.Errorf("client: open %s: file is incomplete (still being written): %w", st.Path, ErrFailedPrecondition)
+	}
+	fillBlocks(st)
+	return &FileReader{fs: f, ctx: ctx, path: st.Path, readType: o.readType, status: st, bad: map[string]bool{}}, nil
+}
+
+// fillBlocks derives the block list from block ids when the master sent no
+// block infos.
+func fillBlocks(st *URIStatus) {
+	if len(st.Blocks) > 0 || len(st.BlockIDs) == 0 || st.BlockSize <= 0 {
+		return
+	}
+	for i, id := range st.BlockIDs {
+		off := int64(i) * st.BlockSize
+		st.Blocks = append(st.Blocks, FileBlock{ID: id, Offset: off, Length: min(st.BlockSize, st.Length-off)})
+	}
+}
+
+// Status returns the status of the file being read.
+func (r *FileReader) Status() *URIStatus {
+	r.locMu.Lock()
+	defer r.locMu.Unlock()
+	return r.status
+}
+
+// Len returns the length of the file.
+func (r *FileReader) Len() int64 { return r.Status().Length }
+
+// Read reads from the current offset.
+func (r *FileReader) Read(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return 0, ErrClosed
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	length := r.Len()
+	attempts := 0
+	for {
+		if r.pos >= length {
+			return 0, io.EOF
+		}
+		if r.cur == nil || r.curOff != r.pos {
+			r.closeCur()
+			blk, ok := r.blockAt(r.pos)
+			if !ok {
+				return 0, fmt.Errorf("client: read %s: no block holds offset %d: %w", r.path, r.pos, ErrInternal)
+			}
+			src, err := r.openSource(blk, r.pos-blk.Offset, blk.Length-(r.pos-blk.Offset))
+			if err != nil {
+				return 0, err
+			}
+			r.cur, r.curOff, r.curEnd = src, r.pos, blk.Offset+blk.Length
+		}
+		buf := p
+		if rem := r.curEnd - r.pos; int64(len(buf)) > rem {
+			buf = buf[:rem]
+		}
+		n, err := r.cur.Read(buf)
+		r.pos += int64(n)
+		r.curOff += int64(n)
+		if r.curOff >= r.curEnd {
+			r.closeCur()
+		}
+		switch {
+		case err == nil || err == io.EOF:
+			if n > 0 {
+				return n, nil
+			}
+			if err == io.EOF && r.cur != nil {
+				// The source ended before the block did.
+				r.closeCur()
+				return 0, fmt.Errorf("client: read %s: block at offset %d ended early: %w", r.path, r.pos, io.ErrUnexpectedEOF)
+			}
+		default:
+			r.closeCur()
+			if n > 0 {
+				return n, nil
+			}
+			attempts++
+			if attempts >= maxSourceAttempts || r.ctx.Err() != nil {
+				return 0, fmt.Errorf("client: read %s at offset %d: %w", r.path, r.pos, err)
+			}
+			r.fs.logger.Debug("block read failed, trying another source", "path", r.path, "offset", r.pos, "err", err)
+		}
+	}
+}
+
+func (r *FileReader) closeCur() {
+	if r.cur != nil {
+		r.cur.Close()
+		r.cur = nil
+	}
+}
+
+// Seek sets the offset of the next Read.
+func (r *FileReader) Seek(offset int64, whence int) (int64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return 0, ErrClosed
+	}
+	var abs int64
+	switch whence {
+	case io.SeekStart:
+		abs = offset
+	case io.SeekCurrent:
+		abs = r.pos + offset
+	case io.SeekEnd:
+		abs = r.Len() + offset
+	default:
+		return 0, fmt.Errorf("client: seek %s: bad whence %d: %w", r.path, whence, ErrInvalidArgument)
+	}
+	if abs < 0 {
+		return 0, fmt.Errorf("client: seek %s: negative offset %d: %w", r.path, abs, ErrInvalidArgument)
+	}
+	r.pos = abs
+	return abs, nil
+}
+
+// ReadAt reads len(p) bytes at off; it does not move the Read offset.
+func (r *FileReader) ReadAt(p []byte, off int64) (int, error) {
+	r.mu.Lock()
+	closed := r.closed
+	r.mu.Unlock()
+	if closed {
+		return 0, ErrClosed
+	}
+	if off < 0 {
+		return 0, fmt.Errorf("client: read %s: negative offset %d: %w", r.path, off, ErrInvalidArgument)
+	}
+	length := r.Len()
+	total := 0
+	for total < len(p) {
+		pos := off + int64(total)
+		if pos >= length {
+			return total, io.EOF
+		}
+		blk, ok := r.blockAt(pos)
+		if !ok {
+			return total, fmt.Errorf("client: read %s: no block holds offset %d: %w", r.path, pos, ErrInternal)
+		}
+		inBlock := pos - blk.Offset
+		want := min(int64(len(p)-total), blk.Length-inBlock)
+		n, err := r.readRange(blk, inBlock, p[total:total+int(want)])
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// readRange fills buf from the block at offset inBlock, switching sources if
+// one fails.
+func (r *FileReader) readRange(blk FileBlock, inBlock int64, buf []byte) (int, error) {
+	done := 0
+	var lastErr error
+	for attempt := 0; attempt < maxSourceAttempts && done < len(buf); attempt++ {
+		if r.ctx.Err() != nil {
+			return done, fmt.Errorf("client: read %s: %w", r.path, r.ctx.Err())
+		}
+		src, err := r.openSource(blk, inBlock+int64(done), int64(len(buf)-done))
+		if err != nil {
+			return done, err
+		}
+		var n int
+		if ra, ok := src.(io.ReaderAt); ok {
+			n, err = ra.ReadAt(buf[done:], inBlock+int64(done))
+		} else {
+			n, err = io.ReadFull(src, buf[done:])
+		}
+		src.Close()
+		done += n
+		if done == len(buf) {
+			return done, nil
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return done, fmt.Errorf("client: read %s: block %d ended early: %w", r.path, blk.ID, io.ErrUnexpectedEOF)
+		}
+		lastErr = err
+	}
+	return done, fmt.Errorf("client: read %s block %d: %w", r.path, blk.ID, lastErr)
+}
+
+func (r *FileReader) blockAt(pos int64) (FileBlock, bool) {
+	r.locMu.Lock()
+	defer r.locMu.Unlock()
+	for _, b := range r.status.Blocks {
+		if pos >= b.Offset && pos < b.Offset+b.Length {
+			return b, true
+		}
+	}
+	return FileBlock{}, false
+}
+
+// openSource opens a reader of length bytes of blk from offset inBlock:
+// a local block file, else a worker holding the block, else (for persisted
+// files) a worker reading the UFS. If every location fails it re-fetches
+// the file's status once and tries again.
+func (r *FileReader) openSource(blk FileBlock, inBlock, length int64) (io.ReadCloser, error) {
+	var lastErr error
+	for round := 0; round < 2; round++ {
+		if round == 1 {
+			if err := r.refresh(); err != nil {
+				return nil, err
+			}
+			if b, ok := r.blockAt(blk.Offset); ok && b.ID == blk.ID {
+				blk = b
+			}
+		}
+		r.locMu.Lock()
+		locs := r.fs.orderLocations(blk.Locations, r.bad)
+		persisted, ufsPath, mountID := r.status.Persisted, r.status.UfsPath, r.status.MountID
+		r.locMu.Unlock()
+		for _, l := range locs {
+			if r.fs.shortCircuit && r.fs.isLocal(l.Address.Host) {
+				src, err := r.openLocal(l.Address, blk, inBlock, length)
+				if err == nil {
+					return src, nil
+				}
+				r.fs.logger.Debug("short-circuit read failed, streaming", "block", blk.ID, "worker", l.Address.String(), "err", err)
+			}
+			src, err := r.openStream(l.Address, &pb.ReadBlockRequest{
+				BlockId: blk.ID, Offset: inBlock, Length: length, ChunkSize: r.fs.chunkSize,
+				Promote: r.readType == CachePromote,
+			})
+			if err == nil {
+				return src, nil
+			}
+			if r.ctx.Err() != nil {
+				return nil, fmt.Errorf("client: read %s: %w", r.path, r.ctx.Err())
+			}
+			lastErr = err
+			r.markBad(l.Address)
+		}
+		if persisted && ufsPath != "" {
+			w, err := r.fs.pickWorker(r.ctx, 0)
+			if err != nil {
+				return nil, fmt.Errorf("client: read %s block %d from the UFS: %w", r.path, blk.ID, err)
+			}
+			src, err := r.openStream(w, &pb.ReadBlockRequest{
+				BlockId: blk.ID, Offset: inBlock, Length: length, ChunkSize: r.fs.chunkSize,
+				Promote: r.readType == CachePromote, Cache: r.readType != NoCache,
+				Ufs: &pb.UfsReadOptions{UfsPath: ufsPath, OffsetInFile: blk.Offset, BlockSize: blk.Length, MountId: mountID},
+			})
+			if err == nil {
+				return src, nil
+			}
+			lastErr = err
+		}
+	}
+	if lastErr == nil {
+		lastErr = fmt.Errorf("block %d is not cached on any worker and the file is not persisted: %w", blk.ID, rpcstatus.ErrUnavailable)
+	}
+	return nil, fmt.Errorf("client: read %s: %w", r.path, lastErr)
+}
+
+func (r *FileReader) markBad(a WorkerAddress) {
+	r.locMu.Lock()
+	r.bad[a.String()] = true
+	r.locMu.Unlock()
+}
+
+// refresh re-fetches the file's status (block locations may have changed)
+// and forgets which workers failed.
+func (r *FileReader) refresh() error {
+	st, err := r.fs.GetStatus(r.ctx, r.path)
+	if err != nil {
+		return err
+	}
+	fillBlocks(st)
+	r.locMu.Lock()
+	defer r.locMu.Unlock()
+	if st.Length != r.status.Length {
+		return fmt.Errorf("client: read %s: file changed while reading: %w", r.path, ErrFailedPrecondition)
+	}
+	r.status = st
+	r.bad = map[string]bool{}
+	return nil
+}
+
+// Close releases the reader.
+func (r *FileReader) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	r.closeCur()
+	return nil
+}
+
+// openStream starts a ReadBlock stream and waits for its first chunk, so a
+// worker that cannot serve the block fails here.
+func (r *FileReader) openStream(w WorkerAddress, req *pb.ReadBlockRequest) (io.ReadCloser, error) {
+	wc, err := r.fs.workerClient(w)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(r.ctx)
+	stream, err := wc.ReadBlock(ctx, req)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("read block %d from worker %s: %w", req.BlockId, w, rpcstatus.FromGRPC(err))
+	}
+	s := &streamSource{stream: stream, cancel: cancel, worker: w, blockID: req.BlockId}
+	resp, err := stream.Recv()
+	switch {
+	case err == io.EOF:
+		s.eof = true
+	case err != nil:
+		cancel()
+		return nil, fmt.Errorf("read block %d from worker %s: %w", req.BlockId, w, rpcstatus.FromGRPC(err))
+	default:
+		s.buf = resp.GetChunk()
+	}
+	return s, nil
+}
+
+type streamSource struct {
+	stream  pb.BlockWorker_ReadBlockClient
+	cancel  context.CancelFunc
+	worker  WorkerAddress
+	blockID int64
+	buf     []byte
+	eof     bool
+}
+
+func (s *streamSource) Read(p []byte) (int, error) {
+	for len(s.buf) == 0 {
+		if s.eof {
+			return 0, io.EOF
+		}
+		resp, err := s.stream.Recv()
+		if err == io.EOF {
+			s.eof = true
+			return 0, io.EOF
+		}
+		if err != nil {
+			return 0, fmt.Errorf("read block %d from worker %s: %w", s.blockID, s.worker, rpcstatus.FromGRPC(err))
+		}
+		s.buf = resp.GetChunk()
+	}
+	n := copy(p, s.buf)
+	s.buf = s.buf[n:]
+	return n, nil
+}
+
+func (s *streamSource) Close() error {
+	s.cancel()
+	return nil
+}
+
+// openLocal opens a block file of a worker on this host directly.
+func (r *FileReader) openLocal(w WorkerAddress, blk FileBlock, inBlock, length int64) (io.ReadCloser, error) {
+	wc, err := r.fs.workerClient(w)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := wc.OpenLocalBlock(r.ctx, &pb.OpenLocalBlockRequest{BlockId: blk.ID, Promote: r.readType == CachePromote})
+	if err != nil {
+		return nil, fmt.Errorf("open local block %d on worker %s: %w", blk.ID, w, rpcstatus.FromGRPC(err))
+	}
+	release := func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), rpcTimeout)
+		defer cancel()
+		if _, err := wc.CloseLocalBlock(ctx, &pb.CloseLocalBlockRequest{BlockId: blk.ID, LockId: resp.GetLockId()}); err != nil {
+			r.fs.logger.Debug("close local block failed", "block", blk.ID, "worker", w.String(), "err", err)
+		}
+	}
+	file, err := os.Open(resp.GetPath())
+	if err != nil {
+		release()
+		return nil, err
+	}
+	end := min(inBlock+length, resp.GetLength())
+	return &localSource{file: file, section: io.NewSectionReader(file, inBlock, max(0, end-inBlock)), base: inBlock, release: release}, nil
+}
+
+type localSource struct {
+	file    *os.File
+	section *io.SectionReader
+	base    int64 // block offset of the section's start
+	release func()
+	once    sync.Once
+}
+
+func (l *localSource) Read(p []byte) (int, error) { return l.section.Read(p) }
+
+// ReadAt reads at an offset within the block.
+func (l *localSource) ReadAt(p []byte, off int64) (int, error) {
+	n, err := l.section.ReadAt(p, off-l.base)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = fmt.Errorf("read local block file: %w", err)
+	}
+	return n, err
+}
+
+func (l *localSource) Close() error {
+	l.once.Do(func() {
+		l.file.Close()
+		l.release()
+	})
+	return nil
+}

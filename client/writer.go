@@ -1,0 +1,366 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"google.golang.org/grpc"
+
+	"github.com/alluxio-go/alluxio/common/rpcstatus"
+	pb "github.com/alluxio-go/alluxio/proto/alluxiopb"
+)
+
+// FileWriter writes a new file. Bytes are sent to a worker in chunks; each
+// full block is committed as it ends, and Close completes the file on the
+// master. Cancel abandons the file instead. A FileWriter is safe for
+// concurrent use, though writes from several goroutines interleave.
+type FileWriter struct {
+	fs *FileSystem
+	// ctx is the context given to CreateFile: it bounds the whole write, as
+	// with gocloud.dev's blob writers, because io.Writer has no context.
+	ctx       context.Context
+	path      string
+	status    *URIStatus
+	writeType WriteType
+	blockSize int64
+	chunkSize int
+	worker    WorkerAddress
+	wc        pb.BlockWorkerClient
+
+	mu           sync.Mutex
+	block        pb.BlockWorker_WriteBlockClient
+	blockCancel  context.CancelFunc
+	blockID      int64
+	blockWritten int64
+	ufs          pb.BlockWorker_WriteUfsFileClient
+	ufsCancel    context.CancelFunc
+	buf          []byte
+	length       int64
+	err          error // sticky
+	closed       bool
+}
+
+// CreateFile creates a file and returns a writer for its contents. The file
+// becomes readable when the writer's Close returns nil. ctx bounds the
+// whole write, including later Write and Close calls.
+func (f *FileSystem) CreateFile(ctx context.Context, path string, opts ...CreateOption) (*FileWriter, error) {
+	o := createOptions{blockSize: f.blockSize}
+	for _, opt := range opts {
+		opt.applyCreate(&o)
+	}
+	if o.writeType == WriteTypeDefault {
+		o.writeType = f.writeType
+	}
+	if o.blockSize <= 0 {
+		return nil, fmt.Errorf("client: block size %d is not positive: %w", o.blockSize, ErrInvalidArgument)
+	}
+	if !o.writeType.caches() && !o.writeType.throughs() {
+		return nil, fmt.Errorf("client: bad write type %v: %w", o.writeType, ErrInvalidArgument)
+	}
+	p, err := cleanPath(path)
+	if err != nil {
+		return nil, err
+	}
+	need := o.blockSize
+	if !o.writeType.caches() {
+		need = 0
+	}
+	worker, err := f.pickWorker(ctx, need)
+	if err != nil {
+		return nil, opErr("create", p, err)
+	}
+	wc, err := f.workerClient(worker)
+	if err != nil {
+		return nil, opErr("create", p, err)
+	}
+	ttl := int64(-1)
+	if o.ttl > 0 {
+		ttl = o.ttl.Milliseconds()
+	}
+	req := &pb.CreateFileRequest{
+		Path: p, BlockSizeBytes: o.blockSize, Recursive: o.recursive, Mode: int32(o.mode),
+		WriteType: o.writeType.proto(), Ttl: ttl, Owner: o.owner, Group: o.group,
+		Overwrite: o.overwrite, OperationId: newOperationID(),
+	}
+	var resp *pb.CreateFileResponse
+	err = f.callMaster(ctx, "CreateFile", func(ctx context.Context, cc *grpc.ClientConn) error {
+		var err error
+		resp, err = f.fsClient(cc).CreateFile(ctx, req)
+		return err
+	})
+	if err != nil {
+		return nil, opErr("create", p, err)
+	}
+	w := &FileWriter{
+		fs: f, ctx: ctx, path: p, status: statusFromProto(resp.GetFileInfo()),
+		writeType: o.writeType, blockSize: o.blockSize, chunkSize: int(f.chunkSize),
+		worker: worker, wc: wc,
+	}
+	w.buf = make([]byte, 0, w.chunkSize)
+	if o.writeType.throughs() {
+		if err := w.openUfs(o); err != nil {
+			w.abort()
+			return nil, opErr("create", p, err)
+		}
+	}
+	f.logger.Debug("creating file", "path", p, "writeType", o.writeType, "worker", worker.String(), "blockSize", o.blockSize)
+	return w, nil
+}
+
+// Status returns the status of the file as CreateFile returned it.
+func (w *FileWriter) Status() *URIStatus { return w.status }
+
+// Worker returns the address of the worker the file is written through.
+func (w *FileWriter) Worker() WorkerAddress { return w.worker }
+
+func (w *FileWriter) openUfs(o createOptions) error {
+	if w.status.UfsPath == "" {
+		return fmt.Errorf("master returned no UFS path for a %v write: %w", w.writeType, ErrFailedPrecondition)
+	}
+	ctx, cancel := context.WithCancel(w.ctx)
+	stream, err := w.wc.WriteUfsFile(ctx)
+	if err == nil {
+		mode := int32(o.mode)
+		if mode == 0 {
+			mode = int32(w.status.Mode)
+		}
+		err = stream.Send(&pb.WriteUfsFileRequest{Value: &pb.WriteUfsFileRequest_Header{Header: &pb.UfsFileHeader{
+			UfsPath: w.status.UfsPath, Mode: mode, Owner: w.status.Owner, Group: w.status.Group, Overwrite: o.overwrite,
+		}}})
+		if err == io.EOF {
+			_, err = stream.CloseAndRecv()
+		}
+	}
+	if err != nil {
+		cancel()
+		return fmt.Errorf("open UFS file on worker %s: %w", w.worker, rpcstatus.FromGRPC(err))
+	}
+	w.ufs, w.ufsCancel = stream, cancel
+	return nil
+}
+
+// Write writes p to the file.
+func (w *FileWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return 0, ErrClosed
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	written := 0
+	cache := w.writeType.caches()
+	for len(p) > 0 {
+		if cache && w.block == nil {
+			if err := w.openBlock(); err != nil {
+				return written, w.fail(err)
+			}
+		}
+		room := w.chunkSize - len(w.buf)
+		if cache {
+			room = int(min(int64(room), w.blockSize-w.blockWritten-int64(len(w.buf))))
+		}
+		n := min(room, len(p))
+		w.buf = append(w.buf, p[:n]...)
+		p = p[n:]
+		written += n
+		w.length += int64(n)
+		if len(w.buf) == w.chunkSize || (cache && w.blockWritten+int64(len(w.buf)) == w.blockSize) {
+			if err := w.flush(); err != nil {
+				return written, w.fail(err)
+			}
+		}
+	}
+	return written, nil
+}
+
+func (w *FileWriter) fail(err error) error {
+	w.err = fmt.Errorf("client: write %s: %w", w.path, err)
+	return w.err
+}
+
+// flush sends the buffered bytes to the block and UFS streams, and commits
+// the block when it is full.
+func (w *FileWriter) flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	chunk := w.buf
+	w.buf = make([]byte, 0, w.chunkSize) // gRPC may hold on to a sent message
+	if w.block != nil {
+		if err := w.block.Send(&pb.WriteBlockRequest{Value: &pb.WriteBlockRequest_Chunk{Chunk: chunk}}); err != nil {
+			return w.streamErr("write block", err)
+		}
+		w.blockWritten += int64(len(chunk))
+	}
+	if w.ufs != nil {
+		if err := w.ufs.Send(&pb.WriteUfsFileRequest{Value: &pb.WriteUfsFileRequest_Chunk{Chunk: chunk}}); err != nil {
+			if err == io.EOF {
+				_, err = w.ufs.CloseAndRecv()
+			}
+			return fmt.Errorf("write UFS file on worker %s: %w", w.worker, rpcstatus.FromGRPC(err))
+		}
+	}
+	if w.block != nil && w.blockWritten == w.blockSize {
+		return w.closeBlock()
+	}
+	return nil
+}
+
+func (w *FileWriter) streamErr(what string, err error) error {
+	if err == io.EOF {
+		// The server ended the stream; its status says why.
+		_, err = w.block.CloseAndRecv()
+		if err == nil {
+			err = fmt.Errorf("worker closed the stream: %w", rpcstatus.ErrInternal)
+		}
+	}
+	return fmt.Errorf("%s %d on worker %s: %w", what, w.blockID, w.worker, rpcstatus.FromGRPC(err))
+}
+
+func (w *FileWriter) openBlock() error {
+	var resp *pb.GetNewBlockIdResponse
+	err := w.fs.callMaster(w.ctx, "GetNewBlockId", func(ctx context.Context, cc *grpc.ClientConn) error {
+		var err error
+		resp, err = w.fs.fsClient(cc).GetNewBlockId(ctx, &pb.GetNewBlockIdRequest{Path: w.path})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("get new block id: %w", err)
+	}
+	ctx, cancel := context.WithCancel(w.ctx)
+	stream, err := w.wc.WriteBlock(ctx)
+	if err != nil {
+		cancel()
+		return fmt.Errorf("write block %d on worker %s: %w", resp.GetBlockId(), w.worker, rpcstatus.FromGRPC(err))
+	}
+	w.block, w.blockCancel, w.blockID, w.blockWritten = stream, cancel, resp.GetBlockId(), 0
+	err = stream.Send(&pb.WriteBlockRequest{Value: &pb.WriteBlockRequest_Header{Header: &pb.WriteBlockHeader{
+		BlockId: w.blockID, SpaceToReserve: w.blockSize,
+	}}})
+	if err != nil {
+		return w.streamErr("write block", err)
+	}
+	return nil
+}
+
+// closeBlock ends the block stream; the worker commits the block.
+func (w *FileWriter) closeBlock() error {
+	stream, cancel := w.block, w.blockCancel
+	w.block, w.blockCancel = nil, nil
+	defer cancel()
+	resp, err := stream.CloseAndRecv()
+	if err != nil {
+		return fmt.Errorf("commit block %d on worker %s: %w", w.blockID, w.worker, rpcstatus.FromGRPC(err))
+	}
+	if resp.GetLength() != 0 && resp.GetLength() != w.blockWritten {
+		return fmt.Errorf("worker %s committed %d bytes of block %d, sent %d: %w", w.worker, resp.GetLength(), w.blockID, w.blockWritten, rpcstatus.ErrInternal)
+	}
+	return nil
+}
+
+// Close flushes the remaining bytes, commits the last block, closes the UFS
+// file and completes the file on the master. After a failed write, Close
+// cancels the file and returns the error.
+func (w *FileWriter) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return w.err
+	}
+	if w.err == nil {
+		if err := w.finish(); err != nil {
+			w.err = fmt.Errorf("client: close %s: %w", w.path, err)
+		}
+	}
+	w.closed = true
+	if w.err != nil {
+		w.abort()
+		return w.err
+	}
+	return nil
+}
+
+func (w *FileWriter) finish() error {
+	if err := w.flush(); err != nil {
+		return err
+	}
+	if w.block != nil {
+		if err := w.closeBlock(); err != nil {
+			return err
+		}
+	}
+	var ufsLength int64
+	if w.ufs != nil {
+		stream, cancel := w.ufs, w.ufsCancel
+		w.ufs, w.ufsCancel = nil, nil
+		resp, err := stream.CloseAndRecv()
+		cancel()
+		if err != nil {
+			return fmt.Errorf("close UFS file on worker %s: %w", w.worker, rpcstatus.FromGRPC(err))
+		}
+		ufsLength = resp.GetLength()
+		if ufsLength != w.length {
+			return fmt.Errorf("worker %s wrote %d bytes to the UFS, sent %d: %w", w.worker, ufsLength, w.length, rpcstatus.ErrInternal)
+		}
+	}
+	req := &pb.CompleteFileRequest{Path: w.path, Length: w.length, UfsLength: ufsLength, OperationId: newOperationID()}
+	err := w.fs.callMaster(w.ctx, "CompleteFile", func(ctx context.Context, cc *grpc.ClientConn) error {
+		_, err := w.fs.fsClient(cc).CompleteFile(ctx, req)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("complete file: %w", err)
+	}
+	if w.writeType == AsyncThrough {
+		// Ask the master to persist now; it may already have scheduled it
+		// from the write type, so a failure here is not the writer's.
+		if err := w.fs.ScheduleAsyncPersistence(w.ctx, w.path); err != nil && !errors.Is(err, ErrAlreadyExists) {
+			w.fs.logger.Warn("could not schedule persistence", "path", w.path, "err", err)
+		}
+	}
+	return nil
+}
+
+// Cancel abandons the file: it aborts the block and UFS streams and deletes
+// the incomplete file from the master. It returns nil after Close succeeded.
+func (w *FileWriter) Cancel() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	if w.err == nil {
+		w.err = fmt.Errorf("client: write %s: %w", w.path, ErrCanceled)
+	}
+	return w.abort()
+}
+
+// abort cancels the streams and deletes the file. It runs even when the
+// writer's context has ended.
+func (w *FileWriter) abort() error {
+	if w.block != nil {
+		_ = w.block.Send(&pb.WriteBlockRequest{Value: &pb.WriteBlockRequest_Cancel{Cancel: true}})
+		_, _ = w.block.CloseAndRecv()
+		w.blockCancel()
+		w.block = nil
+	}
+	if w.ufs != nil {
+		_ = w.ufs.Send(&pb.WriteUfsFileRequest{Value: &pb.WriteUfsFileRequest_Cancel{Cancel: true}})
+		_, _ = w.ufs.CloseAndRecv()
+		w.ufsCancel()
+		w.ufs = nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), rpcTimeout)
+	defer cancel()
+	if err := w.fs.Delete(ctx, w.path); err != nil && !errors.Is(err, ErrNotFound) {
+		w.fs.logger.Warn("could not delete canceled file", "path", w.path, "err", err)
+		return err
+	}
+	return nil
+}
