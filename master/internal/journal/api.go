@@ -38,6 +38,9 @@ type Config struct {
 	// (alluxio.master.journal.checkpoint.period.entries); see NeedsCheckpoint.
 	CheckpointPeriodEntries int64
 	Logger                  *slog.Logger
+	// Leader optionally names this master (host:port); it is recorded in the
+	// NewTermEntry that StartWriting writes.
+	Leader string
 }
 
 // Writer appends entries for one leadership term. It is safe for concurrent use.

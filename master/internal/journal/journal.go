@@ -1,0 +1,265 @@
+package journal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Defaults applied by Open to zero Config fields (Alluxio's defaults).
+const (
+	DefaultLogSizeBytesMax         = 10 << 20
+	DefaultCheckpointPeriodEntries = 2000000
+)
+
+// Sentinel errors callers may branch on (with errors.Is).
+var (
+	// ErrNotFormatted: the journal folder has not been formatted (see Format).
+	ErrNotFormatted = errors.New("journal: not formatted")
+	// ErrStaleEpoch: StartWriting was given an epoch not greater than every
+	// epoch already in the journal.
+	ErrStaleEpoch = errors.New("journal: stale epoch")
+	// ErrWriting: the journal already has an active Writer in this process.
+	ErrWriting = errors.New("journal: already writing")
+	// ErrCorrupt: a record, log or checkpoint failed validation.
+	ErrCorrupt = errors.New("journal: corrupt")
+	// ErrClosed: the Writer was closed.
+	ErrClosed = errors.New("journal: writer closed")
+)
+
+// ReplayResult describes what Replay applied.
+type ReplayResult struct {
+	// LastSeq is the sequence number of the last applied entry (0 if none).
+	// A writer started next continues at LastSeq+1.
+	LastSeq int64
+	// LastEpoch is the highest epoch found in the journal (records and
+	// checkpoint); StartWriting needs an epoch greater than it.
+	LastEpoch int64
+	// Entries is the number of entries given to Apply, checkpoint entries
+	// included.
+	Entries int64
+	// CheckpointSeq is the last sequence number covered by the checkpoint
+	// that was loaded (its name's end minus one), or 0 if none was.
+	CheckpointSeq int64
+}
+
+// Journal is one master's journal in a journal folder. Its methods are safe
+// for concurrent use; at most one Writer is active at a time.
+type Journal struct {
+	cfg    Config
+	log    *slog.Logger
+	root   string // <folder>/FileSystemMaster/v1
+	logs   string
+	cps    string
+	tmp    string
+	hooks  hooks
+	mu     sync.Mutex
+	state  *scanState // result of the last scan, with the listing it saw
+	writer *writer    // active writer, if any
+	// Known progress, used by NeedsCheckpoint and Checkpoint.
+	highSeq  int64 // highest seq replayed or appended
+	maxEpoch int64 // highest epoch seen or written
+	fence    int64 // highest NewTermEntry epoch seen or written
+	cpEnd    int64 // latest checkpoint's end (exclusive); -1 = not yet read
+}
+
+// Open validates cfg and returns a Journal for cfg.Folder. It does not touch
+// the disk: the folder need not exist or be formatted yet. Zero
+// LogSizeBytesMax and CheckpointPeriodEntries take Alluxio's defaults.
+func Open(cfg Config) (*Journal, error) {
+	if cfg.Folder == "" {
+		return nil, errors.New("journal: config: empty folder")
+	}
+	if cfg.LogSizeBytesMax < 0 {
+		return nil, fmt.Errorf("journal: config: negative log size max %d", cfg.LogSizeBytesMax)
+	}
+	if cfg.CheckpointPeriodEntries < 0 {
+		return nil, fmt.Errorf("journal: config: negative checkpoint period %d", cfg.CheckpointPeriodEntries)
+	}
+	if cfg.LogSizeBytesMax == 0 {
+		cfg.LogSizeBytesMax = DefaultLogSizeBytesMax
+	}
+	if cfg.CheckpointPeriodEntries == 0 {
+		cfg.CheckpointPeriodEntries = DefaultCheckpointPeriodEntries
+	}
+	folder, err := filepath.Abs(cfg.Folder)
+	if err != nil {
+		return nil, fmt.Errorf("journal: config: folder %q: %w", cfg.Folder, err)
+	}
+	cfg.Folder = folder
+	lg := cfg.Logger
+	if lg == nil {
+		lg = slog.New(slog.DiscardHandler)
+	}
+	root := filepath.Join(folder, masterName, version)
+	return &Journal{
+		cfg:   cfg,
+		log:   lg.With("component", "journal"),
+		root:  root,
+		logs:  filepath.Join(root, logsDir),
+		cps:   filepath.Join(root, checkpointsDir),
+		tmp:   filepath.Join(root, tmpDir),
+		cpEnd: -1,
+	}, nil
+}
+
+// Dir returns the journal's versioned directory,
+// <folder>/FileSystemMaster/v1, which holds logs/, checkpoints/ and .tmp/.
+func (j *Journal) Dir() string { return j.root }
+
+// Format wipes <folder>/FileSystemMaster and any earlier format marker,
+// creates FileSystemMaster/v1/{logs,checkpoints,.tmp} and writes the marker
+// file <folder>/_format_<unix millis>. Other files in folder are kept.
+func Format(folder string) error {
+	return format(folder, &hooks{})
+}
+
+func format(folder string, h *hooks) error {
+	if folder == "" {
+		return errors.New("journal: format: empty folder")
+	}
+	if err := os.MkdirAll(folder, 0o755); err != nil {
+		return fmt.Errorf("journal: format: %w", err)
+	}
+	if err := os.RemoveAll(filepath.Join(folder, masterName)); err != nil {
+		return fmt.Errorf("journal: format: %w", err)
+	}
+	markers, err := formatMarkers(folder)
+	if err != nil {
+		return fmt.Errorf("journal: format: %w", err)
+	}
+	for _, m := range markers {
+		if err := os.Remove(filepath.Join(folder, m)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("journal: format: %w", err)
+		}
+	}
+	root := filepath.Join(folder, masterName, version)
+	for _, d := range []string{logsDir, checkpointsDir, tmpDir} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			return fmt.Errorf("journal: format: %w", err)
+		}
+	}
+	for _, d := range []string{root, filepath.Dir(root)} {
+		if err := syncDir(d); err != nil {
+			return fmt.Errorf("journal: format: %w", err)
+		}
+	}
+	marker := filepath.Join(folder, formatPrefix+strconv.FormatInt(h.timeNow().UnixMilli(), 10))
+	f, err := os.OpenFile(marker, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("journal: format: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("journal: format: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("journal: format: %w", err)
+	}
+	if err := syncDir(folder); err != nil {
+		return fmt.Errorf("journal: format: %w", err)
+	}
+	return nil
+}
+
+// IsFormatted reports whether folder holds a format marker and the journal
+// directories. A missing folder is not formatted (and not an error).
+func IsFormatted(folder string) (bool, error) {
+	markers, err := formatMarkers(folder)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("journal: %w", err)
+	}
+	if len(markers) == 0 {
+		return false, nil
+	}
+	root := filepath.Join(folder, masterName, version)
+	for _, d := range []string{logsDir, checkpointsDir} {
+		st, err := os.Stat(filepath.Join(root, d))
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("journal: %w", err)
+		}
+		if !st.IsDir() {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+func formatMarkers(folder string) ([]string, error) {
+	ents, err := os.ReadDir(folder)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, de := range ents {
+		if n := de.Name(); strings.HasPrefix(n, formatPrefix) {
+			if _, err := strconv.ParseInt(n[len(formatPrefix):], 10, 64); err == nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return out, nil
+}
+
+// checkFormatted returns ErrNotFormatted unless logs/ and checkpoints/ exist.
+func (j *Journal) checkFormatted() error {
+	for _, d := range []string{j.logs, j.cps} {
+		st, err := os.Stat(d)
+		if errors.Is(err, fs.ErrNotExist) || (err == nil && !st.IsDir()) {
+			return fmt.Errorf("%w: %s missing", ErrNotFormatted, d)
+		}
+		if err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+	}
+	return nil
+}
+
+// NeedsCheckpoint reports whether lastSeq is CheckpointPeriodEntries or more
+// past the latest checkpoint. It reads the checkpoint directory only the
+// first time (later checkpoints by this Journal update its knowledge).
+func (j *Journal) NeedsCheckpoint(lastSeq int64) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.cpEnd < 0 {
+		end := int64(0)
+		if cps, err := listSegments(j.cps); err == nil {
+			for _, c := range cps {
+				if c.start == 0 && c.end > end {
+					end = c.end
+				}
+			}
+		}
+		j.cpEnd = end
+	}
+	covered := j.cpEnd - 1 // last seq in the checkpoint
+	if covered < 0 {
+		covered = 0
+	}
+	return lastSeq-covered >= j.cfg.CheckpointPeriodEntries
+}
+
+// closeQuietly closes c, for error paths where a close error adds nothing.
+func closeQuietly(c io.Closer) { _ = c.Close() }
+
+// wrapCtx checks ctx between units of work.
+func ctxErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,435 @@
+package journal
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/alluxio-go/alluxio/proto/journalpb"
+	"google.golang.org/protobuf/proto"
+)
+
+// writeBufferSize is the in-memory buffer in front of the open log.
+const writeBufferSize = 256 << 10
+
+// StartWriting makes this Journal the writer of a new term with the given
+// epoch, which must be greater than every epoch in the journal (ErrStaleEpoch
+// otherwise). It uses what the last Replay learned if the journal is
+// unchanged since, and otherwise validates the logs after the newest
+// checkpoint itself.
+//
+// It seals the previous term's open log: truncates it after its last valid
+// record, fsyncs it and renames it to 0x<start>-0x<lastSeq+1> (an open log
+// without valid records is removed). It then creates the open log
+// 0x<lastSeq+1>-0x7fffffffffffffff (create-if-absent) and writes, durably, a
+// NewTermEntry{epoch, leader, time} as the term's first entry, which fences
+// records of older epochs that might follow it. The state machine sees that
+// entry on replay like any other.
+func (j *Journal) StartWriting(ctx context.Context, epoch int64) (Writer, error) {
+	if epoch <= 0 {
+		return nil, fmt.Errorf("journal: start writing: epoch %d must be positive", epoch)
+	}
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.writer != nil {
+		return nil, ErrWriting
+	}
+	if err := j.checkFormatted(); err != nil {
+		return nil, err
+	}
+	_, _, fp, err := j.listing()
+	if err != nil {
+		return nil, err
+	}
+	st := j.state
+	if st == nil || st.listing != fp {
+		if st, err = j.scan(ctx, nil); err != nil {
+			return nil, err
+		}
+	}
+	j.learn(st)
+	if epoch <= j.maxEpoch {
+		return nil, fmt.Errorf("%w: epoch %d, journal has epoch %d", ErrStaleEpoch, epoch, j.maxEpoch)
+	}
+	for _, o := range st.open {
+		if err := ctxErr(ctx); err != nil {
+			return nil, err
+		}
+		if err := j.seal(o); err != nil {
+			return nil, err
+		}
+	}
+	j.state = nil
+	next := st.lastSeq + 1
+	w := &writer{j: j, epoch: epoch, maxSize: j.cfg.LogSizeBytesMax, next: next, durable: st.lastSeq,
+		log: j.log.With("epoch", epoch)}
+	if err := w.createLog(next); err != nil {
+		return nil, err
+	}
+	seq, err := w.Append(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_NewTerm{NewTerm: &journalpb.NewTermEntry{
+		Epoch: epoch, Leader: j.cfg.Leader, TimeMs: j.hooks.timeNow().UnixMilli(),
+	}}})
+	if err == nil {
+		err = w.Flush(ctx, seq)
+	}
+	if err != nil {
+		w.closeFile()
+		return nil, err
+	}
+	j.writer = w
+	j.maxEpoch = epoch
+	j.fence = epoch
+	j.highSeq = max(j.highSeq, seq)
+	j.log.Info("journal writer started", "epoch", epoch, "first_seq", next, "file", w.path)
+	return w, nil
+}
+
+// seal completes an open log left by an earlier term (or this process).
+func (j *Journal) seal(o openLogState) error {
+	if o.lastSeq == 0 {
+		if o.seg.size > 0 {
+			j.log.Warn("journal: removing open log without applicable records", "file", o.seg.path, "bytes", o.seg.size)
+		}
+		if err := os.Remove(o.seg.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("journal: seal: %w", err)
+		}
+		if err := syncDir(j.logs); err != nil {
+			return fmt.Errorf("journal: seal: %w", err)
+		}
+		return nil
+	}
+	f, err := os.OpenFile(o.seg.path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("journal: seal: %w", err)
+	}
+	if o.seg.size > o.validEnd {
+		j.log.Warn("journal: truncating open log after its last valid record",
+			"file", o.seg.path, "offset", o.validEnd, "bytes", o.seg.size-o.validEnd)
+		if err := f.Truncate(o.validEnd); err != nil {
+			closeQuietly(f)
+			return fmt.Errorf("journal: seal: %w", err)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		closeQuietly(f)
+		return fmt.Errorf("journal: seal: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("journal: seal: %w", err)
+	}
+	dst := filepath.Join(j.logs, segName(o.seg.start, o.lastSeq+1))
+	if _, err := os.Lstat(dst); err == nil {
+		return fmt.Errorf("journal: seal: %s already exists", dst)
+	}
+	if err := os.Rename(o.seg.path, dst); err != nil {
+		return fmt.Errorf("journal: seal: %w", err)
+	}
+	if err := syncDir(j.logs); err != nil {
+		return fmt.Errorf("journal: seal: %w", err)
+	}
+	j.log.Info("journal: sealed open log", "file", dst)
+	return nil
+}
+
+// fileHandle is one open log file; closed is guarded by writer.fsyncMu.
+type fileHandle struct {
+	f      logFile
+	closed bool
+}
+
+// writer implements Writer.
+//
+// Lock order: Journal.mu > writer.mu > writer.fsyncMu > writer.syncMu.
+// Flush's leader holds none of them while it waits for another.
+type writer struct {
+	j       *Journal
+	epoch   int64
+	maxSize int64
+	log     *slog.Logger
+
+	mu     sync.Mutex // guards the fields below
+	h      *fileHandle
+	bw     *bufio.Writer
+	path   string // current open log
+	start  int64  // first seq of the current open log
+	size   int64  // bytes written to it, buffered included
+	next   int64  // next seq to assign
+	closed bool
+	buf    []byte
+	frame  []byte
+
+	fsyncMu sync.Mutex // keeps rotation from closing a file during its fsync
+
+	syncMu  sync.Mutex // guards the group-commit state below
+	durable int64      // every seq <= durable is fsynced
+	syncing bool       // a Flush leader is writing and syncing
+	round   chan struct{}
+
+	errMu sync.Mutex
+	err   error // set once: the writer is broken
+}
+
+func (w *writer) brokenErr() error {
+	w.errMu.Lock()
+	defer w.errMu.Unlock()
+	return w.err
+}
+
+// fail breaks the writer with err (the first failure wins).
+func (w *writer) fail(err error) error {
+	w.errMu.Lock()
+	defer w.errMu.Unlock()
+	if w.err == nil {
+		w.err = fmt.Errorf("journal: writer broken: %w", err)
+		w.log.Error("journal writer broken", "error", err.Error())
+	}
+	return w.err
+}
+
+// createLog creates the open log starting at start. Called with w.mu held
+// (or before w is shared).
+func (w *writer) createLog(start int64) error {
+	path := filepath.Join(w.j.logs, segName(start, openEnd))
+	f, err := w.j.hooks.open(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("journal: create log: %w", err)
+	}
+	if err := syncDir(w.j.logs); err != nil {
+		closeQuietly(f)
+		return fmt.Errorf("journal: create log: %w", err)
+	}
+	w.h = &fileHandle{f: f}
+	if w.bw == nil {
+		w.bw = bufio.NewWriterSize(f, writeBufferSize)
+	} else {
+		w.bw.Reset(f)
+	}
+	w.path, w.start, w.size = path, start, 0
+	return nil
+}
+
+// closeFile closes the current file without flushing (error paths).
+func (w *writer) closeFile() {
+	w.fsyncMu.Lock()
+	defer w.fsyncMu.Unlock()
+	if w.h != nil && !w.h.closed {
+		w.h.closed = true
+		closeQuietly(w.h.f)
+	}
+}
+
+func (w *writer) lastAppended() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.next - 1
+}
+
+// Append implements Writer.
+func (w *writer) Append(e *journalpb.JournalEntry) (int64, error) {
+	if e == nil {
+		return 0, errors.New("journal: append: nil entry")
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.brokenErr(); err != nil {
+		return 0, err
+	}
+	if w.closed {
+		return 0, ErrClosed
+	}
+	seq := w.next
+	e.SequenceNumber, e.Epoch = seq, w.epoch
+	var err error
+	if w.buf, err = (proto.MarshalOptions{}).MarshalAppend(w.buf[:0], e); err != nil {
+		return 0, fmt.Errorf("journal: append: marshal: %w", err)
+	}
+	if len(w.buf) > maxRecordSize {
+		return 0, fmt.Errorf("journal: append: entry of %d bytes exceeds %d", len(w.buf), maxRecordSize)
+	}
+	w.frame = appendRecord(w.frame[:0], w.buf)
+	if w.size > 0 && w.size+int64(len(w.frame)) > w.maxSize {
+		if err := w.rotate(); err != nil {
+			return 0, w.fail(err)
+		}
+	}
+	if _, err := w.bw.Write(w.frame); err != nil {
+		return 0, w.fail(err)
+	}
+	w.size += int64(len(w.frame))
+	w.next++
+	return seq, nil
+}
+
+// rotate completes the current log (flush, fsync, close, rename to its true
+// end) and creates the next open log. Called with w.mu held.
+func (w *writer) rotate() error {
+	if err := w.bw.Flush(); err != nil {
+		return err
+	}
+	// Make sure the name still refers to our file: a new leader may have
+	// sealed it (and a deposed writer must not rename the new leader's log).
+	if err := w.checkOwner(); err != nil {
+		return err
+	}
+	w.fsyncMu.Lock()
+	err := w.j.hooks.syncFile(w.h.f)
+	w.h.closed = true
+	if cerr := w.h.f.Close(); err == nil {
+		err = cerr
+	}
+	w.fsyncMu.Unlock()
+	if err != nil {
+		return err
+	}
+	w.markDurable(w.next - 1)
+	done := filepath.Join(w.j.logs, segName(w.start, w.next))
+	if err := os.Rename(w.path, done); err != nil {
+		return err
+	}
+	if err := syncDir(w.j.logs); err != nil {
+		return err
+	}
+	w.log.Debug("journal log completed", "file", done)
+	return w.createLog(w.next)
+}
+
+func (w *writer) checkOwner() error {
+	mine, err := w.h.f.Stat()
+	if err != nil {
+		return err
+	}
+	cur, err := os.Stat(w.path)
+	if err != nil {
+		return fmt.Errorf("open log %s: %w (sealed by another writer?)", w.path, err)
+	}
+	if !os.SameFile(mine, cur) {
+		return fmt.Errorf("open log %s was replaced by another writer", w.path)
+	}
+	return nil
+}
+
+func (w *writer) markDurable(seq int64) {
+	w.syncMu.Lock()
+	w.durable = max(w.durable, seq)
+	w.syncMu.Unlock()
+}
+
+// Flush implements Writer with group commit: the first caller to find no
+// sync in progress becomes the leader; it flushes the buffer and fsyncs
+// once for everything appended so far, while later callers wait for that
+// round (or the next) to cover their seq.
+func (w *writer) Flush(ctx context.Context, seq int64) error {
+	if last := w.lastAppended(); seq > last {
+		return fmt.Errorf("journal: flush: seq %d was not appended (last %d)", seq, last)
+	}
+	for {
+		w.syncMu.Lock()
+		if err := w.brokenErr(); err != nil {
+			w.syncMu.Unlock()
+			return err
+		}
+		if w.durable >= seq {
+			w.syncMu.Unlock()
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			w.syncMu.Unlock()
+			return fmt.Errorf("journal: flush: %w", err)
+		}
+		if w.syncing {
+			ch := w.round
+			w.syncMu.Unlock()
+			select {
+			case <-ch:
+				continue
+			case <-ctx.Done():
+				return fmt.Errorf("journal: flush: %w", ctx.Err())
+			}
+		}
+		ch := make(chan struct{})
+		w.syncing, w.round = true, ch
+		w.syncMu.Unlock()
+
+		err := w.syncOnce()
+
+		w.syncMu.Lock()
+		w.syncing = false
+		close(ch)
+		w.syncMu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// syncOnce writes the buffer and fsyncs the open log, then marks every seq
+// appended before the write durable.
+func (w *writer) syncOnce() error {
+	w.mu.Lock()
+	if err := w.brokenErr(); err != nil {
+		w.mu.Unlock()
+		return err
+	}
+	target := w.next - 1
+	err := w.bw.Flush()
+	h := w.h
+	w.mu.Unlock()
+	if err != nil {
+		return w.fail(err)
+	}
+	w.fsyncMu.Lock()
+	if !h.closed { // closed: rotation has already synced it
+		err = w.j.hooks.syncFile(h.f)
+	}
+	w.fsyncMu.Unlock()
+	if err != nil {
+		return w.fail(err)
+	}
+	w.markDurable(target)
+	return nil
+}
+
+// Close implements Writer: it flushes, fsyncs and closes the open log, which
+// keeps its open name until the next StartWriting seals it. Close is
+// idempotent; it releases the Journal for another StartWriting even when
+// the writer is broken.
+func (w *writer) Close() error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.closed = true
+	last := w.next - 1
+	w.mu.Unlock()
+
+	err := w.Flush(context.Background(), last)
+	w.fsyncMu.Lock()
+	if !w.h.closed {
+		w.h.closed = true
+		if cerr := w.h.f.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("journal: close: %w", cerr)
+		}
+	}
+	w.fsyncMu.Unlock()
+
+	j := w.j
+	j.mu.Lock()
+	if j.writer == w {
+		j.writer = nil
+	}
+	j.highSeq = max(j.highSeq, last)
+	j.state = nil
+	j.mu.Unlock()
+	w.log.Info("journal writer closed", "last_seq", last)
+	return err
+}
