@@ -1,9 +1,3 @@
-// Package journal is the master's write-ahead journal in the layout of
-// Alluxio's UFS journal (see docs/journal-format.md and doc.go): a folder of
-// log files of length-prefixed, CRC-checked protobuf records, plus
-// checkpoints. The leader appends entries and acknowledges an operation only
-// after Flush returns for its sequence number (group commit: one fsync covers
-// every entry appended before it). A master rebuilds its state by Replay.
 package journal
 
 import (
