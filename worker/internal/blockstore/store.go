@@ -545,11 +545,12 @@ func (s *Store) Move(id int64, alias string) error {
 	if d == nil {
 		return fmt.Errorf("blockstore: no room for block %d (%d bytes) in tier %s: %w", id, b.length, t.alias, rpcstatus.ErrResourceExhausted)
 	}
+	from := b.dir.tier.level
 	if err := s.moveLocked(b, d); err != nil {
 		return err
 	}
 	s.touchLocked(b)
-	if t.level < s.tiers[len(s.tiers)-1].level {
+	if t.level < from {
 		s.stats.Promotions++
 	}
 	s.checkWatermarkLocked(t)
@@ -775,10 +776,10 @@ func (s *Store) BlockCount() int {
 
 // Report is a full block report for registration.
 type Report struct {
-	Tiers    []TierUsage
-	Blocks   map[string][]int64 // tier alias -> block ids (sorted)
-	Lengths  map[int64]int64
-	upToSeq  uint64
+	Tiers   []TierUsage
+	Blocks  map[string][]int64 // tier alias -> block ids (sorted)
+	Lengths map[int64]int64
+	upToSeq uint64
 }
 
 // FullReport describes every committed block. After the master accepted it,

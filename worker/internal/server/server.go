@@ -1,0 +1,620 @@
+// Package server implements the worker's gRPC data service (alluxio.BlockWorker):
+// streaming block reads and writes, reads through from the UFS with caching,
+// writes to the UFS, short-circuit local block locks and status.
+//
+// Handlers return Go errors wrapping rpcstatus sentinels; the interceptors
+// installed by NewGRPCServer translate them with rpcstatus.ToGRPC (the one
+// place) and turn panics into Internal errors.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/alluxio-go/alluxio/common/rpcstatus"
+	"github.com/alluxio-go/alluxio/common/ufs"
+	"github.com/alluxio-go/alluxio/proto/alluxiopb"
+	"github.com/alluxio-go/alluxio/worker/internal/blockstore"
+	"github.com/alluxio-go/alluxio/worker/internal/metrics"
+)
+
+// Master is what the data service needs from the worker's master client.
+type Master interface {
+	// CommitBlock tells the master a block is stored on this worker.
+	CommitBlock(ctx context.Context, blockID, length int64, tier string, usedBytesOnTier int64) error
+	// WorkerID is the id the master gave this worker (0 before registration).
+	WorkerID() int64
+	// MasterAddress is the address of the master in use ("" when none).
+	MasterAddress() string
+}
+
+// Defaults and limits.
+const (
+	DefaultChunkSize = 1 << 20
+	MaxChunkSize     = 64 << 20
+	DefaultLockLease = 5 * time.Minute
+	// DefaultMaxBlockSize bounds block sizes and reservations in requests.
+	DefaultMaxBlockSize = int64(64) << 30
+)
+
+// Config configures a Service.
+type Config struct {
+	Store   *blockstore.Store
+	UFS     *ufs.Registry    // nil = reads from the UFS fail
+	Master  Master           // nil = blocks are reported by heartbeat only
+	Metrics *metrics.Metrics // nil = none
+	Logger  *slog.Logger     // nil = discard
+	// LockLease is how long a short-circuit lock lives without CloseLocalBlock.
+	LockLease    time.Duration
+	MaxBlockSize int64
+}
+
+// Service implements alluxiopb.BlockWorkerServer.
+type Service struct {
+	alluxiopb.UnimplementedBlockWorkerServer
+	cfg     Config
+	log     *slog.Logger
+	session atomic.Int64
+
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+	bg       sync.WaitGroup
+	closed   atomic.Bool
+}
+
+// New creates the service. Close stops its background work.
+func New(cfg Config) *Service {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.LockLease <= 0 {
+		cfg.LockLease = DefaultLockLease
+	}
+	if cfg.MaxBlockSize <= 0 {
+		cfg.MaxBlockSize = DefaultMaxBlockSize
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger}
+	s.session.Store(rand.Int64N(1 << 40))
+	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
+	return s
+}
+
+// Close cancels background caching and waits for it. It is idempotent.
+func (s *Service) Close() {
+	if s.closed.Swap(true) {
+		return
+	}
+	s.bgCancel()
+	s.bg.Wait()
+}
+
+// RunLockJanitor releases expired short-circuit locks every interval until
+// ctx is done.
+func (s *Service) RunLockJanitor(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			s.cfg.Store.ExpireLocks(now)
+		}
+	}
+}
+
+func (s *Service) newSession() int64 { return s.session.Add(1) }
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("worker: "+format+": %w", append(args, rpcstatus.ErrInvalidArgument)...)
+}
+
+// ufsErr maps UFS errors to wire errors.
+func ufsErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ufs.ErrNotFound):
+		return fmt.Errorf("%w: %w", rpcstatus.ErrNotFound, err)
+	case errors.Is(err, ufs.ErrExists):
+		return fmt.Errorf("%w: %w", rpcstatus.ErrAlreadyExists, err)
+	}
+	return err
+}
+
+func (s *Service) chunkSize(n int64) (int, error) {
+	switch {
+	case n == 0:
+		return DefaultChunkSize, nil
+	case n < 0 || n > MaxChunkSize:
+		return 0, invalid("chunk size %d out of range (0, %d]", n, MaxChunkSize)
+	}
+	return int(n), nil
+}
+
+// span resolves the requested [offset, offset+length) within a block of size blockLen.
+func span(offset, length, blockLen int64) (int64, int64, error) {
+	if offset < 0 {
+		return 0, 0, invalid("negative offset %d", offset)
+	}
+	if length < -1 {
+		return 0, 0, invalid("negative length %d", length)
+	}
+	if offset > blockLen {
+		return 0, 0, invalid("offset %d beyond block length %d", offset, blockLen)
+	}
+	if length <= 0 {
+		return offset, blockLen, nil
+	}
+	if length > blockLen-offset {
+		return 0, 0, invalid("range [%d, %d+%d) beyond block length %d", offset, offset, length, blockLen)
+	}
+	return offset, offset + length, nil
+}
+
+// ReadBlock streams a block range from the store, or from the UFS when the
+// block is absent and UFS options are given (caching it when asked).
+func (s *Service) ReadBlock(req *alluxiopb.ReadBlockRequest, stream alluxiopb.BlockWorker_ReadBlockServer) error {
+	chunk, err := s.chunkSize(req.GetChunkSize())
+	if err != nil {
+		return err
+	}
+	if req.GetOffset() < 0 || req.GetLength() < -1 {
+		return invalid("bad range offset=%d length=%d", req.GetOffset(), req.GetLength())
+	}
+	id := req.GetBlockId()
+	if req.GetPromote() {
+		if err := s.cfg.Store.Promote(id); err != nil && !errors.Is(err, rpcstatus.ErrNotFound) {
+			s.log.Debug("worker: promote skipped", "block", id, "err", err)
+		}
+	}
+	r, err := s.cfg.Store.Reader(id)
+	if err == nil {
+		defer r.Close()
+		start, end, err := span(req.GetOffset(), req.GetLength(), r.Length())
+		if err != nil {
+			return err
+		}
+		return s.sendRange(stream, r, start, end, chunk)
+	}
+	if !errors.Is(err, rpcstatus.ErrNotFound) || req.GetUfs() == nil || req.GetUfs().GetUfsPath() == "" {
+		return err
+	}
+	return s.readThrough(stream, req, chunk)
+}
+
+func (s *Service) sendRange(stream alluxiopb.BlockWorker_ReadBlockServer, r io.ReaderAt, start, end int64, chunk int) error {
+	buf := make([]byte, min(int64(chunk), max(end-start, 1)))
+	for off := start; off < end; {
+		n := min(int64(len(buf)), end-off)
+		got, err := r.ReadAt(buf[:n], off)
+		if int64(got) < n {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("worker: read block at %d: %w", off, err)
+		}
+		if err := stream.Send(&alluxiopb.ReadBlockResponse{Chunk: buf[:n]}); err != nil {
+			return err
+		}
+		s.cfg.Metrics.BytesRead(int(n))
+		off += n
+	}
+	return nil
+}
+
+func (s *Service) validateUFS(o *alluxiopb.UfsReadOptions) error {
+	if o.GetUfsPath() == "" {
+		return invalid("missing UFS path")
+	}
+	if o.GetOffsetInFile() < 0 {
+		return invalid("negative UFS offset %d", o.GetOffsetInFile())
+	}
+	if o.GetBlockSize() <= 0 || o.GetBlockSize() > s.cfg.MaxBlockSize {
+		return invalid("UFS block size %d out of range (0, %d]", o.GetBlockSize(), s.cfg.MaxBlockSize)
+	}
+	if s.cfg.UFS == nil {
+		return fmt.Errorf("worker: no UFS registry configured: %w", rpcstatus.ErrFailedPrecondition)
+	}
+	return nil
+}
+
+// openUFS opens the UFS file of o at offset bytes into the block.
+func (s *Service) openUFS(ctx context.Context, o *alluxiopb.UfsReadOptions, offset int64) (io.ReadCloser, error) {
+	fs, err := s.cfg.UFS.Open(ctx, o.GetUfsPath(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("worker: open UFS %s: %w", o.GetUfsPath(), ufsErr(err))
+	}
+	rc, err := fs.Open(ctx, o.GetUfsPath(), o.GetOffsetInFile()+offset)
+	if err != nil {
+		fs.Close()
+		return nil, fmt.Errorf("worker: open UFS file %s: %w", o.GetUfsPath(), ufsErr(err))
+	}
+	s.cfg.Metrics.UFSRead()
+	return &ufsReader{ReadCloser: rc, fs: fs, m: s.cfg.Metrics}, nil
+}
+
+type ufsReader struct {
+	io.ReadCloser
+	fs ufs.UnderFileSystem
+	m  *metrics.Metrics
+}
+
+func (r *ufsReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	r.m.UFSBytesRead(n)
+	return n, err
+}
+
+func (r *ufsReader) Close() error {
+	err := r.ReadCloser.Close()
+	r.fs.Close()
+	return err
+}
+
+// readThrough serves a block range from the UFS. With cache set it reads the
+// whole block into a temp block while sending the requested range, then
+// finishes caching in the background and commits it.
+func (s *Service) readThrough(stream alluxiopb.BlockWorker_ReadBlockServer, req *alluxiopb.ReadBlockRequest, chunk int) error {
+	ctx := stream.Context()
+	o := req.GetUfs()
+	if err := s.validateUFS(o); err != nil {
+		return err
+	}
+	start, end, err := span(req.GetOffset(), req.GetLength(), o.GetBlockSize())
+	if err != nil {
+		return err
+	}
+	id := req.GetBlockId()
+	var tb *blockstore.TempBlock
+	if req.GetCache() {
+		tb, err = s.cfg.Store.CreateBlock(s.newSession(), id, blockstore.CreateOptions{Reserve: o.GetBlockSize()})
+		if err != nil {
+			s.log.Debug("worker: not caching block read from UFS", "block", id, "err", err)
+			tb = nil
+		}
+	}
+	if tb == nil {
+		rc, err := s.openUFS(ctx, o, start)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		return s.sendStream(stream, rc, end-start, chunk)
+	}
+	// Caching: read the block from its first byte, keep everything, send the
+	// range. The UFS stream outlives this call (see below), so it is opened
+	// with the service's context rather than the request's.
+	rc, err := s.openUFS(s.bgCtx, o, 0)
+	if err != nil {
+		tb.Abort()
+		return err
+	}
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			rc.Close()
+			tb.Abort()
+		}
+	}()
+	buf := make([]byte, chunk)
+	size := o.GetBlockSize()
+	for pos := int64(0); pos < end; {
+		n := min(int64(len(buf)), size-pos)
+		if _, err := io.ReadFull(rc, buf[:n]); err != nil {
+			return fmt.Errorf("worker: read UFS %s at %d (block %d of %d bytes): %w", o.GetUfsPath(), o.GetOffsetInFile()+pos, id, size, shortErr(err))
+		}
+		if _, err := tb.Write(buf[:n]); err != nil {
+			// Out of cache space: keep serving from the UFS without caching.
+			s.log.Debug("worker: abandoning cache of block", "block", id, "err", err)
+			tb.Abort()
+			rest := &prefixReader{b: buf[:n], r: rc}
+			return s.sendFrom(stream, rest, pos, start, end, chunk)
+		}
+		// Send the part of [pos, pos+n) inside [start, end).
+		lo, hi := max(pos, start), min(pos+n, end)
+		if lo < hi {
+			if err := stream.Send(&alluxiopb.ReadBlockResponse{Chunk: buf[lo-pos : hi-pos]}); err != nil {
+				return err
+			}
+			s.cfg.Metrics.BytesRead(int(hi - lo))
+		}
+		pos += n
+	}
+	handedOff = true
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		defer rc.Close()
+		if err := s.finishCache(s.bgCtx, tb, rc, end, size, buf); err != nil {
+			s.log.Warn("worker: caching block from UFS failed", "block", id, "ufs", o.GetUfsPath(), "err", err)
+		}
+	}()
+	return nil
+}
+
+func shortErr(err error) error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return fmt.Errorf("UFS file shorter than the block: %w", rpcstatus.ErrFailedPrecondition)
+	}
+	return ufsErr(err)
+}
+
+// finishCache copies the rest of the block [pos, size) from r into tb,
+// commits it and tells the master.
+func (s *Service) finishCache(ctx context.Context, tb *blockstore.TempBlock, r io.Reader, pos, size int64, buf []byte) error {
+	for pos < size {
+		if err := ctx.Err(); err != nil {
+			tb.Abort()
+			return err
+		}
+		n := min(int64(len(buf)), size-pos)
+		if _, err := io.ReadFull(r, buf[:n]); err != nil {
+			tb.Abort()
+			return shortErr(err)
+		}
+		if _, err := tb.Write(buf[:n]); err != nil {
+			tb.Abort()
+			return err
+		}
+		pos += n
+	}
+	return s.commit(ctx, tb)
+}
+
+// commit commits tb locally and then at the master.
+func (s *Service) commit(ctx context.Context, tb *blockstore.TempBlock) error {
+	meta, err := tb.Commit()
+	if err != nil {
+		tb.Abort()
+		return err
+	}
+	if s.cfg.Master == nil {
+		return nil
+	}
+	var used int64
+	for _, u := range s.cfg.Store.Usage() {
+		if u.Alias == meta.Tier {
+			used = u.Used
+		}
+	}
+	if err := s.cfg.Master.CommitBlock(ctx, meta.ID, meta.Length, meta.Tier, used); err != nil {
+		return fmt.Errorf("worker: block %d is stored but the master commit failed (it will be reported in the next heartbeat): %w: %w",
+			meta.ID, rpcstatus.ErrUnavailable, err)
+	}
+	return nil
+}
+
+type prefixReader struct {
+	b []byte
+	r io.Reader
+}
+
+func (p *prefixReader) Read(out []byte) (int, error) {
+	if len(p.b) > 0 {
+		n := copy(out, p.b)
+		p.b = p.b[n:]
+		return n, nil
+	}
+	return p.r.Read(out)
+}
+
+// sendFrom sends [start, end) from r, which is positioned at pos <= end.
+func (s *Service) sendFrom(stream alluxiopb.BlockWorker_ReadBlockServer, r io.Reader, pos, start, end int64, chunk int) error {
+	if pos < start {
+		if _, err := io.CopyN(io.Discard, r, start-pos); err != nil {
+			return shortErr(err)
+		}
+		pos = start
+	}
+	buf := make([]byte, chunk)
+	for pos < end {
+		n := min(int64(len(buf)), end-pos)
+		if _, err := io.ReadFull(r, buf[:n]); err != nil {
+			return shortErr(err)
+		}
+		lo := max(int64(0), start-pos)
+		if err := stream.Send(&alluxiopb.ReadBlockResponse{Chunk: buf[lo:n]}); err != nil {
+			return err
+		}
+		s.cfg.Metrics.BytesRead(int(n - lo))
+		pos += n
+	}
+	return nil
+}
+
+// sendStream sends n bytes from r in chunks.
+func (s *Service) sendStream(stream alluxiopb.BlockWorker_ReadBlockServer, r io.Reader, n int64, chunk int) error {
+	return s.sendFrom(stream, r, 0, 0, n, chunk)
+}
+
+// WriteBlock receives a header then chunks; the client closing its send side
+// commits the block locally and at the master. A cancel message or a broken
+// stream aborts it, leaving nothing behind.
+func (s *Service) WriteBlock(stream alluxiopb.BlockWorker_WriteBlockServer) error {
+	first, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	h := first.GetHeader()
+	if h == nil {
+		return invalid("first WriteBlock message must be a header")
+	}
+	if h.GetSpaceToReserve() < 0 || h.GetSpaceToReserve() > s.cfg.MaxBlockSize {
+		return invalid("space to reserve %d out of range [0, %d]", h.GetSpaceToReserve(), s.cfg.MaxBlockSize)
+	}
+	tb, err := s.cfg.Store.CreateBlock(s.newSession(), h.GetBlockId(), blockstore.CreateOptions{
+		Tier: h.GetTierAlias(), Reserve: h.GetSpaceToReserve(), Pinned: h.GetPinned(),
+	})
+	if err != nil {
+		return err
+	}
+	done := false
+	defer func() {
+		if !done {
+			tb.Abort()
+		}
+	}()
+	for {
+		msg, err := stream.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		switch v := msg.GetValue().(type) {
+		case *alluxiopb.WriteBlockRequest_Chunk:
+			if tb.Written()+int64(len(v.Chunk)) > s.cfg.MaxBlockSize {
+				return invalid("block %d exceeds the maximum block size %d", h.GetBlockId(), s.cfg.MaxBlockSize)
+			}
+			if _, err := tb.Write(v.Chunk); err != nil {
+				return err
+			}
+			s.cfg.Metrics.BytesWritten(len(v.Chunk))
+		case *alluxiopb.WriteBlockRequest_Cancel:
+			return fmt.Errorf("worker: write of block %d canceled by the client: %w", h.GetBlockId(), rpcstatus.ErrCanceled)
+		default:
+			return invalid("unexpected message in WriteBlock stream after the header")
+		}
+	}
+	done = true
+	length := tb.Written()
+	if err := s.commit(stream.Context(), tb); err != nil {
+		return err
+	}
+	return stream.SendAndClose(&alluxiopb.WriteBlockResponse{BlockId: h.GetBlockId(), Length: length})
+}
+
+// WriteUfsFile writes a file to the UFS through ufs.Writer: visible on Close,
+// discarded on cancel or error.
+func (s *Service) WriteUfsFile(stream alluxiopb.BlockWorker_WriteUfsFileServer) error {
+	ctx := stream.Context()
+	first, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	h := first.GetHeader()
+	if h == nil || h.GetUfsPath() == "" {
+		return invalid("first WriteUfsFile message must be a header with a UFS path")
+	}
+	if s.cfg.UFS == nil {
+		return fmt.Errorf("worker: no UFS registry configured: %w", rpcstatus.ErrFailedPrecondition)
+	}
+	fs, err := s.cfg.UFS.Open(ctx, h.GetUfsPath(), nil)
+	if err != nil {
+		return fmt.Errorf("worker: open UFS %s: %w", h.GetUfsPath(), ufsErr(err))
+	}
+	defer fs.Close()
+	w, err := fs.Create(ctx, h.GetUfsPath(), ufs.CreateOptions{Mode: uint32(h.GetMode()), Overwrite: h.GetOverwrite(), CreateParent: true})
+	if err != nil {
+		return fmt.Errorf("worker: create UFS file %s: %w", h.GetUfsPath(), ufsErr(err))
+	}
+	var n int64
+	for {
+		msg, err := stream.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			w.Cancel()
+			return err
+		}
+		switch v := msg.GetValue().(type) {
+		case *alluxiopb.WriteUfsFileRequest_Chunk:
+			if _, err := w.Write(v.Chunk); err != nil {
+				w.Cancel()
+				return fmt.Errorf("worker: write UFS file %s: %w", h.GetUfsPath(), ufsErr(err))
+			}
+			n += int64(len(v.Chunk))
+			s.cfg.Metrics.UFSBytesWritten(len(v.Chunk))
+		case *alluxiopb.WriteUfsFileRequest_Cancel:
+			w.Cancel()
+			return fmt.Errorf("worker: write of %s canceled by the client: %w", h.GetUfsPath(), rpcstatus.ErrCanceled)
+		default:
+			w.Cancel()
+			return invalid("unexpected message in WriteUfsFile stream after the header")
+		}
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("worker: commit UFS file %s: %w", h.GetUfsPath(), ufsErr(err))
+	}
+	return stream.SendAndClose(&alluxiopb.WriteUfsFileResponse{Length: n})
+}
+
+// OpenLocalBlock locks a block for short-circuit reads and returns its path.
+func (s *Service) OpenLocalBlock(ctx context.Context, req *alluxiopb.OpenLocalBlockRequest) (*alluxiopb.OpenLocalBlockResponse, error) {
+	if req.GetPromote() {
+		if err := s.cfg.Store.Promote(req.GetBlockId()); err != nil && !errors.Is(err, rpcstatus.ErrNotFound) {
+			s.log.Debug("worker: promote skipped", "block", req.GetBlockId(), "err", err)
+		}
+	}
+	meta, lock, err := s.cfg.Store.Lock(req.GetBlockId(), s.cfg.LockLease)
+	if err != nil {
+		return nil, err
+	}
+	return &alluxiopb.OpenLocalBlockResponse{Path: meta.Path, Length: meta.Length, LockId: lock}, nil
+}
+
+// CloseLocalBlock releases a short-circuit lock.
+func (s *Service) CloseLocalBlock(ctx context.Context, req *alluxiopb.CloseLocalBlockRequest) (*alluxiopb.CloseLocalBlockResponse, error) {
+	if err := s.cfg.Store.UnlockBlock(req.GetBlockId(), req.GetLockId()); err != nil {
+		return nil, err
+	}
+	return &alluxiopb.CloseLocalBlockResponse{}, nil
+}
+
+// CacheBlock loads a block from the UFS into the store without sending it.
+func (s *Service) CacheBlock(ctx context.Context, req *alluxiopb.CacheBlockRequest) (*alluxiopb.CacheBlockResponse, error) {
+	o := req.GetUfs()
+	if err := s.validateUFS(o); err != nil {
+		return nil, err
+	}
+	id := req.GetBlockId()
+	if s.cfg.Store.Has(id) {
+		return &alluxiopb.CacheBlockResponse{}, nil
+	}
+	tb, err := s.cfg.Store.CreateBlock(s.newSession(), id, blockstore.CreateOptions{Reserve: o.GetBlockSize()})
+	if errors.Is(err, rpcstatus.ErrAlreadyExists) {
+		return &alluxiopb.CacheBlockResponse{}, nil // cached or being cached meanwhile
+	}
+	if err != nil {
+		return nil, err
+	}
+	rc, err := s.openUFS(ctx, o, 0)
+	if err != nil {
+		tb.Abort()
+		return nil, err
+	}
+	defer rc.Close()
+	if err := s.finishCache(ctx, tb, rc, 0, o.GetBlockSize(), make([]byte, DefaultChunkSize)); err != nil {
+		return nil, fmt.Errorf("worker: cache block %d from %s: %w", id, o.GetUfsPath(), err)
+	}
+	return &alluxiopb.CacheBlockResponse{}, nil
+}
+
+// GetWorkerStatus reports the worker's tiers, usage and master.
+func (s *Service) GetWorkerStatus(ctx context.Context, _ *alluxiopb.GetWorkerStatusRequest) (*alluxiopb.GetWorkerStatusResponse, error) {
+	resp := &alluxiopb.GetWorkerStatusResponse{
+		CapacityBytesOnTiers: map[string]int64{},
+		UsedBytesOnTiers:     map[string]int64{},
+	}
+	for _, u := range s.cfg.Store.Usage() {
+		resp.TierAliases = append(resp.TierAliases, u.Alias)
+		resp.CapacityBytesOnTiers[u.Alias] = u.Capacity
+		resp.UsedBytesOnTiers[u.Alias] = u.Used
+		resp.BlockCount += int64(u.Blocks)
+	}
+	if s.cfg.Master != nil {
+		resp.WorkerId = s.cfg.Master.WorkerID()
+		resp.MasterAddress = s.cfg.Master.MasterAddress()
+	}
+	return resp, nil
+}
