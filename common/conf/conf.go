@@ -85,7 +85,8 @@ type LoadOptions struct {
 	Scope Scope
 	// ConfDir holds alluxio-site.properties and alluxio-env.sh; "" means
 	// $ALLUXIO_CONF_DIR, else $ALLUXIO_HOME/conf, else ./conf. Missing files
-	// are fine.
+	// are fine. An explicit ConfDir also sets alluxio.conf.dir (source
+	// "flag") unless Flags does.
 	ConfDir string
 	// Env looks up environment variables; nil means os.LookupEnv.
 	Env func(string) (string, bool)
@@ -213,7 +214,12 @@ func Load(opts LoadOptions) (*Config, error) {
 		}
 	}
 
-	// Flags
+	// Flags. An explicit ConfDir is reported as alluxio.conf.dir.
+	if opts.ConfDir != "" {
+		if _, ok := opts.Flags["alluxio.conf.dir"]; !ok {
+			c.put("alluxio.conf.dir", opts.ConfDir, Source{Kind: SourceFlag}, log)
+		}
+	}
 	for _, k := range slices.Sorted(maps.Keys(opts.Flags)) {
 		c.put(k, opts.Flags[k], Source{Kind: SourceFlag}, log)
 	}

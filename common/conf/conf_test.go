@@ -36,7 +36,7 @@ func writeConf(t *testing.T, site, envsh string) string {
 }
 
 func TestDefaults(t *testing.T) {
-	c, err := Load(LoadOptions{ConfDir: t.TempDir(), Env: env(nil)})
+	c, err := Load(LoadOptions{Env: env(nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,6 +168,9 @@ fi
 	c, err = Load(LoadOptions{ConfDir: dir, Env: env(map[string]string{"ALLUXIO_MASTER_HOSTNAME": "real"})})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if v, src := c.Describe("alluxio.conf.dir"); v != dir || src.String() != "flag" {
+		t.Errorf("conf dir = %q from %v", v, src)
 	}
 	if v, src := c.Describe("alluxio.master.hostname"); v != "real" || src.String() != "env ALLUXIO_MASTER_HOSTNAME" {
 		t.Errorf("hostname = %q from %v", v, src)
