@@ -7,6 +7,8 @@ require github.com/alluxio-go/alluxio/proto v0.0.0
 replace github.com/alluxio-go/alluxio/proto => ../proto
 
 require (
+	github.com/alluxio-go/alluxio/common v0.0.0
+	github.com/prometheus/client_golang v1.25.0 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect

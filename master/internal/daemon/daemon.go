@@ -1,0 +1,114 @@
+// Package daemon is the alluxio-master process: flag parsing, configuration,
+// logging, journal formatting and the serve-until-signalled loop. main only
+// calls Run, so tests run the daemon in-process.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/alluxio-go/alluxio/common/conf"
+	"github.com/alluxio-go/alluxio/master/internal/journal"
+	"github.com/alluxio-go/alluxio/master/internal/server"
+)
+
+// Version is stamped at build time with -ldflags -X.
+var Version = "dev"
+
+// ShutdownTimeout bounds the graceful drain of RPCs at stop.
+const ShutdownTimeout = 30 * time.Second
+
+type kvFlag map[string]string
+
+func (k kvFlag) String() string { return "" }
+func (k kvFlag) Set(s string) error {
+	key, val, ok := strings.Cut(s, "=")
+	if !ok || key == "" {
+		return fmt.Errorf("want key=value, got %q", s)
+	}
+	k[strings.TrimSpace(key)] = strings.TrimSpace(val)
+	return nil
+}
+
+// normalizeArgs turns Java-style "-Dkey=value" into "-D key=value".
+func normalizeArgs(args []string) []string {
+	out := make([]string, 0, len(args))
+	for _, a := range args {
+		if strings.HasPrefix(a, "-D") && len(a) > 2 && a[2] != '=' {
+			out = append(out, "-D", a[2:])
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// Started, when set, is called with the server once it serves (tests).
+type Started func(*server.Server)
+
+// Run runs the master until ctx is done, then stops gracefully and returns
+// nil. args exclude the program name.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return RunWithHook(ctx, args, stdout, stderr, nil)
+}
+
+// RunWithHook is Run with a callback once the server serves.
+func RunWithHook(ctx context.Context, args []string, stdout, stderr io.Writer, started Started) error {
+	fs := flag.NewFlagSet("alluxio-master", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	props := kvFlag{}
+	confDir := fs.String("conf-dir", "", "configuration directory (default $ALLUXIO_CONF_DIR, $ALLUXIO_HOME/conf, ./conf)")
+	format := fs.Bool("format", false, "format the journal folder (erasing it) and exit")
+	version := fs.Bool("version", false, "print the version and exit")
+	fs.Var(props, "D", "set a property, -Dkey=value (repeatable)")
+	fs.Var(props, "set", "set a property, --set key=value (repeatable)")
+	if err := fs.Parse(normalizeArgs(args)); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if *version {
+		fmt.Fprintf(stdout, "alluxio-master version %s\n", Version)
+		return nil
+	}
+	var bootLevel slog.LevelVar
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: &bootLevel}))
+	c, err := conf.Load(conf.LoadOptions{Scope: conf.ScopeMaster, ConfDir: *confDir, Flags: props, Logger: log})
+	if err != nil {
+		return err
+	}
+	if err := bootLevel.UnmarshalText([]byte(c.Get("alluxio.logger.level"))); err != nil {
+		return fmt.Errorf("alluxio.logger.level=%q: %w", c.Get("alluxio.logger.level"), err)
+	}
+	folder := c.Get("alluxio.master.journal.folder")
+	if *format {
+		if err := journal.Format(folder); err != nil {
+			return fmt.Errorf("format journal %s: %w", folder, err)
+		}
+		fmt.Fprintf(stdout, "Formatted journal at %s\n", folder)
+		return nil
+	}
+	log.Info("starting alluxio-master", "version", Version, "journal_folder", folder, "root_ufs", c.Get("alluxio.master.mount.table.root.ufs"))
+	srv, err := server.Start(ctx, server.Options{Conf: c, Logger: log, Version: Version})
+	if err != nil {
+		return err
+	}
+	if started != nil {
+		started(srv)
+	}
+	<-ctx.Done()
+	log.Info("stopping alluxio-master", "reason", context.Cause(ctx))
+	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}

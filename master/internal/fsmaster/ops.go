@@ -1,0 +1,530 @@
+package fsmaster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/alluxio-go/alluxio/common/pathutil"
+	"github.com/alluxio-go/alluxio/common/rpcstatus"
+	"github.com/alluxio-go/alluxio/common/ufs"
+	"github.com/alluxio-go/alluxio/proto/alluxiopb"
+	"github.com/alluxio-go/alluxio/proto/journalpb"
+)
+
+func throughType(wt alluxiopb.WriteType) bool {
+	return wt == alluxiopb.WriteType_CACHE_THROUGH || wt == alluxiopb.WriteType_THROUGH || wt == alluxiopb.WriteType_ASYNC_THROUGH
+}
+
+var persistedName = alluxiopb.PersistenceState_PERSISTED.String()
+
+func notFound(p string) error {
+	return fmt.Errorf("fsmaster: path %s %w", p, rpcstatus.ErrNotFound)
+}
+
+// mkdirsEntriesLocked journals directories for comps[from:to] under parent
+// and returns the last one.
+func (m *Master) mkdirsLocked(t *txn, parent *inode, names []string, mode int32, owner, group, persist string, now int64) (*inode, error) {
+	for _, name := range names {
+		c, err := t.allocContainer()
+		if err != nil {
+			return nil, err
+		}
+		id := inodeIDFor(c)
+		if err := t.add(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_InodeDirectory{InodeDirectory: &journalpb.InodeDirectoryEntry{
+			Id: id, ParentId: parent.id, Name: name, Owner: owner, Group: group, Mode: mode,
+			CreationTimeMs: now, LastModificationTimeMs: now, PersistenceState: persist, Ttl: -1}}}); err != nil {
+			return nil, err
+		}
+		parent = m.byID[id]
+	}
+	return parent, nil
+}
+
+// ufsOf returns the UFS and UFS path of a clean Alluxio path.
+func (m *Master) ufsOf(ctx context.Context, clean string) (ufs.UnderFileSystem, string, *mountPoint, error) {
+	m.mu.RLock()
+	mp, up := m.resolveLocked(clean)
+	m.mu.RUnlock()
+	if mp == nil {
+		return nil, "", nil, fmt.Errorf("fsmaster: no mount point for %s: %w", clean, rpcstatus.ErrInternal)
+	}
+	u, err := m.ufsFor(ctx, mp)
+	return u, up, mp, err
+}
+
+// CreateDirectory creates a directory (and missing parents when recursive).
+func (m *Master) CreateDirectory(ctx context.Context, req *alluxiopb.CreateDirectoryRequest) (*alluxiopb.FileInfo, error) {
+	p, err := pathutil.Clean(req.GetPath())
+	if err != nil {
+		return nil, err
+	}
+	mode := req.GetMode() & 0o7777
+	if mode == 0 {
+		mode = 0o755
+	}
+	persist := persistName(0)
+	if throughType(req.GetWriteType()) {
+		u, up, mp, err := m.ufsOf(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		if mp.readOnly {
+			return nil, fmt.Errorf("fsmaster: mount %s is read-only: %w", mp.path, rpcstatus.ErrPermissionDenied)
+		}
+		if err := u.Mkdirs(ctx, up, uint32(mode)); err != nil {
+			return nil, fmt.Errorf("fsmaster: create directory %s in UFS %s: %v: %w", p, up, err, rpcstatus.ErrUnavailable)
+		}
+		persist = persistedName
+	}
+	now := m.cfg.Now().UnixMilli()
+	var exists bool
+	dup, err := m.update(ctx, req.GetOperationId(), func(t *txn) error {
+		n, comps, i := m.lookupLocked(p)
+		if i == len(comps) {
+			if req.GetAllowExists() && n.isDir() {
+				exists = true
+				return nil
+			}
+			return fmt.Errorf("fsmaster: %s %w", p, rpcstatus.ErrAlreadyExists)
+		}
+		if !n.isDir() {
+			return fmt.Errorf("fsmaster: %s is a file, cannot create %s under it: %w", pathOf(n), p, rpcstatus.ErrFailedPrecondition)
+		}
+		if i < len(comps)-1 && !req.GetRecursive() {
+			return fmt.Errorf("fsmaster: parent of %s does not exist (use recursive): %w", p, rpcstatus.ErrNotFound)
+		}
+		_, err := m.mkdirsLocked(t, n, comps[i:], mode, req.GetOwner(), req.GetGroup(), persist, now)
+		return err
+	})
+	_ = exists
+	if err != nil {
+		return nil, err
+	}
+	_ = dup
+	return m.statusOf(p)
+}
+
+// CreateFile creates an incomplete file.
+func (m *Master) CreateFile(ctx context.Context, req *alluxiopb.CreateFileRequest) (*alluxiopb.FileInfo, error) {
+	p, err := pathutil.Clean(req.GetPath())
+	if err != nil {
+		return nil, err
+	}
+	if p == "/" {
+		return nil, fmt.Errorf("fsmaster: / %w", rpcstatus.ErrAlreadyExists)
+	}
+	bs := req.GetBlockSizeBytes()
+	if bs < 0 {
+		return nil, fmt.Errorf("fsmaster: block size %d: %w", bs, rpcstatus.ErrInvalidArgument)
+	}
+	if bs == 0 {
+		bs = m.cfg.DefaultBlockSize
+	}
+	mode := req.GetMode() & 0o7777
+	if mode == 0 {
+		mode = 0o644
+	}
+	wt := req.GetWriteType()
+	persist := persistName(0)
+	dirPersist := persistName(0)
+	if wt == alluxiopb.WriteType_ASYNC_THROUGH {
+		persist = alluxiopb.PersistenceState_TO_BE_PERSISTED.String()
+	}
+	if throughType(wt) && req.GetRecursive() {
+		// Missing parents of a through-written file are created in the UFS too.
+		u, up, mp, err := m.ufsOf(ctx, pathutil.Parent(p))
+		if err != nil {
+			return nil, err
+		}
+		if !mp.readOnly {
+			if err := u.Mkdirs(ctx, up, 0o755); err == nil {
+				dirPersist = persistedName
+			}
+		}
+	}
+	ttl := req.GetTtl()
+	if ttl == 0 {
+		ttl = -1
+	}
+	now := m.cfg.Now().UnixMilli()
+	var deleted []int64
+	_, err = m.update(ctx, req.GetOperationId(), func(t *txn) error {
+		n, comps, i := m.lookupLocked(p)
+		if i == len(comps) {
+			if !req.GetOverwrite() || n.isDir() {
+				return fmt.Errorf("fsmaster: %s %w", p, rpcstatus.ErrAlreadyExists)
+			}
+			parent := n.parent
+			var err error
+			if deleted, err = m.deleteEntriesLocked(t, n, false); err != nil {
+				return err
+			}
+			n, i = parent, len(comps)-1
+		}
+		if !n.isDir() {
+			return fmt.Errorf("fsmaster: %s is a file, cannot create %s under it: %w", pathOf(n), p, rpcstatus.ErrFailedPrecondition)
+		}
+		if i < len(comps)-1 {
+			if !req.GetRecursive() {
+				return fmt.Errorf("fsmaster: parent of %s does not exist (use recursive): %w", p, rpcstatus.ErrNotFound)
+			}
+			var err error
+			if n, err = m.mkdirsLocked(t, n, comps[i:len(comps)-1], 0o755, req.GetOwner(), req.GetGroup(), dirPersist, now); err != nil {
+				return err
+			}
+		}
+		c, err := t.allocContainer()
+		if err != nil {
+			return err
+		}
+		return t.add(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_InodeFile{InodeFile: &journalpb.InodeFileEntry{
+			Id: inodeIDFor(c), ParentId: n.id, Name: comps[len(comps)-1], Owner: req.GetOwner(), Group: req.GetGroup(), Mode: mode,
+			CreationTimeMs: now, LastModificationTimeMs: now, PersistenceState: persist, BlockSizeBytes: bs,
+			Ttl: ttl, TtlAction: "DELETE", Cacheable: true}}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(deleted) > 0 {
+		m.bm.DeleteBlocks(deleted)
+	}
+	return m.statusOf(p)
+}
+
+// GetNewBlockID allocates the next block of an incomplete file.
+func (m *Master) GetNewBlockID(ctx context.Context, path string) (int64, error) {
+	p, err := pathutil.Clean(path)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	_, err = m.update(ctx, nil, func(t *txn) error {
+		n := m.getLocked(p)
+		if n == nil {
+			return notFound(p)
+		}
+		if n.isDir() {
+			return fmt.Errorf("fsmaster: %s is a directory: %w", p, rpcstatus.ErrInvalidArgument)
+		}
+		if n.has(flagCompleted) {
+			return fmt.Errorf("fsmaster: %s is already completed: %w", p, rpcstatus.ErrFailedPrecondition)
+		}
+		if int64(n.nblocks) >= maxBlocks {
+			return fmt.Errorf("fsmaster: %s has the maximum number of blocks: %w", p, rpcstatus.ErrResourceExhausted)
+		}
+		id = blockIDFor(n.id, int64(n.nblocks))
+		return t.add(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_NewBlock{NewBlock: &journalpb.NewBlockEntry{FileId: n.id, BlockId: id}}})
+	})
+	return id, err
+}
+
+// CompleteFile marks a file complete with its final length.
+func (m *Master) CompleteFile(ctx context.Context, req *alluxiopb.CompleteFileRequest) error {
+	p, err := pathutil.Clean(req.GetPath())
+	if err != nil {
+		return err
+	}
+	length := req.GetLength()
+	if length < 0 {
+		return fmt.Errorf("fsmaster: negative length %d: %w", length, rpcstatus.ErrInvalidArgument)
+	}
+	// A file written through to the UFS is persisted: the client says so
+	// with ufs_length, or the UFS file is there with the file's length.
+	inUFS := req.GetUfsLength() > 0
+	if !inUFS {
+		if u, up, _, err := m.ufsOf(ctx, p); err == nil {
+			if st, err := u.GetStatus(ctx, up); err == nil && !st.IsDir && st.Length == length {
+				inUFS = true
+			}
+		}
+	}
+	now := m.cfg.Now().UnixMilli()
+	var async int64
+	_, err = m.update(ctx, req.GetOperationId(), func(t *txn) error {
+		n := m.getLocked(p)
+		if n == nil {
+			return notFound(p)
+		}
+		if n.isDir() {
+			return fmt.Errorf("fsmaster: %s is a directory: %w", p, rpcstatus.ErrInvalidArgument)
+		}
+		if n.has(flagCompleted) {
+			return fmt.Errorf("fsmaster: %s is already completed: %w", p, rpcstatus.ErrFailedPrecondition)
+		}
+		nb := (length + n.blockSize - 1) / n.blockSize
+		if nb > maxBlocks {
+			return fmt.Errorf("fsmaster: %s: length %d needs too many blocks: %w", p, length, rpcstatus.ErrInvalidArgument)
+		}
+		ids := make([]int64, nb)
+		for i := range ids {
+			ids[i] = blockIDFor(n.id, int64(i))
+		}
+		if err := t.add(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_CompleteFile{CompleteFile: &journalpb.CompleteFileEntry{
+			Id: n.id, Length: length, BlockIds: ids, OpTimeMs: now}}}); err != nil {
+			return err
+		}
+		switch {
+		case inUFS && !n.persisted():
+			return t.add(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_PersistFile{PersistFile: &journalpb.PersistFileEntry{Id: n.id, OpTimeMs: now}}})
+		case n.persist == uint8(alluxiopb.PersistenceState_TO_BE_PERSISTED):
+			async = n.id
+		}
+		return nil
+	})
+	if err == nil && async != 0 {
+		m.schedulePersist(async)
+	}
+	return err
+}
+
+// deleteEntriesLocked journals the deletion of n's subtree (blocks first)
+// and returns every block id of the deleted files.
+func (m *Master) deleteEntriesLocked(t *txn, n *inode, unmount bool) ([]int64, error) {
+	var blocks []int64
+	err := walk(n, func(c *inode) error {
+		if c.has(flagMountPoint) && !(unmount && c == n) {
+			return fmt.Errorf("fsmaster: %s is a mount point; unmount it first: %w", pathOf(c), rpcstatus.ErrFailedPrecondition)
+		}
+		if !c.isDir() {
+			blocks = append(blocks, c.blockIDs()...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range blocks {
+		if _, ok := m.bm.BlockLength(b); ok {
+			if err := t.add(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_DeleteBlock{DeleteBlock: &journalpb.DeleteBlockEntry{BlockId: b}}}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return blocks, t.add(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_DeleteFile{DeleteFile: &journalpb.DeleteFileEntry{
+		Id: n.id, Recursive: n.isDir(), OpTimeMs: m.cfg.Now().UnixMilli()}}})
+}
+
+// Remove deletes a file or directory; persisted paths are deleted from the
+// UFS too unless alluxio_only.
+func (m *Master) Remove(ctx context.Context, req *alluxiopb.DeleteRequest) error {
+	p, err := pathutil.Clean(req.GetPath())
+	if err != nil {
+		return err
+	}
+	if p == "/" {
+		return fmt.Errorf("fsmaster: cannot delete the root: %w", rpcstatus.ErrInvalidArgument)
+	}
+	var blocks []int64
+	_, err = m.update(ctx, req.GetOperationId(), func(t *txn) error {
+		n := m.getLocked(p)
+		if n == nil {
+			return notFound(p)
+		}
+		if n.isDir() && len(n.children) > 0 && !req.GetRecursive() {
+			return fmt.Errorf("fsmaster: %s: %w", p, rpcstatus.ErrDirectoryNotEmpty)
+		}
+		if n.has(flagMountPoint) {
+			return fmt.Errorf("fsmaster: %s is a mount point; unmount it instead: %w", p, rpcstatus.ErrFailedPrecondition)
+		}
+		if n.persisted() && !req.GetAlluxioOnly() {
+			mp, up := m.resolveLocked(p)
+			if mp.readOnly {
+				return fmt.Errorf("fsmaster: %s is on read-only mount %s: %w", p, mp.path, rpcstatus.ErrPermissionDenied)
+			}
+			u, err := m.ufsFor(ctx, mp)
+			if err != nil {
+				return err
+			}
+			if err := u.Delete(ctx, up, n.isDir()); err != nil && !errors.Is(err, ufs.ErrNotFound) {
+				return fmt.Errorf("fsmaster: delete %s from UFS %s: %v: %w", p, up, err, rpcstatus.ErrUnavailable)
+			}
+		}
+		var err error
+		blocks, err = m.deleteEntriesLocked(t, n, false)
+		return err
+	})
+	if err == nil {
+		m.bm.DeleteBlocks(blocks)
+	}
+	return err
+}
+
+// Rename moves src to dst.
+func (m *Master) Rename(ctx context.Context, req *alluxiopb.RenameRequest) error {
+	src, err := pathutil.Clean(req.GetSrcPath())
+	if err != nil {
+		return err
+	}
+	dst, err := pathutil.Clean(req.GetDstPath())
+	if err != nil {
+		return err
+	}
+	if src == "/" || dst == "/" {
+		return fmt.Errorf("fsmaster: cannot rename the root: %w", rpcstatus.ErrInvalidArgument)
+	}
+	if pathutil.HasPrefix(dst, src) {
+		return fmt.Errorf("fsmaster: cannot rename %s into its own subtree %s: %w", src, dst, rpcstatus.ErrInvalidArgument)
+	}
+	now := m.cfg.Now().UnixMilli()
+	_, err = m.update(ctx, req.GetOperationId(), func(t *txn) error {
+		n := m.getLocked(src)
+		if n == nil {
+			return notFound(src)
+		}
+		if m.getLocked(dst) != nil {
+			return fmt.Errorf("fsmaster: rename destination %s %w", dst, rpcstatus.ErrAlreadyExists)
+		}
+		np := m.getLocked(pathutil.Parent(dst))
+		if np == nil {
+			return fmt.Errorf("fsmaster: parent of rename destination %s does not exist: %w", dst, rpcstatus.ErrNotFound)
+		}
+		if !np.isDir() {
+			return fmt.Errorf("fsmaster: parent of rename destination %s is a file: %w", dst, rpcstatus.ErrFailedPrecondition)
+		}
+		if n.has(flagMountPoint) {
+			return fmt.Errorf("fsmaster: %s is a mount point: %w", src, rpcstatus.ErrFailedPrecondition)
+		}
+		smp, sup := m.resolveLocked(src)
+		dmp, dup := m.resolveLocked(dst)
+		if smp != dmp {
+			return fmt.Errorf("fsmaster: cannot rename %s to %s across mount points: %w", src, dst, rpcstatus.ErrFailedPrecondition)
+		}
+		if n.persisted() {
+			if smp.readOnly {
+				return fmt.Errorf("fsmaster: %s is on read-only mount %s: %w", src, smp.path, rpcstatus.ErrPermissionDenied)
+			}
+			u, err := m.ufsFor(ctx, smp)
+			if err != nil {
+				return err
+			}
+			if _, dparent := m.resolveLocked(pathutil.Parent(dst)); true {
+				_ = u.Mkdirs(ctx, dparent, 0o755)
+			}
+			if err := u.Rename(ctx, sup, dup); err != nil && !errors.Is(err, ufs.ErrNotFound) {
+				return fmt.Errorf("fsmaster: rename %s to %s in UFS: %v: %w", sup, dup, err, rpcstatus.ErrUnavailable)
+			}
+		}
+		if err := t.add(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_Rename{Rename: &journalpb.RenameEntry{
+			Id: n.id, NewParentId: np.id, NewName: pathutil.Base(dst), OpTimeMs: now}}}); err != nil {
+			return err
+		}
+		if n.persisted() && !np.persisted() {
+			// The UFS now has the parents; record that.
+			return t.add(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_SetAttribute{SetAttribute: &journalpb.SetAttributeEntry{
+				Id: np.id, PersistenceState: &persistedName, OpTimeMs: now}}})
+		}
+		return nil
+	})
+	return err
+}
+
+// Free evicts the blocks of the files under path from the workers.
+func (m *Master) Free(ctx context.Context, req *alluxiopb.FreeRequest) error {
+	p, err := pathutil.Clean(req.GetPath())
+	if err != nil {
+		return err
+	}
+	if err := m.Writable(); err != nil {
+		return err
+	}
+	var blocks []int64
+	m.mu.RLock()
+	n := m.getLocked(p)
+	switch {
+	case n == nil:
+		err = notFound(p)
+	case n.isDir() && len(n.children) > 0 && !req.GetRecursive():
+		err = fmt.Errorf("fsmaster: %s: %w", p, rpcstatus.ErrDirectoryNotEmpty)
+	default:
+		err = walk(n, func(c *inode) error {
+			if c.has(flagPinned) && !req.GetForced() {
+				return fmt.Errorf("fsmaster: %s is pinned (use forced to free it): %w", pathOf(c), rpcstatus.ErrFailedPrecondition)
+			}
+			if c.isDir() {
+				return nil
+			}
+			if !c.persisted() && c.has(flagCompleted) && c.length > 0 {
+				return fmt.Errorf("fsmaster: %s is not persisted; freeing it would lose data: %w", pathOf(c), rpcstatus.ErrFailedPrecondition)
+			}
+			blocks = append(blocks, c.blockIDs()...)
+			return nil
+		})
+	}
+	m.mu.RUnlock()
+	if err != nil {
+		return err
+	}
+	m.bm.FreeBlocks(blocks)
+	return nil
+}
+
+// SetAttribute changes the attributes that are set in req.
+func (m *Master) SetAttribute(ctx context.Context, req *alluxiopb.SetAttributeRequest) error {
+	p, err := pathutil.Clean(req.GetPath())
+	if err != nil {
+		return err
+	}
+	if req.Mode != nil && (req.GetMode() < 0 || req.GetMode() > 0o7777) {
+		return fmt.Errorf("fsmaster: mode %o: %w", req.GetMode(), rpcstatus.ErrInvalidArgument)
+	}
+	if req.TtlAction != nil && ttlActionCode(req.GetTtlAction()) == 0 {
+		return fmt.Errorf("fsmaster: ttl action %q (want DELETE or FREE): %w", req.GetTtlAction(), rpcstatus.ErrInvalidArgument)
+	}
+	now := m.cfg.Now().UnixMilli()
+	_, err = m.update(ctx, req.GetOperationId(), func(t *txn) error {
+		n := m.getLocked(p)
+		if n == nil {
+			return notFound(p)
+		}
+		var targets []*inode
+		if req.GetRecursive() {
+			_ = walk(n, func(c *inode) error { targets = append(targets, c); return nil })
+		} else {
+			targets = []*inode{n}
+		}
+		for _, c := range targets {
+			if err := t.add(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_SetAttribute{SetAttribute: &journalpb.SetAttributeEntry{
+				Id: c.id, Mode: req.Mode, Owner: req.Owner, Group: req.Group, Pinned: req.Pinned, Ttl: req.Ttl, TtlAction: req.TtlAction, OpTimeMs: now}}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return err
+}
+
+// ScheduleAsyncPersistence marks a completed file TO_BE_PERSISTED and queues it.
+func (m *Master) ScheduleAsyncPersistence(ctx context.Context, path string) error {
+	p, err := pathutil.Clean(path)
+	if err != nil {
+		return err
+	}
+	var id int64
+	_, err = m.update(ctx, nil, func(t *txn) error {
+		n := m.getLocked(p)
+		if n == nil {
+			return notFound(p)
+		}
+		if n.isDir() {
+			return fmt.Errorf("fsmaster: %s is a directory: %w", p, rpcstatus.ErrInvalidArgument)
+		}
+		if !n.has(flagCompleted) {
+			return fmt.Errorf("fsmaster: %s is not completed: %w", p, rpcstatus.ErrFailedPrecondition)
+		}
+		if n.persisted() {
+			return nil
+		}
+		id = n.id
+		if n.persist == uint8(alluxiopb.PersistenceState_TO_BE_PERSISTED) {
+			return nil
+		}
+		s := alluxiopb.PersistenceState_TO_BE_PERSISTED.String()
+		return t.add(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_SetAttribute{SetAttribute: &journalpb.SetAttributeEntry{
+			Id: n.id, PersistenceState: &s, OpTimeMs: m.cfg.Now().UnixMilli()}}})
+	})
+	if err == nil && id != 0 {
+		m.schedulePersist(id)
+	}
+	return err
+}

@@ -1,0 +1,363 @@
+// Package server runs a master: it replays the journal into the file system
+// and block masters, starts a new journal term, and serves the gRPC services
+// (FileSystemMasterClientService, BlockMasterWorkerService,
+// BlockMasterClientService, MetaMasterClientService) and a web endpoint with
+// /metrics (Prometheus text) and /healthz.
+//
+// Errors are translated to gRPC status codes in one place, the interceptors
+// here, which also recover panics and refuse leader-only RPCs when the
+// Leadership says this master is not the leader.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/alluxio-go/alluxio/common/conf"
+	"github.com/alluxio-go/alluxio/common/rpcstatus"
+	"github.com/alluxio-go/alluxio/common/ufs"
+	"github.com/alluxio-go/alluxio/master/internal/blockmaster"
+	"github.com/alluxio-go/alluxio/master/internal/fsmaster"
+	"github.com/alluxio-go/alluxio/master/internal/journal"
+	"github.com/alluxio-go/alluxio/master/internal/leadership"
+	"github.com/alluxio-go/alluxio/proto/alluxiopb"
+)
+
+// MaxMessageBytes bounds gRPC messages in both directions.
+const MaxMessageBytes = 64 << 20
+
+// Options configure a Server.
+type Options struct {
+	Conf    *conf.Config
+	Logger  *slog.Logger
+	Version string
+	// UFS opens under file systems; nil means ufs.NewRegistry().
+	UFS *ufs.Registry
+}
+
+// Server is one running master.
+type Server struct {
+	opts  Options
+	conf  *conf.Config
+	log   *slog.Logger
+	start time.Time
+
+	journal *journal.Journal
+	fs      *fsmaster.Master
+	bm      *blockmaster.Master
+	lead    *leadership.Static
+	replay  journal.ReplayResult
+
+	grpc    *grpc.Server
+	rpcLis  net.Listener
+	web     *http.Server
+	webLis  net.Listener
+	reg     *prometheus.Registry
+	rpcs    *prometheus.CounterVec
+	cancel  context.CancelFunc
+	bg      sync.WaitGroup
+	stopped sync.Once
+	stopErr error
+}
+
+// ErrJournalType is returned for journal types other than UFS.
+var ErrJournalType = errors.New("server: unsupported journal type")
+
+// Start replays the journal and starts serving. The caller must Shutdown.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	c := opts.Conf
+	s := &Server{opts: opts, conf: c, log: opts.Logger, start: time.Now()}
+	if jt := c.Get("alluxio.master.journal.type"); jt != "UFS" {
+		return nil, fmt.Errorf("%w: alluxio.master.journal.type=%s (from %s); only UFS is supported", ErrJournalType, jt, c.Source("alluxio.master.journal.type"))
+	}
+	folder := c.Get("alluxio.master.journal.folder")
+	if err := s.ensureFormatted(folder); err != nil {
+		return nil, err
+	}
+	j, err := journal.Open(journal.Config{
+		Folder:                  folder,
+		LogSizeBytesMax:         c.GetBytes("alluxio.master.journal.log.size.bytes.max"),
+		CheckpointPeriodEntries: c.GetInt64("alluxio.master.journal.checkpoint.period.entries"),
+		Logger:                  s.log,
+		Leader:                  net.JoinHostPort(c.Get("alluxio.master.hostname"), strconv.Itoa(c.GetInt("alluxio.master.rpc.port"))),
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.journal = j
+	reg := opts.UFS
+	if reg == nil {
+		reg = ufs.NewRegistry()
+	}
+	s.bm = blockmaster.New(blockmaster.Config{WorkerTimeout: c.GetDuration("alluxio.master.worker.timeout"), Logger: s.log.With("component", "blockmaster")})
+	s.fs = fsmaster.New(fsmaster.Config{
+		RootUFS:          c.Get("alluxio.master.mount.table.root.ufs"),
+		DefaultBlockSize: c.GetBytes("alluxio.user.block.size.bytes.default"),
+		UFS:              reg,
+		Blocks:           s.bm,
+		Logger:           s.log.With("component", "fsmaster"),
+	})
+	t0 := time.Now()
+	res, err := j.Replay(ctx, s.fs)
+	if err != nil {
+		return nil, fmt.Errorf("replay journal %s: %w", folder, err)
+	}
+	s.replay = res
+	s.log.Info("journal replayed", "folder", folder, "entries", res.Entries, "last_seq", res.LastSeq, "last_epoch", res.LastEpoch,
+		"checkpoint_seq", res.CheckpointSeq, "inodes", s.fs.InodeCount(), "took", time.Since(t0))
+	epoch := res.LastEpoch + 1
+	w, err := j.StartWriting(ctx, epoch)
+	if err != nil {
+		return nil, fmt.Errorf("start journal term %d: %w", epoch, err)
+	}
+	s.fs.StartLeading(w, j)
+	s.lead = leadership.NewStatic(epoch, "SINGLE")
+	if err := s.listen(); err != nil {
+		s.fs.StopLeading()
+		_ = w.Close()
+		return nil, err
+	}
+	bgctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.bg.Add(3)
+	go func() { defer s.bg.Done(); s.bm.RunLostDetector(bgctx) }()
+	go func() {
+		defer s.bg.Done()
+		if err := s.grpc.Serve(s.rpcLis); err != nil {
+			s.log.Error("gRPC server stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer s.bg.Done()
+		if err := s.web.Serve(s.webLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("web server stopped", "err", err)
+		}
+	}()
+	s.log.Info("master serving", "rpc", s.rpcLis.Addr().String(), "web", s.webLis.Addr().String(), "epoch", epoch, "role", s.lead.Role())
+	return s, nil
+}
+
+// ensureFormatted formats an absent or empty journal folder in single-master
+// mode; otherwise an unformatted folder is an error.
+func (s *Server) ensureFormatted(folder string) error {
+	ok, err := journal.IsFormatted(folder)
+	if err != nil {
+		return fmt.Errorf("check journal folder %s: %w", folder, err)
+	}
+	if ok {
+		return nil
+	}
+	ents, rerr := os.ReadDir(folder)
+	empty := errors.Is(rerr, os.ErrNotExist) || (rerr == nil && len(ents) == 0)
+	if s.conf.GetBool("alluxio.zookeeper.enabled") || !empty {
+		return fmt.Errorf("journal folder %s is not formatted; run `alluxio-master --format` (or `alluxio format`) first", folder)
+	}
+	if err := journal.Format(folder); err != nil {
+		return fmt.Errorf("format journal folder %s: %w", folder, err)
+	}
+	s.log.Info("journal folder was absent or empty; formatted it", "folder", folder)
+	return nil
+}
+
+func (s *Server) listen() error {
+	bind := s.conf.Get("alluxio.master.bind.host")
+	var err error
+	s.rpcLis, err = net.Listen("tcp", net.JoinHostPort(bind, strconv.Itoa(s.conf.GetInt("alluxio.master.rpc.port"))))
+	if err != nil {
+		return fmt.Errorf("listen for RPC (alluxio.master.rpc.port): %w", err)
+	}
+	s.webLis, err = net.Listen("tcp", net.JoinHostPort(bind, strconv.Itoa(s.conf.GetInt("alluxio.master.web.port"))))
+	if err != nil {
+		s.rpcLis.Close()
+		return fmt.Errorf("listen for web (alluxio.master.web.port): %w", err)
+	}
+	s.setupMetrics()
+	s.grpc = grpc.NewServer(
+		grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes),
+		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
+		grpc.ChainStreamInterceptor(s.streamInterceptor),
+	)
+	alluxiopb.RegisterFileSystemMasterClientServiceServer(s.grpc, &fsService{fs: s.fs})
+	alluxiopb.RegisterBlockMasterWorkerServiceServer(s.grpc, &blockWorkerService{bm: s.bm})
+	alluxiopb.RegisterBlockMasterClientServiceServer(s.grpc, &blockClientService{bm: s.bm})
+	alluxiopb.RegisterMetaMasterClientServiceServer(s.grpc, &metaService{s: s})
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.fs.Writable(); err != nil && s.lead.IsLeader() {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	s.web = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return nil
+}
+
+func (s *Server) setupMetrics() {
+	s.reg = prometheus.NewRegistry()
+	s.rpcs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "alluxio_master_rpcs_total", Help: "RPCs served, by method and status code."}, []string{"method", "code"})
+	s.reg.MustRegister(s.rpcs,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "alluxio_master_inodes", Help: "Inodes in the namespace, including the root."},
+			func() float64 { return float64(s.fs.InodeCount()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "alluxio_master_journal_sequence", Help: "Last journal sequence number applied."},
+			func() float64 { return float64(s.fs.LastSeq()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "alluxio_master_workers_live", Help: "Registered live workers."},
+			func() float64 { return float64(s.bm.LiveWorkers()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "alluxio_master_pending_persists", Help: "Files waiting for asynchronous persistence."},
+			func() float64 { return float64(s.fs.PendingPersists()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "alluxio_master_is_leader", Help: "1 when this master is the leader."},
+			func() float64 {
+				if s.lead.IsLeader() {
+					return 1
+				}
+				return 0
+			}),
+	)
+}
+
+const metaPrefix = "/alluxio.MetaMasterClientService/"
+
+func methodName(full string) string {
+	if i := strings.LastIndexByte(full, '/'); i >= 0 {
+		return full[i+1:]
+	}
+	return full
+}
+
+// finish translates an RPC's error in one place and counts the RPC.
+func (s *Server) finish(method string, err error, recovered any) error {
+	if recovered != nil {
+		s.log.Error("panic in RPC handler", "method", method, "panic", recovered, "stack", stackTrace())
+		err = status.Errorf(codes.Internal, "internal error in %s", methodName(method))
+	}
+	err = rpcstatus.ToGRPC(err)
+	s.rpcs.WithLabelValues(methodName(method), status.Code(err).String()).Inc()
+	if c := status.Code(err); c == codes.Internal || c == codes.Unknown {
+		s.log.Warn("RPC failed", "method", method, "err", err)
+	}
+	return err
+}
+
+func (s *Server) checkLeader(method string) error {
+	if strings.HasPrefix(method, metaPrefix) || s.lead.IsLeader() {
+		return nil
+	}
+	return fmt.Errorf("server: %w", rpcstatus.ErrNotLeader)
+}
+
+func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+	defer func() {
+		r := recover()
+		err = s.finish(info.FullMethod, err, r)
+		if err != nil {
+			resp = nil
+		}
+	}()
+	if err = s.checkLeader(info.FullMethod); err != nil {
+		return nil, err
+	}
+	return handler(ctx, req)
+}
+
+func (s *Server) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+	defer func() {
+		r := recover()
+		err = s.finish(info.FullMethod, err, r)
+	}()
+	if err = s.checkLeader(info.FullMethod); err != nil {
+		return err
+	}
+	return handler(srv, ss)
+}
+
+// RPCAddr is the address the gRPC server listens on.
+func (s *Server) RPCAddr() string { return s.rpcLis.Addr().String() }
+
+// WebAddr is the address of the web server.
+func (s *Server) WebAddr() string { return s.webLis.Addr().String() }
+
+// FS exposes the file system master (for tests).
+func (s *Server) FS() *fsmaster.Master { return s.fs }
+
+// Blocks exposes the block master (for tests).
+func (s *Server) Blocks() *blockmaster.Master { return s.bm }
+
+func (s *Server) advertised() *alluxiopb.MasterAddress {
+	_, port, _ := net.SplitHostPort(s.rpcLis.Addr().String())
+	p, _ := strconv.Atoi(port)
+	return &alluxiopb.MasterAddress{Host: s.conf.Get("alluxio.master.hostname"), RpcPort: int32(p)}
+}
+
+func (s *Server) selfStatus() *alluxiopb.MasterStatus {
+	return &alluxiopb.MasterStatus{Address: s.advertised(), Role: s.lead.Role(), Epoch: s.lead.Epoch(),
+		JournalSequence: s.fs.LastSeq(), StartTimeMs: s.start.UnixMilli(), Version: s.opts.Version}
+}
+
+func (s *Server) masterInfo() *alluxiopb.GetMasterInfoResponse {
+	_, wport, _ := net.SplitHostPort(s.webLis.Addr().String())
+	wp, _ := strconv.Atoi(wport)
+	r := &alluxiopb.GetMasterInfoResponse{
+		Masters: []*alluxiopb.MasterStatus{s.selfStatus()}, Version: s.opts.Version,
+		StartTimeMs: s.start.UnixMilli(), UpTimeMs: time.Since(s.start).Milliseconds(),
+		JournalFolder: s.conf.Get("alluxio.master.journal.folder"), ZookeeperEnabled: s.conf.GetBool("alluxio.zookeeper.enabled"),
+		ZookeeperAddresses: s.conf.GetList("alluxio.zookeeper.address"), RpcPort: s.advertised().GetRpcPort(), WebPort: int32(wp),
+	}
+	if s.lead.IsLeader() {
+		r.LeaderAddress = s.advertised()
+	}
+	return r
+}
+
+// Shutdown drains RPCs (GracefulStop until ctx ends, then Stop), resigns,
+// closes the journal writer and stops the web server. It is idempotent.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopped.Do(func() {
+		done := make(chan struct{})
+		go func() { s.grpc.GracefulStop(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			s.log.Warn("graceful stop timed out; stopping RPCs now")
+			s.grpc.Stop()
+			<-done
+		}
+		s.lead.Resign()
+		var errs []error
+		if w := s.fs.StopLeading(); w != nil {
+			if err := w.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close journal writer: %w", err))
+			}
+		}
+		if err := s.web.Shutdown(ctx); err != nil {
+			_ = s.web.Close()
+		}
+		s.cancel()
+		s.bg.Wait()
+		_ = s.fs.Close()
+		s.stopErr = errors.Join(errs...)
+		s.log.Info("master stopped")
+	})
+	return s.stopErr
+}

@@ -1,0 +1,272 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/alluxio-go/alluxio/common/conf"
+	"github.com/alluxio-go/alluxio/common/rpcstatus"
+	"github.com/alluxio-go/alluxio/proto/alluxiopb"
+)
+
+type env struct {
+	t       *testing.T
+	journal string
+	ufs     string
+	srv     *Server
+	conn    *grpc.ClientConn
+	fs      alluxiopb.FileSystemMasterClientServiceClient
+	bw      alluxiopb.BlockMasterWorkerServiceClient
+	bc      alluxiopb.BlockMasterClientServiceClient
+	meta    alluxiopb.MetaMasterClientServiceClient
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	dir := t.TempDir()
+	e := &env{t: t, journal: filepath.Join(dir, "journal"), ufs: filepath.Join(dir, "ufs")}
+	if err := os.MkdirAll(e.ufs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e.start()
+	t.Cleanup(e.stop)
+	return e
+}
+
+func (e *env) start() {
+	t := e.t
+	t.Helper()
+	c, err := conf.FromMap(map[string]string{
+		"alluxio.master.journal.folder":         e.journal,
+		"alluxio.master.mount.table.root.ufs":   e.ufs,
+		"alluxio.master.rpc.port":               "0",
+		"alluxio.master.web.port":               "0",
+		"alluxio.master.bind.host":              "127.0.0.1",
+		"alluxio.user.block.size.bytes.default": "1MB",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := Start(context.Background(), Options{Conf: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = srv
+	conn, err := grpc.NewClient(srv.RPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.conn = conn
+	e.fs = alluxiopb.NewFileSystemMasterClientServiceClient(conn)
+	e.bw = alluxiopb.NewBlockMasterWorkerServiceClient(conn)
+	e.bc = alluxiopb.NewBlockMasterClientServiceClient(conn)
+	e.meta = alluxiopb.NewMetaMasterClientServiceClient(conn)
+}
+
+func (e *env) stop() {
+	if e.srv == nil {
+		return
+	}
+	e.conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.srv.Shutdown(ctx); err != nil {
+		e.t.Errorf("shutdown: %v", err)
+	}
+	e.srv = nil
+}
+
+func (e *env) restart() {
+	e.stop()
+	e.start()
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func list(t *testing.T, fs alluxiopb.FileSystemMasterClientServiceClient, p string, recursive bool) []string {
+	t.Helper()
+	st, err := fs.ListStatus(ctx(t), &alluxiopb.ListStatusRequest{Path: p, Recursive: recursive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for {
+		r, err := st.Recv()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("list %s: %v", p, err)
+		}
+		for _, fi := range r.FileInfos {
+			out = append(out, fi.Path)
+		}
+	}
+}
+
+func TestServerNamespaceAndWorkers(t *testing.T) {
+	e := newEnv(t)
+	c := ctx(t)
+	if _, err := e.fs.CreateDirectory(c, &alluxiopb.CreateDirectoryRequest{Path: "/a/b", Recursive: true}); err != nil {
+		t.Fatal(err)
+	}
+	cf, err := e.fs.CreateFile(c, &alluxiopb.CreateFileRequest{Path: "/a/b/f", WriteType: alluxiopb.WriteType_MUST_CACHE})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b0, err := e.fs.GetNewBlockId(c, &alluxiopb.GetNewBlockIdRequest{Path: "/a/b/f"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b0.BlockId != cf.FileInfo.FileId&^0xFFFFFF {
+		t.Fatalf("block id %x for file %x", b0.BlockId, cf.FileInfo.FileId)
+	}
+	b1, _ := e.fs.GetNewBlockId(c, &alluxiopb.GetNewBlockIdRequest{Path: "/a/b/f"})
+	if b1.GetBlockId() != b0.BlockId+1 {
+		t.Fatalf("second block %x", b1.GetBlockId())
+	}
+	// A worker registers, commits the blocks.
+	addr := &alluxiopb.WorkerNetAddress{Host: "127.0.0.1", RpcPort: 29999}
+	wid, err := e.bw.GetWorkerId(c, &alluxiopb.GetWorkerIdRequest{WorkerAddress: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wid2, _ := e.bw.GetWorkerId(c, &alluxiopb.GetWorkerIdRequest{WorkerAddress: addr})
+	if wid2.GetWorkerId() != wid.WorkerId {
+		t.Fatalf("same address, ids %d and %d", wid.WorkerId, wid2.GetWorkerId())
+	}
+	hb, err := e.bw.BlockHeartbeat(c, &alluxiopb.BlockHeartbeatRequest{WorkerId: wid.WorkerId})
+	if err != nil || hb.Command.CommandType != alluxiopb.CommandType_COMMAND_REGISTER {
+		t.Fatalf("heartbeat before register: %v %v", hb, err)
+	}
+	if _, err := e.bw.RegisterWorker(c, &alluxiopb.RegisterWorkerRequest{WorkerId: wid.WorkerId, StorageTiers: []string{"MEM"},
+		TotalBytesOnTiers: map[string]int64{"MEM": 1 << 30}, UsedBytesOnTiers: map[string]int64{"MEM": 0}}); err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range []int64{b0.BlockId, b1.GetBlockId()} {
+		if _, err := e.bw.CommitBlock(c, &alluxiopb.CommitBlockRequest{WorkerId: wid.WorkerId, TierAlias: "MEM", BlockId: b, Length: []int64{1 << 20, 100}[i], UsedBytesOnTier: 1 << 20}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.fs.CompleteFile(c, &alluxiopb.CompleteFileRequest{Path: "/a/b/f", Length: 1<<20 + 100}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := e.fs.GetStatus(c, &alluxiopb.GetStatusRequest{Path: "/a/b/f"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi := st.FileInfo
+	if !fi.Completed || fi.Length != 1<<20+100 || len(fi.FileBlockInfos) != 2 || fi.InAlluxioPercentage != 100 {
+		t.Fatalf("status: %v", fi)
+	}
+	if locs := fi.FileBlockInfos[0].BlockInfo.Locations; len(locs) != 1 || locs[0].WorkerId != wid.WorkerId || locs[0].TierAlias != "MEM" {
+		t.Fatalf("locations: %v", locs)
+	}
+	if got := list(t, e.fs, "/", true); strings.Join(got, ",") != "/a,/a/b,/a/b/f" {
+		t.Fatalf("list: %v", got)
+	}
+	wl, err := e.bc.GetWorkerInfoList(c, &alluxiopb.GetWorkerInfoListRequest{})
+	if err != nil || len(wl.WorkerInfos) != 1 || wl.WorkerInfos[0].BlockCount != 2 {
+		t.Fatalf("workers: %v %v", wl, err)
+	}
+	bmi, _ := e.bc.GetBlockMasterInfo(c, &alluxiopb.GetBlockMasterInfoRequest{})
+	if bmi.GetCapacityBytes() != 1<<30 || bmi.GetLiveWorkerNum() != 1 {
+		t.Fatalf("block master info %v", bmi)
+	}
+	// Rename, then errors.
+	if _, err := e.fs.Rename(c, &alluxiopb.RenameRequest{SrcPath: "/a/b/f", DstPath: "/a/g"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.fs.Rename(c, &alluxiopb.RenameRequest{SrcPath: "/a", DstPath: "/a/b/c"})
+	if !errors.Is(rpcstatus.FromGRPC(err), rpcstatus.ErrInvalidArgument) {
+		t.Fatalf("rename into own subtree: %v", err)
+	}
+	_, err = e.fs.Remove(c, &alluxiopb.DeleteRequest{Path: "/a"})
+	if !errors.Is(rpcstatus.FromGRPC(err), rpcstatus.ErrDirectoryNotEmpty) {
+		t.Fatalf("remove non-empty: %v", err)
+	}
+	_, err = e.fs.GetStatus(c, &alluxiopb.GetStatusRequest{Path: "relative"})
+	if !errors.Is(rpcstatus.FromGRPC(err), rpcstatus.ErrInvalidArgument) {
+		t.Fatalf("relative path: %v", err)
+	}
+	mi, err := e.meta.GetMasterInfo(c, &alluxiopb.GetMasterInfoRequest{})
+	if err != nil || len(mi.Masters) != 1 || mi.Masters[0].Role != "SINGLE" || mi.Masters[0].Epoch != 1 || mi.LeaderAddress == nil {
+		t.Fatalf("master info %v %v", mi, err)
+	}
+
+	// Restart on the same journal: same namespace, block lengths kept,
+	// locations rebuilt only after the worker registers again.
+	e.restart()
+	c = ctx(t)
+	if got := list(t, e.fs, "/", true); strings.Join(got, ",") != "/a,/a/b,/a/g" {
+		t.Fatalf("list after restart: %v", got)
+	}
+	st, err = e.fs.GetStatus(c, &alluxiopb.GetStatusRequest{Path: "/a/g"})
+	if err != nil || st.FileInfo.Length != 1<<20+100 || len(st.FileInfo.FileBlockInfos[0].BlockInfo.Locations) != 0 {
+		t.Fatalf("after restart: %v %v", st, err)
+	}
+	mi, _ = e.meta.GetMasterInfo(c, &alluxiopb.GetMasterInfoRequest{})
+	if mi.Masters[0].Epoch != 2 {
+		t.Fatalf("epoch after restart %d", mi.Masters[0].Epoch)
+	}
+	hb, _ = e.bw.BlockHeartbeat(c, &alluxiopb.BlockHeartbeatRequest{WorkerId: wid.WorkerId})
+	if hb.GetCommand().GetCommandType() != alluxiopb.CommandType_COMMAND_REGISTER {
+		t.Fatalf("heartbeat to new master: %v", hb)
+	}
+	wid3, _ := e.bw.GetWorkerId(c, &alluxiopb.GetWorkerIdRequest{WorkerAddress: addr})
+	if wid3.GetWorkerId() != wid.WorkerId {
+		t.Fatalf("worker id changed across restart")
+	}
+	if _, err := e.bw.RegisterWorker(c, &alluxiopb.RegisterWorkerRequest{WorkerId: wid.WorkerId, StorageTiers: []string{"MEM"},
+		CurrentBlocksOnTiers: map[string]*alluxiopb.BlockIdList{"MEM": {BlockIds: []int64{b0.BlockId, b1.GetBlockId(), 12345 << 24}}}}); err != nil {
+		t.Fatal(err)
+	}
+	st, _ = e.fs.GetStatus(c, &alluxiopb.GetStatusRequest{Path: "/a/g"})
+	if len(st.GetFileInfo().GetFileBlockInfos()[1].GetBlockInfo().GetLocations()) != 1 {
+		t.Fatalf("locations after re-register: %v", st)
+	}
+	// The unknown block is to be deleted.
+	hb, _ = e.bw.BlockHeartbeat(c, &alluxiopb.BlockHeartbeatRequest{WorkerId: wid.WorkerId})
+	if hb.GetCommand().GetCommandType() != alluxiopb.CommandType_COMMAND_DELETE || len(hb.Command.BlockIds) != 1 {
+		t.Fatalf("orphan block command: %v", hb)
+	}
+	// Delete the file: its blocks are deleted on the worker.
+	if _, err := e.fs.Remove(c, &alluxiopb.DeleteRequest{Path: "/a", Recursive: true}); err != nil {
+		t.Fatal(err)
+	}
+	hb, _ = e.bw.BlockHeartbeat(c, &alluxiopb.BlockHeartbeatRequest{WorkerId: wid.WorkerId})
+	if hb.GetCommand().GetCommandType() != alluxiopb.CommandType_COMMAND_DELETE || len(hb.Command.BlockIds) != 2 {
+		t.Fatalf("delete command: %v", hb)
+	}
+	// Metrics and health.
+	resp, err := http.Get("http://" + e.srv.WebAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"alluxio_master_rpcs_total{code=\"OK\",method=\"GetStatus\"}", "alluxio_master_inodes 1", "alluxio_master_workers_live 1"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q:\n%s", want, body)
+		}
+	}
+	resp, err = http.Get("http://" + e.srv.WebAddr() + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz %v %v", resp, err)
+	}
+	resp.Body.Close()
+}

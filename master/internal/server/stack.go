@@ -1,0 +1,5 @@
+package server
+
+import "runtime/debug"
+
+func stackTrace() string { return string(debug.Stack()) }
