@@ -3,6 +3,7 @@ module github.com/alluxio-go/alluxio/common
 go 1.26.0
 
 require (
+	github.com/go-zookeeper/zk v1.0.4
 	golang.org/x/sys v0.48.0
 	google.golang.org/grpc v1.85.0
 )
