@@ -39,6 +39,8 @@ func appendRecord(dst, payload []byte) []byte {
 func decodeRecord(buf []byte) (payload []byte, n int, err error) {
 	l, k := binary.Uvarint(buf)
 	switch {
+	case k == 0 && len(buf) >= binary.MaxVarintLen64:
+		return nil, 0, errBadLength // ten continuation bytes: can never be valid
 	case k == 0:
 		return nil, 0, errTruncated
 	case k < 0:
