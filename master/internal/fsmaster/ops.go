@@ -336,7 +336,10 @@ func (m *Master) Remove(ctx context.Context, req *alluxiopb.DeleteRequest) error
 			if err != nil {
 				return err
 			}
-			if err := u.Delete(ctx, up, n.isDir()); err != nil && !errors.Is(err, ufs.ErrNotFound) {
+			if err := u.Delete(ctx, up, n.isDir() && req.GetRecursive()); err != nil && !errors.Is(err, ufs.ErrNotFound) {
+				if errors.Is(err, rpcstatus.ErrDirectoryNotEmpty) {
+					return fmt.Errorf("fsmaster: %s is not empty in the UFS (%s): %w", p, up, rpcstatus.ErrDirectoryNotEmpty)
+				}
 				return fmt.Errorf("fsmaster: delete %s from UFS %s: %v: %w", p, up, err, rpcstatus.ErrUnavailable)
 			}
 		}

@@ -98,7 +98,6 @@ func (m *Master) ListStatus(ctx context.Context, path string, recursive bool, ba
 	if _, err := m.GetStatus(ctx, p); err != nil {
 		return err
 	}
-	// Directories to list, as paths (inode pointers could be re-parented).
 	var buf []*alluxiopb.FileInfo
 	flushBuf := func() error {
 		if len(buf) == 0 {
@@ -108,59 +107,65 @@ func (m *Master) ListStatus(ctx context.Context, path string, recursive bool, ba
 		buf = nil
 		return err
 	}
-	stack := []string{p}
-	first := true
-	for len(stack) > 0 {
+	m.mu.RLock()
+	n := m.getLocked(p)
+	if n != nil && !n.isDir() {
+		buf = append(buf, m.infoLocked(n, p))
+	}
+	m.mu.RUnlock()
+	if n == nil {
+		return notFound(p)
+	}
+	if len(buf) > 0 {
+		return flushBuf()
+	}
+	// Depth first, children in name order; the lock is taken per entry so
+	// a long listing never blocks writers for long.
+	var listDir func(dir string) error
+	listDir = func(dir string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		dir := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
 		if err := m.loadChildren(ctx, dir); err != nil {
 			return err
 		}
 		m.mu.RLock()
-		n := m.getLocked(dir)
-		if n == nil {
-			m.mu.RUnlock()
-			if first {
-				return notFound(dir)
-			}
-			continue // removed while listing
-		}
-		if !n.isDir() {
-			if first {
-				buf = append(buf, m.infoLocked(n, dir))
-			}
-			m.mu.RUnlock()
-			first = false
-			continue
-		}
-		first = false
-		children := n.sortedChildren()
-		var sub []string
-		for i := 0; i < len(children); i++ {
-			c := children[i]
-			cp := pathutil.Join(dir, c.name)
-			buf = append(buf, m.infoLocked(c, cp))
-			if recursive && c.isDir() {
-				sub = append(sub, cp)
-			}
-			if len(buf) >= batch {
-				m.mu.RUnlock()
-				if err := flushBuf(); err != nil {
-					return err
-				}
-				m.mu.RLock()
-				if m.byID[n.id] != n {
-					break
-				}
+		d := m.getLocked(dir)
+		var names []string
+		if d != nil && d.isDir() {
+			for _, c := range d.sortedChildren() {
+				names = append(names, c.name)
 			}
 		}
 		m.mu.RUnlock()
-		for i := len(sub) - 1; i >= 0; i-- {
-			stack = append(stack, sub[i])
+		for _, name := range names {
+			cp := pathutil.Join(dir, name)
+			m.mu.RLock()
+			c := m.getLocked(cp)
+			var isDir bool
+			if c != nil {
+				isDir = c.isDir()
+				buf = append(buf, m.infoLocked(c, cp))
+			}
+			m.mu.RUnlock()
+			if c == nil {
+				continue // removed while listing
+			}
+			if len(buf) >= batch {
+				if err := flushBuf(); err != nil {
+					return err
+				}
+			}
+			if recursive && isDir {
+				if err := listDir(cp); err != nil {
+					return err
+				}
+			}
 		}
+		return nil
+	}
+	if err := listDir(p); err != nil {
+		return err
 	}
 	return flushBuf()
 }
