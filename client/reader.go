@@ -29,6 +29,7 @@ type FileReader struct {
 	locMu  sync.Mutex
 	status *URIStatus
 	bad    map[string]bool // workers that failed, by host:port
+	local  map[int64]*localBlock
 
 	mu     sync.Mutex
 	pos    int64
@@ -349,6 +350,13 @@ func (r *FileReader) Close() error {
 	}
 	r.closed = true
 	r.closeCur()
+	r.locMu.Lock()
+	local := r.local
+	r.local = nil
+	r.locMu.Unlock()
+	for _, lb := range local {
+		lb.close()
+	}
 	return nil
 }
 
@@ -413,8 +421,36 @@ func (s *streamSource) Close() error {
 	return nil
 }
 
-// openLocal opens a block file of a worker on this host directly.
+// openLocal reads a block file of a worker on this host directly. The file
+// stays open (and the worker's lock held) until the reader is closed, so
+// repeated ReadAt calls cost no RPC.
 func (r *FileReader) openLocal(w WorkerAddress, blk FileBlock, inBlock, length int64) (io.ReadCloser, error) {
+	r.locMu.Lock()
+	lb := r.local[blk.ID]
+	r.locMu.Unlock()
+	if lb == nil {
+		var err error
+		if lb, err = r.openLocalBlock(w, blk); err != nil {
+			return nil, err
+		}
+		r.locMu.Lock()
+		if prev := r.local[blk.ID]; prev != nil {
+			r.locMu.Unlock()
+			lb.close()
+			lb = prev
+		} else {
+			if r.local == nil {
+				r.local = map[int64]*localBlock{}
+			}
+			r.local[blk.ID] = lb
+			r.locMu.Unlock()
+		}
+	}
+	end := min(inBlock+length, lb.length)
+	return &localView{section: io.NewSectionReader(lb.file, inBlock, max(0, end-inBlock)), base: inBlock}, nil
+}
+
+func (r *FileReader) openLocalBlock(w WorkerAddress, blk FileBlock) (*localBlock, error) {
 	wc, err := r.fs.workerClient(w)
 	if err != nil {
 		return nil, err
@@ -435,22 +471,34 @@ func (r *FileReader) openLocal(w WorkerAddress, blk FileBlock, inBlock, length i
 		release()
 		return nil, err
 	}
-	end := min(inBlock+length, resp.GetLength())
-	return &localSource{file: file, section: io.NewSectionReader(file, inBlock, max(0, end-inBlock)), base: inBlock, release: release}, nil
+	return &localBlock{file: file, length: resp.GetLength(), release: release}, nil
 }
 
-type localSource struct {
+// localBlock is an open block file of a local worker.
+type localBlock struct {
 	file    *os.File
-	section *io.SectionReader
-	base    int64 // block offset of the section's start
+	length  int64
 	release func()
 	once    sync.Once
 }
 
-func (l *localSource) Read(p []byte) (int, error) { return l.section.Read(p) }
+func (l *localBlock) close() {
+	l.once.Do(func() {
+		l.file.Close()
+		l.release()
+	})
+}
+
+// localView reads a range of a localBlock; closing it leaves the block open.
+type localView struct {
+	section *io.SectionReader
+	base    int64 // block offset of the section's start
+}
+
+func (l *localView) Read(p []byte) (int, error) { return l.section.Read(p) }
 
 // ReadAt reads at an offset within the block.
-func (l *localSource) ReadAt(p []byte, off int64) (int, error) {
+func (l *localView) ReadAt(p []byte, off int64) (int, error) {
 	n, err := l.section.ReadAt(p, off-l.base)
 	if err != nil && !errors.Is(err, io.EOF) {
 		err = fmt.Errorf("read local block file: %w", err)
@@ -458,10 +506,4 @@ func (l *localSource) ReadAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
-func (l *localSource) Close() error {
-	l.once.Do(func() {
-		l.file.Close()
-		l.release()
-	})
-	return nil
-}
+func (l *localView) Close() error { return nil }
