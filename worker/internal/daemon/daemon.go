@@ -25,17 +25,15 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/alluxio-go/alluxio/common/conf"
+	"github.com/alluxio-go/alluxio/common/logging"
 	"github.com/alluxio-go/alluxio/common/ufs"
+	"github.com/alluxio-go/alluxio/common/version"
 	"github.com/alluxio-go/alluxio/proto/alluxiopb"
 	"github.com/alluxio-go/alluxio/worker/internal/blockstore"
 	"github.com/alluxio-go/alluxio/worker/internal/masterclient"
 	"github.com/alluxio-go/alluxio/worker/internal/metrics"
 	"github.com/alluxio-go/alluxio/worker/internal/server"
 )
-
-// Version is the worker's version, stamped at build time with
-// -ldflags "-X github.com/alluxio-go/alluxio/worker/internal/daemon.Version=...".
-var Version = "dev"
 
 // Options are optional knobs of Start, mostly for tests.
 type Options struct {
@@ -233,7 +231,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defines := defineFlags{}
 	fs.Var(defines, "D", "override a property: -D key=value or -Dkey=value (repeatable)")
 	format := fs.Bool("format", false, "delete the block data of every tier directory and exit")
-	version := fs.Bool("version", false, "print the version and exit")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(splitD(args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -243,8 +241,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", ErrUsage, fs.Arg(0))
 	}
-	if *version {
-		fmt.Fprintf(stdout, "alluxio-worker version %s\n", Version)
+	if *showVersion {
+		fmt.Fprintf(stdout, "alluxio-worker %s\n", version.String())
 		return nil
 	}
 	// Configuration warnings go to stderr at INFO until the level is known.
@@ -255,7 +253,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel(c.Get("alluxio.logger.level"))}))
+	log, err := logging.New(stderr, c.Get("alluxio.logger.level"))
+	if err != nil {
+		return err
+	}
 	if *format {
 		scfg, err := StoreConfig(c)
 		if err != nil {
@@ -285,16 +286,4 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return w.Shutdown(sctx)
-}
-
-func logLevel(s string) slog.Level {
-	switch strings.ToUpper(s) {
-	case "DEBUG":
-		return slog.LevelDebug
-	case "WARN":
-		return slog.LevelWarn
-	case "ERROR":
-		return slog.LevelError
-	}
-	return slog.LevelInfo
 }

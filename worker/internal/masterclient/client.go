@@ -81,6 +81,9 @@ type Client struct {
 	masterAddr string
 	workerID   int64
 	registered bool
+	// regCh is closed when the worker becomes registered; a new one is made
+	// when it stops being registered.
+	regCh chan struct{}
 
 	persist *persister
 }
@@ -105,7 +108,7 @@ func New(cfg Config) *Client {
 	if cfg.PersistConcurrency <= 0 {
 		cfg.PersistConcurrency = 4
 	}
-	c := &Client{cfg: cfg, log: cfg.Logger, store: cfg.Store}
+	c := &Client{cfg: cfg, log: cfg.Logger, store: cfg.Store, regCh: make(chan struct{})}
 	c.persist = newPersister(c)
 	return c
 }
@@ -137,15 +140,52 @@ func (c *Client) current() (alluxiopb.BlockMasterWorkerServiceClient, int64, boo
 	return c.master, c.workerID, c.registered
 }
 
-// CommitBlock tells the master that a block is stored here.
+func (c *Client) setRegistered(ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ok == c.registered {
+		return
+	}
+	c.registered = ok
+	if ok {
+		close(c.regCh)
+	} else {
+		c.regCh = make(chan struct{})
+	}
+}
+
+// waitRegistered waits until the worker is registered, ctx is done or
+// RPCTimeout passes.
+func (c *Client) waitRegistered(ctx context.Context) (alluxiopb.BlockMasterWorkerServiceClient, int64, error) {
+	t := time.NewTimer(c.cfg.RPCTimeout)
+	defer t.Stop()
+	for {
+		c.mu.Lock()
+		m, id, ok, ch := c.master, c.workerID, c.registered, c.regCh
+		c.mu.Unlock()
+		if ok {
+			return m, id, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, 0, ctx.Err()
+		case <-t.C:
+			return nil, 0, fmt.Errorf("masterclient: not registered with a master after %v: %w", c.cfg.RPCTimeout, rpcstatus.ErrUnavailable)
+		}
+	}
+}
+
+// CommitBlock tells the master that a block is stored here. Before the
+// worker is registered it waits (up to RPCTimeout) for the registration.
 func (c *Client) CommitBlock(ctx context.Context, blockID, length int64, tier string, usedOnTier int64) error {
-	m, id, ok := c.current()
-	if !ok {
-		return fmt.Errorf("masterclient: not registered with a master: %w", rpcstatus.ErrUnavailable)
+	m, id, err := c.waitRegistered(ctx)
+	if err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.RPCTimeout)
 	defer cancel()
-	_, err := m.CommitBlock(ctx, &alluxiopb.CommitBlockRequest{
+	_, err = m.CommitBlock(ctx, &alluxiopb.CommitBlockRequest{
 		WorkerId: id, BlockId: blockID, Length: length, TierAlias: tier, UsedBytesOnTier: usedOnTier,
 	})
 	if err != nil {
@@ -205,7 +245,11 @@ func (c *Client) disconnect() {
 	if c.conn != nil {
 		c.conn.Close()
 	}
-	c.conn, c.master, c.masterAddr, c.registered = nil, nil, "", false
+	c.conn, c.master, c.masterAddr = nil, nil, ""
+	if c.registered {
+		c.registered = false
+		c.regCh = make(chan struct{})
+	}
 }
 
 // session resolves and connects to the master, registers and heartbeats until
@@ -243,9 +287,9 @@ func (c *Client) session(ctx context.Context) (bool, error) {
 
 // register gets a worker id and sends the full block report.
 func (c *Client) register(ctx context.Context) error {
+	c.setRegistered(false)
 	c.mu.Lock()
 	m := c.master
-	c.registered = false
 	c.mu.Unlock()
 	cctx, cancel := context.WithTimeout(ctx, c.cfg.RPCTimeout)
 	idResp, err := m.GetWorkerId(cctx, &alluxiopb.GetWorkerIdRequest{WorkerAddress: c.cfg.Address})
@@ -278,8 +322,9 @@ func (c *Client) register(ctx context.Context) error {
 	}
 	c.store.AckReport(rep)
 	c.mu.Lock()
-	c.workerID, c.registered = id, true
+	c.workerID = id
 	c.mu.Unlock()
+	c.setRegistered(true)
 	return nil
 }
 

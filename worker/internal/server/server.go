@@ -306,7 +306,8 @@ func (s *Service) readThrough(stream alluxiopb.BlockWorker_ReadBlockServer, req 
 	}()
 	buf := make([]byte, chunk)
 	size := o.GetBlockSize()
-	for pos := int64(0); pos < end; {
+	pos := int64(0)
+	for pos < end {
 		n := min(int64(len(buf)), size-pos)
 		if _, err := io.ReadFull(rc, buf[:n]); err != nil {
 			return fmt.Errorf("worker: read UFS %s at %d (block %d of %d bytes): %w", o.GetUfsPath(), o.GetOffsetInFile()+pos, id, size, shortErr(err))
@@ -333,7 +334,7 @@ func (s *Service) readThrough(stream alluxiopb.BlockWorker_ReadBlockServer, req 
 	go func() {
 		defer s.bg.Done()
 		defer rc.Close()
-		if err := s.finishCache(s.bgCtx, tb, rc, end, size, buf); err != nil {
+		if err := s.finishCache(s.bgCtx, tb, rc, pos, size, buf); err != nil {
 			s.log.Warn("worker: caching block from UFS failed", "block", id, "ufs", o.GetUfsPath(), "err", err)
 		}
 	}()
