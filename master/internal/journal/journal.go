@@ -31,6 +31,10 @@ var (
 	ErrWriting = errors.New("journal: already writing")
 	// ErrCorrupt: a record, log or checkpoint failed validation.
 	ErrCorrupt = errors.New("journal: corrupt")
+	// ErrReplayNeeded: StartWriting found the journal different from what
+	// this Journal last replayed (another writer appended since, or this
+	// process's writer broke); Replay again, then StartWriting.
+	ErrReplayNeeded = errors.New("journal: replay needed")
 	// ErrClosed: the Writer was closed.
 	ErrClosed = errors.New("journal: writer closed")
 )
@@ -69,6 +73,10 @@ type Journal struct {
 	maxEpoch int64 // highest epoch seen or written
 	fence    int64 // highest NewTermEntry epoch seen or written
 	cpEnd    int64 // latest checkpoint's end (exclusive); -1 = not yet read
+	// applied is the last seq the owner's state machine holds, known once
+	// Replay ran or a writer closed cleanly (-1 = unknown: the writer broke).
+	applied      int64
+	appliedKnown bool
 }
 
 // Open validates cfg and returns a Journal for cfg.Folder. It does not touch

@@ -29,7 +29,6 @@ type scanState struct {
 	cpEnd     int64 // end (exclusive) of the loaded checkpoint; 0 if none
 	open      []openLogState
 	listing   string // fingerprint of the directory listing scanned
-	validated bool   // sm was nil: checkpoint bodies were not read
 }
 
 // listing returns the logs, checkpoints and a fingerprint of both.
@@ -70,6 +69,7 @@ func (j *Journal) Replay(ctx context.Context, sm StateMachine) (ReplayResult, er
 	}
 	j.state = st
 	j.learn(st)
+	j.applied, j.appliedKnown = st.lastSeq, true
 	res := ReplayResult{LastSeq: st.lastSeq, LastEpoch: st.maxEpoch, Entries: st.entries}
 	if st.cpEnd > 0 {
 		res.CheckpointSeq = st.cpEnd - 1
@@ -98,7 +98,7 @@ func (j *Journal) scan(ctx context.Context, sm StateMachine) (*scanState, error)
 	if err != nil {
 		return nil, err
 	}
-	st := &scanState{listing: fp, validated: sm == nil}
+	st := &scanState{listing: fp}
 	if err := j.loadNewestCheckpoint(ctx, cps, st, sm); err != nil {
 		return nil, err
 	}

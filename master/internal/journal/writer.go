@@ -22,7 +22,10 @@ const writeBufferSize = 256 << 10
 // epoch, which must be greater than every epoch in the journal (ErrStaleEpoch
 // otherwise). It uses what the last Replay learned if the journal is
 // unchanged since, and otherwise validates the logs after the newest
-// checkpoint itself.
+// checkpoint itself. If this Journal has replayed (or had a writer) and the
+// journal now ends at a different seq than the state machine it fed, it
+// returns ErrReplayNeeded: call Replay, then StartWriting again. A Journal
+// that never replayed is not checked.
 //
 // It seals the previous term's open log: truncates it after its last valid
 // record, fsyncs it and renames it to 0x<start>-0x<lastSeq+1> (an open log
@@ -57,6 +60,9 @@ func (j *Journal) StartWriting(ctx context.Context, epoch int64) (Writer, error)
 		}
 	}
 	j.learn(st)
+	if j.appliedKnown && j.applied != st.lastSeq {
+		return nil, fmt.Errorf("%w: journal ends at seq %d, state machine at %d", ErrReplayNeeded, st.lastSeq, j.applied)
+	}
 	if epoch <= j.maxEpoch {
 		return nil, fmt.Errorf("%w: epoch %d, journal has epoch %d", ErrStaleEpoch, epoch, j.maxEpoch)
 	}
@@ -429,6 +435,10 @@ func (w *writer) Close() error {
 	}
 	j.highSeq = max(j.highSeq, last)
 	j.state = nil
+	j.applied, j.appliedKnown = last, true
+	if w.brokenErr() != nil {
+		j.applied = -1 // the state machine may be ahead of the journal
+	}
 	j.mu.Unlock()
 	w.log.Info("journal writer closed", "last_seq", last)
 	return err

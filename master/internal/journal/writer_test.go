@@ -263,3 +263,54 @@ func BenchmarkAppendFlush(b *testing.B) {
 		})
 	}
 }
+
+func TestStartWritingNeedsFreshReplay(t *testing.T) {
+	ctx := context.Background()
+	j1 := newTestJournal(t, Config{})
+	w1, _ := writeBlocks(t, j1, 1, 1, 5, false)
+	standby := reopen(t, j1)
+	if _, err := standby.Replay(ctx, &memSM{}); err != nil {
+		t.Fatal(err)
+	}
+	// The old leader appends after the standby's replay.
+	seq, _ := w1.Append(newBlock(6))
+	if err := w1.Flush(ctx, seq); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := standby.StartWriting(ctx, 2); !errors.Is(err, ErrReplayNeeded) {
+		t.Fatalf("start writing with a stale state: %v", err)
+	}
+	sm := &memSM{}
+	if res, err := standby.Replay(ctx, sm); err != nil || res.LastSeq != seq {
+		t.Fatalf("replay: %+v %v", res, err)
+	}
+	w2, err := standby.StartWriting(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w2.Close()
+	// A writer that broke leaves the state machine possibly ahead.
+	j := newTestJournal(t, Config{})
+	j.hooks.afterSync = func() error { return errInjected }
+	if _, err := j.StartWriting(ctx, 1); !errors.Is(err, errInjected) {
+		t.Fatalf("start with failing sync: %v", err)
+	}
+	j.hooks.afterSync = nil
+	w, _ := writeBlocks(t, j, 2, 1, 1, false)
+	j.hooks.afterSync = func() error { return errInjected }
+	s, _ := w.Append(newBlock(2))
+	w.Flush(ctx, s)
+	w.Close()
+	j.hooks.afterSync = nil
+	if _, err := j.StartWriting(ctx, 3); !errors.Is(err, ErrReplayNeeded) {
+		t.Fatalf("start after a broken writer: %v", err)
+	}
+	if _, err := j.Replay(ctx, &memSM{}); err != nil {
+		t.Fatal(err)
+	}
+	w3, err := j.StartWriting(ctx, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w3.Close()
+}
