@@ -1,0 +1,147 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/alluxio-go/alluxio/master/internal/server"
+	"github.com/alluxio-go/alluxio/proto/alluxiopb"
+)
+
+func baseArgs(dir string) []string {
+	return []string{
+		"--conf-dir", filepath.Join(dir, "conf"),
+		"-Dalluxio.master.journal.folder=" + filepath.Join(dir, "journal"),
+		"-Dalluxio.master.mount.table.root.ufs=" + filepath.Join(dir, "ufs"),
+		"--set", "alluxio.master.rpc.port=0",
+		"-D", "alluxio.master.web.port=0",
+		"-Dalluxio.master.bind.host=127.0.0.1",
+	}
+}
+
+// runAsync starts Run and returns the server once it serves, a stop func and
+// the channel of Run's result.
+func runAsync(t *testing.T, args []string) (*server.Server, context.CancelFunc, chan error, *bytes.Buffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan *server.Server, 1)
+	done := make(chan error, 1)
+	var stderr bytes.Buffer
+	go func() {
+		done <- RunWithHook(ctx, args, &bytes.Buffer{}, &syncWriter{b: &stderr}, func(s *server.Server) { started <- s })
+	}()
+	select {
+	case s := <-started:
+		return s, cancel, done, &stderr
+	case err := <-done:
+		cancel()
+		t.Fatalf("run: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("master did not start")
+	}
+	return nil, cancel, done, &stderr
+}
+
+type syncWriter struct{ b *bytes.Buffer }
+
+func (w *syncWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+func TestVersionAndFormat(t *testing.T) {
+	var out bytes.Buffer
+	if err := Run(context.Background(), []string{"--version"}, &out, &bytes.Buffer{}); err != nil || !strings.Contains(out.String(), Version) {
+		t.Fatalf("version: %q %v", out.String(), err)
+	}
+	dir := t.TempDir()
+	out.Reset()
+	if err := Run(context.Background(), append(baseArgs(dir), "--format"), &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(filepath.Join(dir, "journal"))
+	if len(ents) == 0 || !strings.Contains(out.String(), "Formatted") {
+		t.Fatalf("format: %q %v", out.String(), ents)
+	}
+}
+
+func TestRefusesOtherJournalTypes(t *testing.T) {
+	dir := t.TempDir()
+	err := Run(context.Background(), append(baseArgs(dir), "-Dalluxio.master.journal.type=EMBEDDED"), &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "only UFS is supported") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestRefusesUnformattedNonEmptyFolder(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "journal"), 0o755)
+	os.WriteFile(filepath.Join(dir, "journal", "junk"), []byte("x"), 0o644)
+	err := Run(context.Background(), baseArgs(dir), &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "not formatted") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestRunServeStopRestartAndCorruption(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "ufs"), 0o755)
+	args := baseArgs(dir)
+	srv, stop, done, _ := runAsync(t, args)
+	conn, err := grpc.NewClient(srv.RPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := alluxiopb.NewFileSystemMasterClientServiceClient(conn)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := 0; i < 20; i++ {
+		if _, err := fs.CreateDirectory(ctx, &alluxiopb.CreateDirectoryRequest{Path: fmt.Sprintf("/dir%02d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn.Close()
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("run returned %v", err)
+	}
+	// Restart: the namespace is back.
+	srv, stop, done, _ = runAsync(t, args)
+	if _, err := srv.FS().GetStatus(ctx, "/dir19"); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// Corrupt the middle of the first completed log: start fails with a
+	// one-line error naming the file.
+	logs, _ := filepath.Glob(filepath.Join(dir, "journal", "*", "v1", "logs", "0x*"))
+	if len(logs) == 0 {
+		t.Fatal("no logs")
+	}
+	var victim string
+	for _, l := range logs {
+		if !strings.HasSuffix(l, "0x7fffffffffffffff") {
+			victim = l
+			break
+		}
+	}
+	if victim == "" {
+		t.Fatalf("no completed log among %v", logs)
+	}
+	b, _ := os.ReadFile(victim)
+	b[len(b)/2] ^= 0xff
+	os.WriteFile(victim, b, 0o644)
+	err = Run(context.Background(), args, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), filepath.Base(victim)) {
+		t.Fatalf("corrupt journal: %v", err)
+	}
+	t.Logf("corruption error: %v", err)
+}
