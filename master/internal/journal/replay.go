@@ -22,13 +22,13 @@ type openLogState struct {
 
 // scanState is the result of reading the journal.
 type scanState struct {
-	lastSeq   int64
-	maxEpoch  int64
-	fence     int64 // highest NewTermEntry epoch applied
-	entries   int64
-	cpEnd     int64 // end (exclusive) of the loaded checkpoint; 0 if none
-	open      []openLogState
-	listing   string // fingerprint of the directory listing scanned
+	lastSeq  int64
+	maxEpoch int64
+	fence    int64 // highest NewTermEntry epoch applied
+	entries  int64
+	cpEnd    int64 // end (exclusive) of the loaded checkpoint; 0 if none
+	open     []openLogState
+	listing  string // fingerprint of the directory listing scanned
 }
 
 // listing returns the logs, checkpoints and a fingerprint of both.
