@@ -1,25 +1,28 @@
 package zktest
 
 import (
-	"io"
 	"net"
 	"sync"
 	"testing"
 )
 
 // Proxy forwards TCP connections from a loopback address to a target (a
-// ZooKeeper server). Block cuts every connection and refuses new ones until
-// Unblock: to ZooKeeper the client simply vanishes, without closing its
-// session, as after a crash or a network partition.
+// ZooKeeper server), and injects two faults. Block cuts every connection and
+// refuses new ones: to ZooKeeper the client simply vanishes, without closing
+// its session, as after a crash. Blackhole keeps connections open but
+// silently drops everything in both directions, and accepts new connections
+// without forwarding them, as in a network partition: neither side sees an
+// error until its own timeouts fire. Unblock ends either fault.
 type Proxy struct {
 	target string
 	ln     net.Listener
 
-	mu      sync.Mutex
-	blocked bool
-	closed  bool
-	conns   map[net.Conn]struct{}
-	wg      sync.WaitGroup
+	mu         sync.Mutex
+	blocked    bool
+	blackholed bool
+	closed     bool
+	conns      map[net.Conn]struct{}
+	wg         sync.WaitGroup
 }
 
 // NewProxy starts a proxy to target on a free loopback port; t.Cleanup
@@ -52,11 +55,33 @@ func (p *Proxy) Block() {
 	}
 }
 
-// Unblock lets new connections through again.
+// Blackhole drops all traffic, on existing and new connections, without
+// closing anything.
+func (p *Proxy) Blackhole() {
+	p.mu.Lock()
+	p.blackholed = true
+	p.mu.Unlock()
+}
+
+// Unblock ends Block or Blackhole. Connections that were black-holed are
+// closed (their byte streams are broken); new connections go through.
 func (p *Proxy) Unblock() {
 	p.mu.Lock()
-	p.blocked = false
+	wasBlackholed := p.blackholed
+	p.blocked, p.blackholed = false, false
 	p.mu.Unlock()
+	if wasBlackholed {
+		p.Block()
+		p.mu.Lock()
+		p.blocked = false
+		p.mu.Unlock()
+	}
+}
+
+func (p *Proxy) isBlackholed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.blackholed
 }
 
 // Close stops the proxy and closes all connections. It is idempotent.
@@ -82,6 +107,14 @@ func (p *Proxy) accept() {
 		}
 		p.mu.Lock()
 		blocked := p.blocked || p.closed
+		if !blocked && p.blackholed {
+			// Hold the connection without forwarding it.
+			p.conns[c] = struct{}{}
+			p.wg.Add(1)
+			p.mu.Unlock()
+			go p.pipe(nil, c)
+			continue
+		}
 		p.mu.Unlock()
 		if blocked {
 			c.Close()
@@ -108,13 +141,28 @@ func (p *Proxy) accept() {
 	}
 }
 
+// pipe copies src to dst (dst nil: discards), dropping data while the proxy
+// is black-holed.
 func (p *Proxy) pipe(dst, src net.Conn) {
 	defer p.wg.Done()
-	_, _ = io.Copy(dst, src)
-	dst.Close()
+	buf := make([]byte, 32*1024)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && dst != nil && !p.isBlackholed() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
 	src.Close()
 	p.mu.Lock()
-	delete(p.conns, dst)
 	delete(p.conns, src)
+	if dst != nil {
+		dst.Close()
+		delete(p.conns, dst)
+	}
 	p.mu.Unlock()
 }

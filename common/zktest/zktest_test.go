@@ -80,4 +80,12 @@ func TestIntegrationProxy(t *testing.T) {
 	if r, err := FourLetterWord(p.Addr(), "ruok", time.Second); err != nil || r != "imok" {
 		t.Fatalf("ruok after unblock = %q, %v", r, err)
 	}
+	p.Blackhole()
+	if r, err := FourLetterWord(p.Addr(), "ruok", 300*time.Millisecond); err == nil && r != "" {
+		t.Fatalf("black-holed proxy answered %q", r)
+	}
+	p.Unblock()
+	if r, err := FourLetterWord(p.Addr(), "ruok", time.Second); err != nil || r != "imok" {
+		t.Fatalf("ruok after the black hole = %q, %v", r, err)
+	}
 }
