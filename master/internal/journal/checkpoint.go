@@ -187,7 +187,7 @@ func (j *Journal) loadNewestCheckpoint(ctx context.Context, cps []segment, st *s
 //
 // Checkpoint may run while a Writer is active (the leader) or after Replay
 // (a standby); lastSeq may not exceed what this Journal has replayed or
-// appended.
+// made durable.
 func (j *Journal) Checkpoint(ctx context.Context, lastSeq int64, snap Snapshotter) error {
 	if snap == nil {
 		return errors.New("journal: checkpoint: nil snapshotter")
@@ -198,7 +198,7 @@ func (j *Journal) Checkpoint(ctx context.Context, lastSeq int64, snap Snapshotte
 	j.mu.Lock()
 	high, maxEpoch, fence := j.highSeq, j.maxEpoch, j.fence
 	if w := j.writer; w != nil {
-		high = max(high, w.lastAppended())
+		high = max(high, w.durableSeq())
 	}
 	j.mu.Unlock()
 	if lastSeq < 0 || lastSeq > high {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -29,6 +31,7 @@ type scanState struct {
 	cpEnd    int64 // end (exclusive) of the loaded checkpoint; 0 if none
 	open     []openLogState
 	listing  string // fingerprint of the directory listing scanned
+	tailing  bool   // CatchUp: a partial open-log tail is routine
 }
 
 // listing returns the logs, checkpoints and a fingerprint of both.
@@ -65,6 +68,7 @@ func (j *Journal) Replay(ctx context.Context, sm StateMachine) (ReplayResult, er
 	}
 	st, err := j.scan(ctx, sm)
 	if err != nil {
+		j.applied, j.appliedKnown = -1, true // sm is in an unknown state
 		return ReplayResult{}, err
 	}
 	j.state = st
@@ -102,25 +106,84 @@ func (j *Journal) scan(ctx context.Context, sm StateMachine) (*scanState, error)
 	if err := j.loadNewestCheckpoint(ctx, cps, st, sm); err != nil {
 		return nil, err
 	}
-	cpLast := st.lastSeq
+	if err := j.readLogs(ctx, logs, st, sm); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// errGap marks a missing range of seqs between files.
+var errGap = errors.New("gap")
+
+// readLogs applies the records of logs with seq above st.lastSeq.
+func (j *Journal) readLogs(ctx context.Context, logs []segment, st *scanState, sm StateMachine) error {
+	from := st.lastSeq
 	for i, seg := range logs {
 		if err := ctxErr(ctx); err != nil {
-			return nil, err
+			return err
 		}
-		if !seg.open() && seg.end-1 <= cpLast {
-			continue // wholly covered by the checkpoint
+		if !seg.open() && seg.end-1 <= from {
+			continue // wholly covered by the checkpoint (or already applied)
 		}
 		if seg.open() && i != len(logs)-1 {
 			j.log.Warn("journal: open log is not the last log", "file", seg.path)
 		}
 		if seg.start > st.lastSeq+1 {
-			return nil, fmt.Errorf("%w: gap: log %s starts at seq %d, expected %d", ErrCorrupt, seg.path, seg.start, st.lastSeq+1)
+			return fmt.Errorf("%w: %w: log %s starts at seq %d, expected %d", ErrCorrupt, errGap, seg.path, seg.start, st.lastSeq+1)
 		}
-		if err := j.readLog(ctx, seg, cpLast, st, sm); err != nil {
-			return nil, err
+		if err := j.readLog(ctx, seg, from, st, sm); err != nil {
+			return err
 		}
 	}
-	return st, nil
+	return nil
+}
+
+// CatchUp applies to sm, without resetting it, the entries appended since
+// the last Replay or CatchUp of this Journal, including those in the open
+// log (a hot standby calls it periodically). A partial record at the end of
+// the open log is left for a later call. Entries in the result counts the
+// entries this call applied. It returns ErrReplayNeeded if this
+// Journal has not replayed, or if a checkpoint has since deleted the logs
+// after the state machine's last seq.
+func (j *Journal) CatchUp(ctx context.Context, sm StateMachine) (ReplayResult, error) {
+	if sm == nil {
+		return ReplayResult{}, errors.New("journal: catch up: nil state machine")
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.writer != nil {
+		return ReplayResult{}, fmt.Errorf("%w: cannot catch up while writing", ErrWriting)
+	}
+	if !j.appliedKnown || j.applied < 0 {
+		return ReplayResult{}, fmt.Errorf("%w: no successful replay to continue from", ErrReplayNeeded)
+	}
+	if err := j.checkFormatted(); err != nil {
+		return ReplayResult{}, err
+	}
+	var err error
+	var st *scanState
+	for attempt := 0; attempt < 3; attempt++ {
+		var logs []segment
+		var fp string
+		if logs, _, fp, err = j.listing(); err != nil {
+			break
+		}
+		st = &scanState{listing: fp, lastSeq: j.applied, maxEpoch: j.maxEpoch, fence: j.fence, tailing: true}
+		err = j.readLogs(ctx, logs, st, sm)
+		j.applied = st.lastSeq // what was applied stays applied
+		j.learn(st)
+		if !errors.Is(err, fs.ErrNotExist) {
+			break // a log renamed or deleted under us: list again
+		}
+	}
+	if errors.Is(err, errGap) {
+		return ReplayResult{}, fmt.Errorf("%w: %v", ErrReplayNeeded, err)
+	}
+	if err != nil {
+		return ReplayResult{}, err
+	}
+	j.state = nil
+	return ReplayResult{LastSeq: st.lastSeq, LastEpoch: j.maxEpoch, Entries: st.entries, CheckpointSeq: max(j.cpEnd-1, 0)}, nil
 }
 
 // readLog applies the records of one log file.
@@ -166,7 +229,11 @@ func (j *Journal) readLog(ctx context.Context, seg segment, cpLast int64, st *sc
 						return fmt.Errorf("%w record in %s at offset %d: %v (valid records follow)", ErrCorrupt, seg.path, off, err)
 					}
 				}
-				j.log.Warn("journal: dropping corrupt tail of open log",
+				lvl := slog.LevelWarn
+				if st.tailing {
+					lvl = slog.LevelDebug // the writer may be mid-record
+				}
+				j.log.Log(ctx, lvl, "journal: dropping corrupt tail of open log",
 					"file", seg.path, "offset", off, "bytes", size-off, "error", err.Error())
 				break
 			}

@@ -323,6 +323,12 @@ func (w *writer) checkOwner() error {
 	return nil
 }
 
+func (w *writer) durableSeq() int64 {
+	w.syncMu.Lock()
+	defer w.syncMu.Unlock()
+	return w.durable
+}
+
 func (w *writer) markDurable(seq int64) {
 	w.syncMu.Lock()
 	w.durable = max(w.durable, seq)
