@@ -187,7 +187,7 @@ func (j *Journal) loadNewestCheckpoint(ctx context.Context, cps []segment, st *s
 //
 // Checkpoint may run while a Writer is active (the leader) or after Replay
 // (a standby); lastSeq may not exceed what this Journal has replayed or
-// made durable.
+// appended. With an active Writer, Checkpoint first flushes up to lastSeq.
 func (j *Journal) Checkpoint(ctx context.Context, lastSeq int64, snap Snapshotter) error {
 	if snap == nil {
 		return errors.New("journal: checkpoint: nil snapshotter")
@@ -196,11 +196,19 @@ func (j *Journal) Checkpoint(ctx context.Context, lastSeq int64, snap Snapshotte
 		return err
 	}
 	j.mu.Lock()
-	high, maxEpoch, fence := j.highSeq, j.maxEpoch, j.fence
-	if w := j.writer; w != nil {
+	high, maxEpoch, fence, w := j.highSeq, j.maxEpoch, j.fence, j.writer
+	j.mu.Unlock()
+	if w != nil {
+		// A leader's state may include appended entries not yet durable:
+		// make them durable first, so a checkpoint never covers an entry
+		// the logs could lose.
+		if last := w.lastAppended(); lastSeq > high && lastSeq <= last {
+			if err := w.Flush(ctx, lastSeq); err != nil {
+				return fmt.Errorf("journal: checkpoint: %w", err)
+			}
+		}
 		high = max(high, w.durableSeq())
 	}
-	j.mu.Unlock()
 	if lastSeq < 0 || lastSeq > high {
 		return fmt.Errorf("journal: checkpoint: seq %d outside the journal (last seq %d)", lastSeq, high)
 	}

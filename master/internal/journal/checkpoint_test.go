@@ -220,3 +220,34 @@ func TestCheckpointFallback(t *testing.T) {
 		t.Fatalf("blocks %v", got)
 	}
 }
+
+// TestCheckpointFlushesFirst: a leader may checkpoint a state that includes
+// appended entries not yet flushed; they are made durable first.
+func TestCheckpointFlushesFirst(t *testing.T) {
+	ctx := context.Background()
+	j := newTestJournal(t, Config{})
+	w, _ := writeBlocks(t, j, 1, 1, 5, false)
+	state := &memSM{}
+	for id := int64(1); id <= 8; id++ {
+		state.entries = append(state.entries, newBlock(id))
+	}
+	var seq int64
+	for id := int64(6); id <= 8; id++ {
+		seq, _ = w.Append(newBlock(id)) // not flushed
+	}
+	if err := j.Checkpoint(ctx, seq, snapOf(state)); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Checkpoint(ctx, seq+1, snapOf(state)); err == nil {
+		t.Fatal("checkpoint past the last appended seq accepted")
+	}
+	w.(*writer).closeFile() // crash: nothing more is flushed
+	sm := &memSM{}
+	res, err := reopen(t, j).Replay(ctx, sm)
+	if err != nil || res.LastSeq != seq {
+		t.Fatalf("replay: %+v %v", res, err)
+	}
+	if got := sm.blockIDs(); !equalInts(got, seqRange(1, 8)) {
+		t.Fatalf("blocks %v", got)
+	}
+}
