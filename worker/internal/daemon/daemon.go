@@ -83,6 +83,13 @@ func Start(c *conf.Config, log *slog.Logger, opts Options) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, t := range scfg.Tiers {
+		for _, d := range t.Dirs {
+			if mem, ok := onMemoryFS(d.Path); t.Alias == "MEM" && ok && !mem {
+				log.Warn("worker: the MEM tier directory is not on tmpfs; blocks there are written to disk", "dir", d.Path)
+			}
+		}
+	}
 	reg := opts.UFS
 	if reg == nil {
 		reg = ufs.NewRegistry()

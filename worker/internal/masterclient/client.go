@@ -211,7 +211,12 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 		attempt++
 		d := backoff(c.cfg.BackoffBase, c.cfg.BackoffMax, attempt)
-		c.log.Warn("masterclient: no usable master; retrying", "err", err, "retry_in", d)
+		// Warn on the first failure of an outage (and now and then after), not on every retry.
+		level := slog.LevelDebug
+		if attempt == 1 || attempt%20 == 0 {
+			level = slog.LevelWarn
+		}
+		c.log.Log(ctx, level, "masterclient: no usable master; retrying", "err", err, "attempt", attempt, "retry_in", d)
 		if sleep(ctx, d) != nil {
 			break
 		}

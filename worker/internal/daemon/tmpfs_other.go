@@ -1,0 +1,5 @@
+//go:build !linux
+
+package daemon
+
+func onMemoryFS(string) (mem, ok bool) { return false, false }
