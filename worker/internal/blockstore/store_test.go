@@ -304,6 +304,9 @@ func TestLockPreventsEvictionAndDefersRemove(t *testing.T) {
 	if _, err := os.Stat(r.Meta().Path); err != nil {
 		t.Fatal("file removed while locked")
 	}
+	if _, err := s.CreateBlock(1, 1, CreateOptions{}); !errors.Is(err, rpcstatus.ErrAlreadyExists) {
+		t.Fatalf("recreate while removal is pending = %v", err)
+	}
 	r.Close()
 	if _, err := os.Stat(r.Meta().Path); !os.IsNotExist(err) {
 		t.Fatalf("file not removed after unlock: %v", err)
@@ -311,6 +314,7 @@ func TestLockPreventsEvictionAndDefersRemove(t *testing.T) {
 	if err := s.Remove(1); !errors.Is(err, rpcstatus.ErrNotFound) {
 		t.Fatalf("remove absent = %v", err)
 	}
+	writeBlock(t, s, 1, []byte("again"), CreateOptions{})
 }
 
 func TestLockLease(t *testing.T) {

@@ -71,7 +71,11 @@ func (s *Store) CreateBlock(session, id int64, opts CreateOptions) (*TempBlock, 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if b, ok := s.blocks[id]; ok && !b.removing {
+	if b, ok := s.blocks[id]; ok {
+		if b.removing {
+			// Its file stays until the last lock goes; a new copy would share the path.
+			return nil, fmt.Errorf("blockstore: block %d is being removed and still locked: %w", id, rpcstatus.ErrAlreadyExists)
+		}
 		return nil, fmt.Errorf("blockstore: block %d: %w", id, rpcstatus.ErrAlreadyExists)
 	}
 	if _, ok := s.temps[id]; ok {

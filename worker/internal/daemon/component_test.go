@@ -703,11 +703,19 @@ func TestRunCommandLine(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	errb.Reset()
+	webPort := freePort(t)
 	go func() {
-		done <- Run(ctx, []string{"--conf-dir", confDir, "-Dalluxio.worker.rpc.port=0", "-Dalluxio.worker.web.port=0",
+		done <- Run(ctx, []string{"--conf-dir", confDir, "-Dalluxio.worker.rpc.port=0", "-Dalluxio.worker.web.port=" + webPort,
 			"-Dalluxio.master.hostname=127.0.0.1", "-Dalluxio.master.rpc.port=1", "-Dalluxio.worker.bind.host=127.0.0.1"}, io.Discard, &syncWriter{w: &errb})
 	}()
-	time.Sleep(200 * time.Millisecond) // let it start; the test only checks a clean stop
+	waitFor(t, "healthz", func() bool {
+		resp, err := http.Get("http://127.0.0.1:" + webPort + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
 	cancel()
 	select {
 	case err := <-done:
@@ -740,4 +748,16 @@ func (w tLogWriter) Write(p []byte) (int, error) {
 // testLogger logs through t.Log (shown for failing tests and with -v).
 func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(tLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// freePort returns a port that was free a moment ago.
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	return port
 }
