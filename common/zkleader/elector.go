@@ -135,8 +135,13 @@ func (e *Elector) Campaign(ctx context.Context) (*Term, error) {
 	}()
 
 	// The previous term's nodes must be gone before new ones with the same
-	// name are created, or its clean-up could delete them.
+	// name are created, or its clean-up could delete them. The clean-up
+	// needs the connection, so wait for it (bounded by the connection
+	// timeout) first.
 	if prev != nil {
+		if _, err := e.sess.wait(ctx); err != nil {
+			return nil, err
+		}
 		select {
 		case <-prev.cleaned:
 		case <-ctx.Done():
@@ -163,6 +168,9 @@ func (e *Elector) Campaign(ctx context.Context) (*Term, error) {
 		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("zkleader: campaign: %w", ctx.Err())
+		}
+		if e.isClosed() {
+			return nil, ErrClosed
 		}
 		if !isConnErr(err) && !errors.Is(err, errNodeGone) {
 			return nil, err
@@ -474,6 +482,12 @@ func parseEpoch(b []byte) (int64, error) {
 		err = errors.New("negative")
 	}
 	return n, err
+}
+
+func (e *Elector) isClosed() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.closed
 }
 
 // Close ends the Elector: the current term is lost, and closing the

@@ -214,11 +214,19 @@ func TestIntegrationDisconnect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stopped := time.Now()
-	ens.KillServer(0)
-	lost := waitLost(t, term, 2*time.Second)
-	t.Logf("term lost %v after ZooKeeper was killed (since kill returned); cause: %v; total since kill began %v",
-		lost, term.Cause(), time.Since(stopped))
+	lostAt := make(chan time.Time, 1)
+	go func() { <-term.Lost(); lostAt <- time.Now() }()
+	stopping := time.Now()
+	ens.StopServer(0) // SIGTERM; returns when the JVM has exited
+	exited := time.Now()
+	var lost time.Time
+	select {
+	case lost = <-lostAt:
+	case <-time.After(2 * time.Second):
+		t.Fatal("term not lost within 2s of ZooKeeper stopping")
+	}
+	t.Logf("term lost %v after the stop signal (server exited after %v); cause: %v",
+		lost.Sub(stopping), exited.Sub(stopping), term.Cause())
 	if term.Valid() {
 		t.Fatal("term still valid while disconnected")
 	}
