@@ -95,6 +95,23 @@ type Master struct {
 
 	ufsMu    sync.Mutex
 	ufsCache map[string]ufs.UnderFileSystem // by mount URI
+
+	// names interns owner and group strings (guarded by mu), so a million
+	// files owned by one user share one string.
+	names map[string]string
+}
+
+func (m *Master) intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	if v, ok := m.names[s]; ok {
+		return v
+	}
+	if len(m.names) < 1<<16 {
+		m.names[s] = s
+	}
+	return s
 }
 
 type persistJob struct {
@@ -140,6 +157,7 @@ func (m *Master) resetLocked() {
 	m.reservedContainer = 0
 	m.mounts = map[string]*mountPoint{"/": {path: "/", uri: m.cfg.RootUFS, id: rootMountID}}
 	m.ops = newOpCache(m.cfg.RecentOps)
+	m.names = map[string]string{}
 }
 
 // Reset empties the state (journal.StateMachine).
@@ -420,7 +438,7 @@ func (m *Master) applyLocked(e *journalpb.JournalEntry) error {
 	case *journalpb.JournalEntry_InodeDirectory:
 		d := x.InodeDirectory
 		err = m.applyInode(d.GetId(), d.GetParentId(), d.GetName(), true, func(n *inode) {
-			n.owner, n.group, n.mode = d.GetOwner(), d.GetGroup(), uint16(d.GetMode())
+			n.owner, n.group, n.mode = m.intern(d.GetOwner()), m.intern(d.GetGroup()), uint16(d.GetMode())
 			n.ctime, n.mtime = d.GetCreationTimeMs(), d.GetLastModificationTimeMs()
 			n.persist = persistCode(d.GetPersistenceState())
 			n.set(flagMountPoint, d.GetMountPoint() || n.id == rootID)
@@ -430,7 +448,7 @@ func (m *Master) applyLocked(e *journalpb.JournalEntry) error {
 	case *journalpb.JournalEntry_InodeFile:
 		f := x.InodeFile
 		err = m.applyInode(f.GetId(), f.GetParentId(), f.GetName(), false, func(n *inode) {
-			n.owner, n.group, n.mode = f.GetOwner(), f.GetGroup(), uint16(f.GetMode())
+			n.owner, n.group, n.mode = m.intern(f.GetOwner()), m.intern(f.GetGroup()), uint16(f.GetMode())
 			n.ctime, n.mtime = f.GetCreationTimeMs(), f.GetLastModificationTimeMs()
 			n.persist = persistCode(f.GetPersistenceState())
 			n.blockSize, n.length = f.GetBlockSizeBytes(), f.GetLength()
@@ -506,10 +524,10 @@ func (m *Master) applyLocked(e *journalpb.JournalEntry) error {
 			n.mode = uint16(s.GetMode())
 		}
 		if s.Owner != nil {
-			n.owner = s.GetOwner()
+			n.owner = m.intern(s.GetOwner())
 		}
 		if s.Group != nil {
-			n.group = s.GetGroup()
+			n.group = m.intern(s.GetGroup())
 		}
 		if s.Pinned != nil {
 			n.set(flagPinned, s.GetPinned())

@@ -3,11 +3,14 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +23,7 @@ import (
 )
 
 type env struct {
+	extra   map[string]string
 	t       *testing.T
 	journal string
 	ufs     string
@@ -31,10 +35,13 @@ type env struct {
 	meta    alluxiopb.MetaMasterClientServiceClient
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, extra ...string) *env {
 	t.Helper()
 	dir := t.TempDir()
-	e := &env{t: t, journal: filepath.Join(dir, "journal"), ufs: filepath.Join(dir, "ufs")}
+	e := &env{t: t, journal: filepath.Join(dir, "journal"), ufs: filepath.Join(dir, "ufs"), extra: map[string]string{}}
+	for i := 0; i+1 < len(extra); i += 2 {
+		e.extra[extra[i]] = extra[i+1]
+	}
 	if err := os.MkdirAll(e.ufs, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -46,18 +53,22 @@ func newEnv(t *testing.T) *env {
 func (e *env) start() {
 	t := e.t
 	t.Helper()
-	c, err := conf.FromMap(map[string]string{
+	props := map[string]string{
 		"alluxio.master.journal.folder":         e.journal,
 		"alluxio.master.mount.table.root.ufs":   e.ufs,
 		"alluxio.master.rpc.port":               "0",
 		"alluxio.master.web.port":               "0",
 		"alluxio.master.bind.host":              "127.0.0.1",
 		"alluxio.user.block.size.bytes.default": "1MB",
-	})
+	}
+	for k, v := range e.extra {
+		props[k] = v
+	}
+	c, err := conf.FromMap(props)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := Start(context.Background(), Options{Conf: c})
+	srv, err := Start(context.Background(), Options{Conf: c, Logger: slog.New(slog.NewTextHandler(testWriter{e.t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,4 +280,73 @@ func TestServerNamespaceAndWorkers(t *testing.T) {
 		t.Fatalf("healthz %v %v", resp, err)
 	}
 	resp.Body.Close()
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestCheckpointAndRestart(t *testing.T) {
+	e := newEnv(t, "alluxio.master.journal.checkpoint.period.entries", "50")
+	c := ctx(t)
+	for i := 0; i < 120; i++ {
+		if _, err := e.fs.CreateFile(c, &alluxiopb.CreateFileRequest{Path: fmt.Sprintf("/d%d/f%d", i%7, i), Recursive: true,
+			OperationId: &alluxiopb.OperationId{LeastSignificantBits: int64(i + 1)}}); err != nil && !errors.Is(rpcstatus.FromGRPC(err), rpcstatus.ErrAlreadyExists) {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "a checkpoint", func() bool {
+		cps, _ := filepath.Glob(filepath.Join(e.journal, "*", "v1", "checkpoints", "0x*"))
+		return len(cps) > 0
+	})
+	before := list(t, e.fs, "/", true)
+	e.restart()
+	after := list(t, e.fs, "/", true)
+	if strings.Join(before, ",") != strings.Join(after, ",") || len(after) != 127 {
+		t.Fatalf("before %v after %v", before, after)
+	}
+	if _, err := e.fs.CreateDirectory(ctx(t), &alluxiopb.CreateDirectoryRequest{Path: "/new"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestConcurrentClients(t *testing.T) {
+	e := newEnv(t)
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			c := ctx(t)
+			for i := 0; i < 25; i++ {
+				p := fmt.Sprintf("/c%d/f%d", g, i)
+				if _, err := e.fs.CreateFile(c, &alluxiopb.CreateFileRequest{Path: p, Recursive: true}); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := e.fs.CompleteFile(c, &alluxiopb.CompleteFileRequest{Path: p}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	if got := len(list(t, e.fs, "/", true)); got != 8*26 {
+		t.Fatalf("listed %d", got)
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
 }
