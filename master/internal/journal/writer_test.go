@@ -60,12 +60,14 @@ func TestGroupCommit(t *testing.T) {
 		name      string
 		syncDelay time.Duration // simulates a slow disk, making the test deterministic
 		maxRatio  float64       // fsyncs / appends must stay below
+		segSize   int64
 	}{
-		{"slow disk", 2 * time.Millisecond, 0.1},
-		{"this disk", 0, 1}, // measured and logged
+		{"slow disk", 2 * time.Millisecond, 0.1, 0},
+		{"this disk", 0, 1, 0}, // measured and logged
+		{"rotating under concurrent flushes", 0, 1, 2048},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			j := newTestJournal(t, Config{})
+			j := newTestJournal(t, Config{LogSizeBytesMax: tc.segSize})
 			var syncs atomic.Int64
 			j.hooks.beforeSync = func() error {
 				syncs.Add(1)
@@ -97,6 +99,13 @@ func TestGroupCommit(t *testing.T) {
 			res, err := reopen(t, j).Replay(ctx, sm)
 			if err != nil || res.LastSeq != appends+1 {
 				t.Fatalf("replay %+v %v", res, err)
+			}
+			seen := map[int64]bool{}
+			for _, id := range sm.blockIDs() {
+				seen[id] = true
+			}
+			if int64(len(seen)) != appends {
+				t.Fatalf("replayed %d distinct blocks, want %d", len(seen), appends)
 			}
 		})
 	}
