@@ -158,6 +158,15 @@ func TestIntegrationCrashedLeader(t *testing.T) {
 	if addr, err := q.Leader(ctx); err != nil || addr != b.e.ID() {
 		t.Fatalf("Leader = %q, %v; want %s", addr, err, b.e.ID())
 	}
+	// On its new session the old leader can lead again once B resigns.
+	campaign(ctx, a, results)
+	if err := b.term.Resign(ctx); err != nil {
+		t.Fatal(err)
+	}
+	again := waitResult(t, results, 3*time.Second)
+	if again.e != a || again.term.Epoch() <= b.term.Epoch() {
+		t.Fatalf("after B resigned: %s won with epoch %d (B had %d)", again.e.ID(), again.term.Epoch(), b.term.Epoch())
+	}
 }
 
 // TestIntegrationPartitionedLeader: a leader cut off by a partition (no
