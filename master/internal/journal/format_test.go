@@ -90,3 +90,59 @@ func TestOpenValidates(t *testing.T) {
 		})
 	}
 }
+
+func TestSealRemovesOpenLogWithoutRecords(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		content []byte
+	}{
+		{"empty", nil},
+		{"only a partial record", []byte{0x30, 1, 2, 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			j := newTestJournal(t, Config{})
+			writeBlocks(t, j, 1, 1, 3, true) // seqs 1..4, open log 0x1-...
+			j2 := reopen(t, j)
+			writeBlocks(t, j2, 2, 4, 4, true) // seals 0x1-0x5, open 0x5-...
+			// A crash right after creating the next open log.
+			os.WriteFile(filepath.Join(j.Dir(), logsDir, segName(7, openEnd)), tc.content, 0o644)
+			os.Rename(findLog(t, j, true), filepath.Join(j.Dir(), logsDir, segName(5, 7)))
+			j3 := reopen(t, j)
+			w3, err := j3.StartWriting(ctx, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w3.Close()
+			names := strings.Join(logNames(t, j), ",")
+			if names != "0x1-0x5,0x5-0x7,0x7-0x7fffffffffffffff" {
+				t.Fatalf("logs %s", names)
+			}
+			res, err := reopen(t, j).Replay(ctx, &memSM{})
+			if err != nil || res.LastSeq != 7 || res.LastEpoch != 3 {
+				t.Fatalf("replay %+v %v", res, err)
+			}
+		})
+	}
+}
+
+func TestNeedsCheckpointReadsDisk(t *testing.T) {
+	ctx := context.Background()
+	j := newTestJournal(t, Config{CheckpointPeriodEntries: 10})
+	_, last := writeBlocks(t, j, 1, 1, 20, true)
+	j = reopen(t, j)
+	if _, err := j.Replay(ctx, &memSM{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Checkpoint(ctx, last, snapOf(&memSM{})); err != nil {
+		t.Fatal(err)
+	}
+	fresh := reopen(t, j) // no replay: reads checkpoints/
+	if fresh.NeedsCheckpoint(last+9) || !fresh.NeedsCheckpoint(last+10) {
+		t.Fatalf("NeedsCheckpoint around %d wrong", last)
+	}
+	// Asking for a checkpoint that exists is a no-op.
+	if err := j.Checkpoint(ctx, last, snapOf(&memSM{})); err != nil {
+		t.Fatal(err)
+	}
+}
