@@ -450,6 +450,13 @@ func (s *Store) releaseLockLocked(lockID int64, rec *lockRec) error {
 	return nil
 }
 
+// LockCount is the number of short-circuit locks held.
+func (s *Store) LockCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.locks)
+}
+
 // ExpireLocks releases the short-circuit locks whose lease passed before now
 // and returns how many it released.
 func (s *Store) ExpireLocks(now time.Time) int {

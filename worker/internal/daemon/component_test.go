@@ -179,11 +179,16 @@ func workerProps(t *testing.T, masterAddr string) map[string]string {
 
 func startWorker(t *testing.T, props map[string]string) *testWorker {
 	t.Helper()
+	return startWorkerWith(t, props, Options{})
+}
+
+func startWorkerWith(t *testing.T, props map[string]string, opts Options) *testWorker {
+	t.Helper()
 	c, err := conf.FromMap(props)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := Start(c, testLogger(t), Options{})
+	w, err := Start(c, testLogger(t), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -760,4 +765,82 @@ func freePort(t *testing.T) string {
 	defer l.Close()
 	_, port, _ := net.SplitHostPort(l.Addr().String())
 	return port
+}
+
+func TestComponentShortCircuitLeaseExpires(t *testing.T) {
+	m := startFakeMaster(t, "")
+	w := startWorkerWith(t, workerProps(t, m.addr), Options{LockLease: 50 * time.Millisecond, LockJanitorInterval: 10 * time.Millisecond})
+	if _, err := writeBlock(t, w.client, 4, randBytes(100), 100); err != nil {
+		t.Fatal(err)
+	}
+	open, err := w.client.OpenLocalBlock(context.Background(), &alluxiopb.OpenLocalBlockRequest{BlockId: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The client "dies" without CloseLocalBlock; the lease runs out.
+	waitFor(t, "lease expiry", func() bool { return w.Store.LockCount() == 0 })
+	_, err = w.client.CloseLocalBlock(context.Background(), &alluxiopb.CloseLocalBlockRequest{BlockId: 4, LockId: open.GetLockId()})
+	wantCode(t, "close after expiry", err, codes.NotFound)
+	if err := w.Store.Remove(4); err != nil || w.Store.Has(4) {
+		t.Fatalf("block still locked after the lease expired: %v", err)
+	}
+}
+
+func TestComponentTiersAndPromote(t *testing.T) {
+	m := startFakeMaster(t, "")
+	props := workerProps(t, m.addr)
+	props["alluxio.worker.tieredstore.levels"] = "2"
+	props["alluxio.worker.tieredstore.level0.dirs.quota"] = "2MB"
+	props["alluxio.worker.tieredstore.level0.watermark.high.ratio"] = "1"
+	props["alluxio.worker.tieredstore.level0.watermark.low.ratio"] = "1"
+	props["alluxio.worker.tieredstore.level1.alias"] = "SSD"
+	props["alluxio.worker.tieredstore.level1.dirs.path"] = t.TempDir() + "," + t.TempDir()
+	props["alluxio.worker.tieredstore.level1.dirs.quota"] = "8MB"
+	w := startWorker(t, props)
+	waitFor(t, "registration", w.Master.Registered)
+	if reg := m.lastRegistration(); !slices.Equal(reg.GetStorageTiers(), []string{"MEM", "SSD"}) || reg.GetTotalBytesOnTiers()["SSD"] != 16<<20 {
+		t.Fatalf("registration = %v", reg)
+	}
+	blocks := map[int64][]byte{}
+	for id := int64(1); id <= 3; id++ {
+		blocks[id] = randBytes(1 << 20)
+		if _, err := writeBlock(t, w.client, id, blocks[id], 256<<10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// MEM holds two 1MB blocks: the least recently used one went to SSD.
+	if meta, _ := w.Store.Get(1); meta.Tier != "SSD" {
+		t.Fatalf("block 1 on %q, want SSD", meta.Tier)
+	}
+	waitFor(t, "move reported", func() bool {
+		return m.anyHeartbeat(func(h *alluxiopb.BlockHeartbeatRequest) bool {
+			return slices.Contains(h.GetAddedBlocksOnTiers()["SSD"].GetBlockIds(), 1)
+		})
+	})
+	// CACHE_PROMOTE brings it back (and pushes another one down).
+	got, _, err := readBlock(w.client, &alluxiopb.ReadBlockRequest{BlockId: 1, Promote: true})
+	if err != nil || !bytes.Equal(got, blocks[1]) {
+		t.Fatalf("promoted read: %v", err)
+	}
+	if meta, _ := w.Store.Get(1); meta.Tier != "MEM" {
+		t.Fatalf("block 1 on %q after promote, want MEM", meta.Tier)
+	}
+	if meta, _ := w.Store.Get(2); meta.Tier != "SSD" {
+		t.Fatalf("block 2 on %q, want SSD (LRU)", meta.Tier)
+	}
+	for id, data := range blocks {
+		if got, _, err := readBlock(w.client, &alluxiopb.ReadBlockRequest{BlockId: id}); err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("block %d: %v", id, err)
+		}
+	}
+	// Writing to an explicit tier.
+	stream, _ := w.client.WriteBlock(context.Background())
+	stream.Send(&alluxiopb.WriteBlockRequest{Value: &alluxiopb.WriteBlockRequest_Header{Header: &alluxiopb.WriteBlockHeader{BlockId: 9, TierAlias: "SSD", SpaceToReserve: 10}}})
+	stream.Send(&alluxiopb.WriteBlockRequest{Value: &alluxiopb.WriteBlockRequest_Chunk{Chunk: []byte("0123456789")}})
+	if _, err := stream.CloseAndRecv(); err != nil {
+		t.Fatal(err)
+	}
+	if c := m.commitFor(9); c == nil || c.GetTierAlias() != "SSD" {
+		t.Fatalf("commit = %v", c)
+	}
 }

@@ -44,6 +44,8 @@ type Options struct {
 	UFS *ufs.Registry
 	// LockLease overrides the short-circuit lock lease.
 	LockLease time.Duration
+	// LockJanitorInterval is how often expired leases are released; default 10s.
+	LockJanitorInterval time.Duration
 }
 
 // Worker is a running worker.
@@ -164,7 +166,11 @@ func Start(c *conf.Config, log *slog.Logger, opts Options) (*Worker, error) {
 	}()
 	go func() {
 		defer w.bg.Done()
-		w.svc.RunLockJanitor(ctx, 10*time.Second)
+		every := opts.LockJanitorInterval
+		if every <= 0 {
+			every = 10 * time.Second
+		}
+		w.svc.RunLockJanitor(ctx, every)
 	}()
 	usage := store.Usage()
 	log.Info("worker: started", "rpc", w.lis.Addr().String(), "web", w.webLis.Addr().String(),
