@@ -248,15 +248,17 @@ func (m *Master) removeLocationLocked(b, workerID int64) {
 // Heartbeat applies a worker's block changes and returns its command.
 func (m *Master) Heartbeat(ctx context.Context, req *alluxiopb.BlockHeartbeatRequest) (*alluxiopb.Command, error) {
 	id := req.GetWorkerId()
+	// Persistence reports name files, not blocks: record them even from a
+	// worker this master does not know yet (it reported them once only).
+	if m.hooks != nil && (len(req.GetPersistedFileIds()) > 0 || len(req.GetFailedPersistFiles()) > 0) {
+		m.hooks.FilesPersisted(ctx, id, req.GetPersistedFileIds(), req.GetFailedPersistFiles())
+	}
 	m.mu.RLock()
 	w, ok := m.workers[id]
 	known := ok && w.registered
 	m.mu.RUnlock()
 	if !known {
 		return &alluxiopb.Command{CommandType: alluxiopb.CommandType_COMMAND_REGISTER}, nil
-	}
-	if m.hooks != nil && (len(req.GetPersistedFileIds()) > 0 || len(req.GetFailedPersistFiles()) > 0) {
-		m.hooks.FilesPersisted(ctx, id, req.GetPersistedFileIds(), req.GetFailedPersistFiles())
 	}
 	// Added blocks: commit lengths the master lacks, drop orphans.
 	var orphans []int64

@@ -100,9 +100,31 @@ func (f *fixture) touch(t *testing.T, p string, length int64) {
 	if _, err := f.m.CreateFile(bg, &alluxiopb.CreateFileRequest{Path: p, Recursive: true}); err != nil {
 		t.Fatalf("create %s: %v", p, err)
 	}
+	if err := writeBlocks(f.m, p, length); err != nil {
+		t.Fatal(err)
+	}
 	if err := f.m.CompleteFile(bg, &alluxiopb.CompleteFileRequest{Path: p, Length: length}); err != nil {
 		t.Fatalf("complete %s: %v", p, err)
 	}
+}
+
+// writeBlocks does what a client and workers do before CompleteFile: allocate
+// the blocks and commit their lengths.
+func writeBlocks(m *Master, p string, length int64) error {
+	fi, err := m.GetStatus(bg, p)
+	if err != nil {
+		return err
+	}
+	for off := int64(0); off < length; off += fi.BlockSizeBytes {
+		b, err := m.GetNewBlockID(bg, p)
+		if err != nil {
+			return err
+		}
+		if err := (hooks{m}).CommitBlockInfo(bg, b, min(fi.BlockSizeBytes, length-off)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (f *fixture) paths(t *testing.T) []string {
@@ -318,6 +340,7 @@ func TestAsyncPersist(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := f.m.GetNewBlockID(bg, "/x/async")
+	hooks{f.m}.CommitBlockInfo(bg, b, 7)
 	if err := f.m.CompleteFile(bg, &alluxiopb.CompleteFileRequest{Path: "/x/async", Length: 7}); err != nil {
 		t.Fatal(err)
 	}
@@ -518,12 +541,9 @@ func randomOps(t *testing.T, f *fixture, r *rand.Rand, n int) {
 			_, err = f.m.CreateFile(bg, &alluxiopb.CreateFileRequest{Path: p, Recursive: true, BlockSizeBytes: 1024, OperationId: op,
 				WriteType: []alluxiopb.WriteType{alluxiopb.WriteType_MUST_CACHE, alluxiopb.WriteType_ASYNC_THROUGH}[r.Intn(2)]})
 			if err == nil && r.Intn(3) > 0 {
-				var b int64
-				if b, err = f.m.GetNewBlockID(bg, p); err == nil {
-					err = hooks{f.m}.CommitBlockInfo(bg, b, 1024)
-				}
-				if err == nil {
-					err = f.m.CompleteFile(bg, &alluxiopb.CompleteFileRequest{Path: p, Length: int64(r.Intn(4000))})
+				length := int64(r.Intn(4000))
+				if err = writeBlocks(f.m, p, length); err == nil {
+					err = f.m.CompleteFile(bg, &alluxiopb.CompleteFileRequest{Path: p, Length: length})
 				}
 			}
 		case 4:
@@ -574,5 +594,31 @@ func TestGroupCommitConcurrent(t *testing.T) {
 	wg.Wait()
 	if n := f.m.InodeCount(); n != 52 {
 		t.Fatalf("inodes %d", n)
+	}
+}
+
+func TestTTL(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.m.CreateFile(bg, &alluxiopb.CreateFileRequest{Path: "/t/short", Recursive: true, Ttl: 5}); err != nil {
+		t.Fatal(err)
+	}
+	f.touch(t, "/t/long", 0)
+	ttl, action := int64(5), "FREE"
+	if err := f.m.SetAttribute(bg, &alluxiopb.SetAttributeRequest{Path: "/t/long", Ttl: &ttl, TtlAction: &action}); err != nil {
+		t.Fatal(err)
+	}
+	// The fixture's clock advances 1ms per reading; read it enough.
+	for i := 0; i < 20; i++ {
+		f.m.cfg.Now()
+	}
+	done := f.m.CheckTTL(bg)
+	if strings.Join(done, ",") != "/t/long,/t/short" {
+		t.Fatalf("acted on %v", done)
+	}
+	if _, err := f.m.GetStatus(bg, "/t/short"); !errors.Is(err, rpcstatus.ErrNotFound) {
+		t.Fatalf("expired file kept: %v", err)
+	}
+	if fi, err := f.m.GetStatus(bg, "/t/long"); err != nil || fi.Ttl != -1 {
+		t.Fatalf("freed file: %v %v", fi, err)
 	}
 }

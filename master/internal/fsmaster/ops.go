@@ -131,7 +131,7 @@ func (m *Master) CreateFile(ctx context.Context, req *alluxiopb.CreateFileReques
 	if wt == alluxiopb.WriteType_ASYNC_THROUGH {
 		persist = alluxiopb.PersistenceState_TO_BE_PERSISTED.String()
 	}
-	if throughType(wt) && req.GetRecursive() {
+	if throughType(wt) {
 		// Missing parents of a through-written file are created in the UFS too.
 		u, up, mp, err := m.ufsOf(ctx, pathutil.Parent(p))
 		if err != nil {
@@ -257,8 +257,16 @@ func (m *Master) CompleteFile(ctx context.Context, req *alluxiopb.CompleteFileRe
 			return fmt.Errorf("fsmaster: %s: length %d needs too many blocks: %w", p, length, rpcstatus.ErrInvalidArgument)
 		}
 		ids := make([]int64, nb)
+		var committed int64
 		for i := range ids {
 			ids[i] = blockIDFor(n.id, int64(i))
+			if l, ok := m.bm.BlockLength(ids[i]); ok {
+				committed += l
+			}
+		}
+		if !inUFS && committed != length {
+			// The bytes must be in Alluxio (committed blocks) or in the UFS.
+			return fmt.Errorf("fsmaster: %s: committed blocks hold %d bytes, not %d: %w", p, committed, length, rpcstatus.ErrFailedPrecondition)
 		}
 		if err := t.add(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_CompleteFile{CompleteFile: &journalpb.CompleteFileEntry{
 			Id: n.id, Length: length, BlockIds: ids, OpTimeMs: now}}}); err != nil {

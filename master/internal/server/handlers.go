@@ -2,9 +2,11 @@ package server
 
 import (
 	"context"
+	"fmt"
 
 	"google.golang.org/grpc"
 
+	"github.com/alluxio-go/alluxio/common/rpcstatus"
 	"github.com/alluxio-go/alluxio/master/internal/blockmaster"
 	"github.com/alluxio-go/alluxio/master/internal/fsmaster"
 	"github.com/alluxio-go/alluxio/proto/alluxiopb"
@@ -136,7 +138,11 @@ func (s *blockClientService) GetBlockMasterInfo(ctx context.Context, r *alluxiop
 }
 
 func (s *blockClientService) GetBlockInfo(ctx context.Context, r *alluxiopb.GetBlockInfoRequest) (*alluxiopb.GetBlockInfoResponse, error) {
-	return &alluxiopb.GetBlockInfoResponse{BlockInfo: s.bm.BlockInfo(r.GetBlockId())}, nil
+	bi := s.bm.BlockInfo(r.GetBlockId())
+	if bi.GetLength() < 0 && len(bi.GetLocations()) == 0 {
+		return nil, fmt.Errorf("server: block %d %w", r.GetBlockId(), rpcstatus.ErrNotFound)
+	}
+	return &alluxiopb.GetBlockInfoResponse{BlockInfo: bi}, nil
 }
 
 type metaService struct {

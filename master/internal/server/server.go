@@ -48,6 +48,8 @@ type Options struct {
 	Version string
 	// UFS opens under file systems; nil means ufs.NewRegistry().
 	UFS *ufs.Registry
+	// TTLCheckInterval is how often expired TTLs are acted on (default 1 minute).
+	TTLCheckInterval time.Duration
 }
 
 // Server is one running master.
@@ -140,8 +142,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	bgctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.bg.Add(3)
+	s.bg.Add(4)
 	go func() { defer s.bg.Done(); s.bm.RunLostDetector(bgctx) }()
+	go func() { defer s.bg.Done(); s.fs.RunTTLChecker(bgctx, opts.TTLCheckInterval) }()
 	go func() {
 		defer s.bg.Done()
 		if err := s.grpc.Serve(s.rpcLis); err != nil {

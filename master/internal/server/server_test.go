@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	"github.com/alluxio-go/alluxio/common/conf"
 	"github.com/alluxio-go/alluxio/common/rpcstatus"
@@ -349,4 +351,28 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+func TestNotLeaderAndRecovery(t *testing.T) {
+	e := newEnv(t)
+	c := ctx(t)
+	// A panicking handler becomes Internal, and the server keeps serving.
+	_, err := e.srv.unaryInterceptor(c, nil, &grpc.UnaryServerInfo{FullMethod: "/alluxio.FileSystemMasterClientService/GetStatus"},
+		func(ctx context.Context, req any) (any, error) { panic("boom") })
+	if status.Code(err) != codes.Internal {
+		t.Fatalf("panic became %v", err)
+	}
+	if _, err := e.fs.GetStatus(c, &alluxiopb.GetStatusRequest{Path: "/"}); err != nil {
+		t.Fatal(err)
+	}
+	// After resigning, leader RPCs are refused as NOT_LEADER; meta still answers.
+	e.srv.lead.Resign()
+	_, err = e.fs.GetStatus(c, &alluxiopb.GetStatusRequest{Path: "/"})
+	if !errors.Is(rpcstatus.FromGRPC(err), rpcstatus.ErrNotLeader) {
+		t.Fatalf("standby GetStatus: %v", err)
+	}
+	st, err := e.meta.GetStatusOfSelf(c, &alluxiopb.GetStatusOfSelfRequest{})
+	if err != nil || st.Role != "STANDBY" {
+		t.Fatalf("self status %v %v", st, err)
+	}
 }
