@@ -450,8 +450,10 @@ func (f *FileSystem) Persist(ctx context.Context, path string) error {
 	if st.IsDir {
 		return fmt.Errorf("client: persist %s: is a directory: %w", st.Path, ErrInvalidArgument)
 	}
-	if err := f.ScheduleAsyncPersistence(ctx, path); err != nil {
-		return err
+	if st.PersistenceState != "TO_BE_PERSISTED" {
+		if err := f.ScheduleAsyncPersistence(ctx, path); err != nil {
+			return err
+		}
 	}
 	wait := 20 * time.Millisecond
 	for {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/alluxio-go/alluxio/common/conf"
+	"github.com/alluxio-go/alluxio/common/uri"
 )
 
 // MasterInquireClient finds the primary (leader) master. The FileSystem asks
@@ -46,4 +47,20 @@ func InquireClientFromConfig(cfg *conf.Config) (MasterInquireClient, error) {
 		return nil, fmt.Errorf("client: alluxio.master.hostname is empty: %w", ErrInvalidArgument)
 	}
 	return NewStaticInquireClient(net.JoinHostPort(host, strconv.Itoa(cfg.GetInt("alluxio.master.rpc.port")))), nil
+}
+
+// InquireClientFromURI returns the inquire client an alluxio:// URI's
+// authority names ("host:port", or the first of several masters), falling
+// back to the configuration when the URI has none. A "zk@" authority fails
+// until ZooKeeper inquiry is available.
+func InquireClientFromURI(u uri.URI, cfg *conf.Config) (MasterInquireClient, error) {
+	switch {
+	case len(u.ZooKeeper) > 0:
+		return nil, fmt.Errorf("client: %s names ZooKeeper %v, but this client cannot inquire ZooKeeper for the leader yet: %w", u, u.ZooKeeper, ErrInvalidArgument)
+	case u.MasterAddr != "":
+		return NewStaticInquireClient(u.MasterAddr), nil
+	case len(u.Masters) > 0:
+		return NewStaticInquireClient(u.Masters[0]), nil
+	}
+	return InquireClientFromConfig(cfg)
 }

@@ -58,7 +58,7 @@ func (t WriteType) proto() pb.WriteType {
 	return pb.WriteType_WRITE_TYPE_UNSPECIFIED
 }
 
-func (t WriteType) caches() bool  { return t == MustCache || t == CacheThrough || t == AsyncThrough }
+func (t WriteType) caches() bool   { return t == MustCache || t == CacheThrough || t == AsyncThrough }
 func (t WriteType) throughs() bool { return t == CacheThrough || t == Through }
 
 // ReadType says whether reads populate the cache. A ReadType is also an

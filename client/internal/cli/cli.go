@@ -222,20 +222,11 @@ func (e *env) fsFor(ctx context.Context, u uri.URI) (*client.FileSystem, error) 
 	if err != nil {
 		return nil, err
 	}
-	opts := append([]client.Option(nil), e.clientOpts...)
-	switch {
-	case len(u.ZooKeeper) > 0:
-		if cfg, err = cfg.With("alluxio.zookeeper.enabled", "true"); err == nil {
-			cfg, err = cfg.With("alluxio.zookeeper.address", strings.Join(u.ZooKeeper, ","))
-		}
-		if err != nil {
-			return nil, err
-		}
-	case u.MasterAddr != "":
-		opts = append(opts, client.WithMasterAddress(u.MasterAddr))
-	case len(u.Masters) > 0:
-		opts = append(opts, client.WithMasterAddress(u.Masters[0]))
+	ic, err := client.InquireClientFromURI(u, cfg)
+	if err != nil {
+		return nil, err
 	}
+	opts := append([]client.Option{client.WithMasterInquireClient(ic)}, e.clientOpts...)
 	f, err := client.NewFromConfig(ctx, cfg, opts...)
 	if err != nil {
 		return nil, err
@@ -326,6 +317,9 @@ func cmdErr(c *cli.Context, err error) error {
 			ee.msg = c.Command.Name + ": " + ee.msg
 		}
 		return ee
+	}
+	if msg := err.Error(); strings.HasPrefix(msg, "client: ") {
+		err = errors.New(strings.TrimPrefix(msg, "client: "))
 	}
 	return fmt.Errorf("%s: %w", c.Command.Name, err)
 }
