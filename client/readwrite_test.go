@@ -6,6 +6,9 @@ import (
 	"io"
 	"testing"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/alluxio-go/alluxio/client/internal/fakecluster"
 )
 
@@ -292,9 +295,61 @@ func TestPickLocalWorker(t *testing.T) {
 			t.Fatal("picked a lost worker")
 		}
 	}
-	if _, err := f.pickWorker(context.Background(), 2<<30); !errors.Is(err, ErrResourceExhausted) {
-		t.Errorf("huge block: %v", err)
+}
+
+func TestPickWorkerByFreeSpace(t *testing.T) {
+	c := startCluster(t, fakecluster.Options{Workers: 2, WorkerCapacity: 3 * testBlock})
+	f := newFS(t, c, nil)
+	remoteOnly(f)
+	// Fill worker 0 completely by writing to it as the "local" worker.
+	f.isLocal = func(host string) bool { return true }
+	writeFile(t, f, "/fill0", randomBytes(3*testBlock, 11), MustCache)
+	remoteOnly(f)
+	full := ""
+	for _, w := range c.Workers() {
+		if w.BlockCount() == 3 {
+			full = w.Addr()
+		}
 	}
+	for i := 0; i < 20; i++ {
+		a, err := f.pickWorker(context.Background(), testBlock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.String() == full {
+			t.Fatal("picked the full worker")
+		}
+	}
+	// A block bigger than any free space still goes to a worker with some.
+	if _, err := f.pickWorker(context.Background(), 10*testBlock); err != nil {
+		t.Errorf("big block: %v", err)
+	}
+	writeFile(t, f, "/fill1", randomBytes(3*testBlock, 12), MustCache)
+	if _, err := f.pickWorker(context.Background(), testBlock); !errors.Is(err, ErrResourceExhausted) {
+		t.Errorf("all full: %v", err)
+	}
+}
+
+func TestWriteBeyondCapacityFailsAndCleansUp(t *testing.T) {
+	c := startCluster(t, fakecluster.Options{WorkerCapacity: testBlock + testBlock/2})
+	f := newFS(t, c, nil)
+	w, err := f.CreateFile(context.Background(), "/big", MustCache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, werr := w.Write(randomBytes(3*testBlock, 13))
+	cerr := w.Close()
+	if werr == nil && cerr == nil {
+		t.Fatal("writing more than the worker holds succeeded")
+	}
+	if err := cerr; !errors.Is(err, ErrResourceExhausted) {
+		t.Errorf("close error = %v, want ErrResourceExhausted", err)
+	}
+	if ok, _ := f.Exists(context.Background(), "/big"); ok {
+		t.Error("failed file left behind")
+	}
+	// A small file still fits.
+	writeFile(t, f, "/small", []byte("fits"), MustCache)
 }
 
 func TestCancel(t *testing.T) {
@@ -374,4 +429,65 @@ func TestReaderConcurrentReadAt(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+func TestReadRetriesAfterWorkerError(t *testing.T) {
+	c := startCluster(t, fakecluster.Options{})
+	f := newFS(t, c, nil)
+	remoteOnly(f)
+	data := randomBytes(2*testBlock+3, 14)
+	writeFile(t, f, "/r", data, MustCache)
+	// The only location fails once: the reader re-fetches the status and
+	// tries again.
+	c.FailNext("ReadBlock", 1, status.Error(codes.Unavailable, "worker hiccup"))
+	mustEqual(t, "read", readFile(t, f, "/r"), data)
+	r, err := f.OpenFile(context.Background(), "/r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	c.FailNext("ReadBlock", 1, status.Error(codes.Unavailable, "worker hiccup"))
+	buf := make([]byte, 100)
+	if _, err := r.ReadAt(buf, testBlock-50); err != nil {
+		t.Fatal(err)
+	}
+	mustEqual(t, "ReadAt", buf, data[testBlock-50:testBlock+50])
+}
+
+func TestContextEndsReader(t *testing.T) {
+	c := startCluster(t, fakecluster.Options{})
+	f := newFS(t, c, nil)
+	remoteOnly(f)
+	writeFile(t, f, "/ctx", randomBytes(3*testBlock, 15), MustCache)
+	ctx, cancel := context.WithCancel(context.Background())
+	r, err := f.OpenFile(ctx, "/ctx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	buf := make([]byte, 10)
+	if _, err := r.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if _, err := io.ReadAll(r); !errors.Is(err, context.Canceled) {
+		t.Errorf("read after cancel: %v", err)
+	}
+}
+
+func TestContextCancelDuringWriteCleansUp(t *testing.T) {
+	c := startCluster(t, fakecluster.Options{})
+	f := newFS(t, c, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := f.CreateFile(ctx, "/cw", CacheThrough)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(randomBytes(testBlock/2, 16))
+	cancel()
+	w.Write(randomBytes(testBlock, 17))
+	if err := w.Close(); err == nil {
+		t.Fatal("close after cancel succeeded")
+	}
+	poll(t, "cleanup", func() bool { ok, _ := f.Exists(context.Background(), "/cw"); return !ok })
 }

@@ -36,27 +36,39 @@ func (f *FileSystem) liveWorkers(ctx context.Context) ([]WorkerInfo, error) {
 	return live, nil
 }
 
-// pickWorker chooses where to write: the local worker if it has room for
-// need bytes, else a random worker with room.
+// pickWorker chooses where to write: the local worker if it has free space,
+// else a random worker with room for a whole block (need bytes), else a
+// random worker with any free space.
 func (f *FileSystem) pickWorker(ctx context.Context, need int64) (WorkerAddress, error) {
 	live, err := f.liveWorkers(ctx)
 	if err != nil {
 		return WorkerAddress{}, err
 	}
-	hasRoom := func(w WorkerInfo) bool { return w.Capacity == 0 || w.Capacity-w.Used >= need }
+	free := func(w WorkerInfo) int64 {
+		if w.Capacity == 0 { // capacity unknown: assume room
+			return need + 1
+		}
+		return w.Capacity - w.Used
+	}
 	for _, w := range live {
-		if f.isLocal(w.Address.Host) && hasRoom(w) {
+		if f.isLocal(w.Address.Host) && (need == 0 || free(w) > 0) {
 			return w.Address, nil
 		}
 	}
-	var roomy []WorkerInfo
+	var roomy, some []WorkerInfo
 	for _, w := range live {
-		if hasRoom(w) {
+		switch {
+		case need == 0 || free(w) >= need:
 			roomy = append(roomy, w)
+		case free(w) > 0:
+			some = append(some, w)
 		}
 	}
 	if len(roomy) == 0 {
-		return WorkerAddress{}, fmt.Errorf("client: no worker has %d bytes free: %w", need, rpcstatus.ErrResourceExhausted)
+		roomy = some
+	}
+	if len(roomy) == 0 {
+		return WorkerAddress{}, fmt.Errorf("client: no worker has free space: %w", rpcstatus.ErrResourceExhausted)
 	}
 	return roomy[rand.IntN(len(roomy))].Address, nil
 }

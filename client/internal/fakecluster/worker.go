@@ -252,9 +252,7 @@ func (w *Worker) WriteBlock(stream pb.BlockWorker_WriteBlockServer) error {
 	free := w.c.opts.WorkerCapacity - w.used()
 	w.stats.SpaceReserved = h.GetSpaceToReserve()
 	w.mu.Unlock()
-	if h.GetSpaceToReserve() > free {
-		return status.Errorf(codes.ResourceExhausted, "worker %d has %d bytes free, %d requested", w.id, free, h.GetSpaceToReserve())
-	}
+	// Reserve what is free; fail only when the data itself does not fit.
 	var data []byte
 	for {
 		msg, err := stream.Recv()
@@ -275,6 +273,9 @@ func (w *Worker) WriteBlock(stream pb.BlockWorker_WriteBlockServer) error {
 		w.stats.LastChunkSize = max(w.stats.LastChunkSize, len(chunk))
 		w.mu.Unlock()
 		data = append(data, chunk...)
+		if int64(len(data)) > free {
+			return status.Errorf(codes.ResourceExhausted, "worker %d has %d bytes free, block %d needs more", w.id, free, h.GetBlockId())
+		}
 	}
 	if err := w.store(h.GetBlockId(), data); err != nil {
 		return err
