@@ -243,7 +243,8 @@ func TestEndToEndFullTier(t *testing.T) {
 	if tiny != "" {
 		// Only committed blocks may remain on the tier, no partial or temporary ones.
 		_ = filepath.Walk(tiny, func(p string, info os.FileInfo, err error) error {
-			if err == nil && !info.IsDir() && strings.Contains(p, "tmp") {
+			rel, _ := filepath.Rel(tiny, p)
+			if err == nil && !info.IsDir() && strings.Contains(rel, "tmp") {
 				t.Errorf("temporary block file left behind: %s", p)
 			}
 			return nil
