@@ -7,7 +7,7 @@
 //
 //	<dir>/alluxioworker/<blockId>                 committed block (file size = block length)
 //	<dir>/.tmp_blocks/<sessionId>/<blockId>       block being written (never visible as complete)
-//	<dir>/.tmp_blocks/_move/<blockId>             block being copied in by eviction or promotion
+//	<dir>/.tmp_blocks/_move/<blockId>.<n>         block being copied in by eviction or promotion
 //
 // A block becomes visible only by a rename from .tmp_blocks into alluxioworker
 // after the file has been fsynced; the directory is fsynced after the rename.
@@ -27,6 +27,10 @@
 // least recently used blocks that are neither locked nor pinned are moved to
 // the next tier, or dropped when there is none, until usage is at or below the
 // low watermark. Moves and drops are reported through Delta for heartbeats.
+// A move copies the block into <dir>/.tmp_blocks/_move/ without holding the
+// store's lock (the destination space is reserved and the block pinned
+// meanwhile), then renames it into place; a move whose block was locked or
+// removed during the copy is abandoned.
 //
 // # Locks
 //

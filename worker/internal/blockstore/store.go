@@ -156,6 +156,11 @@ type Store struct {
 	clock    uint64 // LRU clock
 	locks    map[int64]*lockRec
 	lockSeq  int64
+	moveSeq  uint64
+
+	// hookMoveCopied, if set (tests), runs after a move copied a block and
+	// before s.mu is taken again.
+	hookMoveCopied func(id int64)
 	stats    Stats
 }
 
@@ -548,12 +553,24 @@ func (s *Store) Move(id int64, alias string) error {
 	// Keep the block from being chosen for eviction while we make room for it.
 	b.locks++
 	d := s.allocDirLocked(t, b.length, true)
-	b.locks--
-	if d == nil {
+	s.unlockBlockLocked(b)
+	switch {
+	case s.blocks[id] != b:
+		return notFound(id)
+	case b.locks > 0:
+		return fmt.Errorf("blockstore: block %d is locked: %w", id, rpcstatus.ErrFailedPrecondition)
+	case b.dir.tier == t:
+		return nil
+	case d == nil:
 		return fmt.Errorf("blockstore: no room for block %d (%d bytes) in tier %s: %w", id, b.length, t.alias, rpcstatus.ErrResourceExhausted)
 	}
 	from := b.dir.tier.level
-	if err := s.moveLocked(b, d); err != nil {
+	switch err := s.moveLocked(b, d); {
+	case errors.Is(err, errBlockGone):
+		return notFound(id)
+	case errors.Is(err, errBlockBusy):
+		return fmt.Errorf("blockstore: block %d was locked while moving: %w", id, rpcstatus.ErrFailedPrecondition)
+	case err != nil:
 		return err
 	}
 	s.touchLocked(b)
@@ -615,12 +632,21 @@ func (s *Store) candidatesLocked(in func(*dir) bool) []*block {
 	return c
 }
 
-// freeSpaceLocked evicts from d until it has need free bytes.
+// evictableNowLocked re-checks a candidate after s.mu may have been released.
+func (s *Store) evictableNowLocked(b *block) bool {
+	return s.blocks[b.id] == b && b.locks == 0 && !b.pinned && !b.removing
+}
+
+// freeSpaceLocked evicts from d until it has need free bytes. s.mu may be
+// released and reacquired while blocks are copied to the next tier.
 func (s *Store) freeSpaceLocked(d *dir, need int64) bool {
 	if d.free() >= need {
 		return true
 	}
 	for _, b := range s.candidatesLocked(func(x *dir) bool { return x == d }) {
+		if !s.evictableNowLocked(b) || b.dir != d {
+			continue
+		}
 		s.evictLocked(b)
 		if d.free() >= need {
 			return true
@@ -642,6 +668,9 @@ func (s *Store) checkWatermarkLocked(t *tier) {
 		if t.used() <= target {
 			break
 		}
+		if !s.evictableNowLocked(b) || b.dir.tier != t {
+			continue
+		}
 		s.evictLocked(b)
 	}
 	if t.level+1 < len(s.tiers) {
@@ -649,43 +678,80 @@ func (s *Store) checkWatermarkLocked(t *tier) {
 	}
 }
 
-// evictLocked moves b to the next tier or drops it when there is none or the
-// next tier has no room.
+// evictLocked moves b to the next tier, or drops it when there is none or
+// the next tier has no room. It leaves b alone if it got locked meanwhile
+// (s.mu is released while a block is copied).
 func (s *Store) evictLocked(b *block) {
-	s.stats.Evictions++
-	s.stats.EvictedBytes += b.length
 	lvl := b.dir.tier.level
 	if lvl+1 < len(s.tiers) {
 		b.locks++ // not a candidate while we make room below
 		d := s.allocDirLocked(s.tiers[lvl+1], b.length, true)
-		b.locks--
+		s.unlockBlockLocked(b)
+		if !s.evictableNowLocked(b) {
+			return // removed or locked meanwhile
+		}
 		if d != nil {
-			if err := s.moveLocked(b, d); err == nil {
+			switch err := s.moveLocked(b, d); {
+			case err == nil:
+				s.stats.Evictions++
+				s.stats.EvictedBytes += b.length
 				s.log.Debug("blockstore: evicted block to lower tier", "block", b.id, "tier", d.tier.alias)
 				return
-			} else {
+			case errors.Is(err, errBlockGone), errors.Is(err, errBlockBusy):
+				return
+			default:
 				s.log.Warn("blockstore: move during eviction failed; dropping block", "block", b.id, "err", err)
+				if !s.evictableNowLocked(b) {
+					return
+				}
 			}
 		}
 	}
+	s.stats.Evictions++
+	s.stats.EvictedBytes += b.length
 	s.stats.DroppedBlocks++
 	s.dropLocked(b, "evict")
 }
 
+var (
+	errBlockGone = errors.New("blockstore: block removed during move")
+	errBlockBusy = errors.New("blockstore: block locked during move")
+)
+
 // moveLocked copies b into d (which has room), renames it into place and
-// removes the source. The block is recorded as added on its new tier.
+// removes the source; the block is recorded as added on its new tier. s.mu is
+// released during the copy: the destination space is reserved and the block
+// is locked meanwhile. If the block was removed or locked by someone else
+// during the copy, the copy is discarded and errBlockGone or errBlockBusy
+// returned.
 func (s *Store) moveLocked(b *block, d *dir) error {
 	src := b.dir.blockPath(b.id)
 	tmpDir := filepath.Join(d.path, tempDirName, moveDirName)
-	tmp := filepath.Join(tmpDir, strconv.FormatInt(b.id, 10))
+	tmp := filepath.Join(tmpDir, strconv.FormatInt(b.id, 10)+"."+strconv.FormatUint(s.nextMoveSeqLocked(), 10))
 	d.reserved += b.length
-	defer func() { d.reserved -= b.length }()
-	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
-		return fmt.Errorf("blockstore: move block %d: %w", b.id, err)
+	b.locks++
+	s.mu.Unlock()
+	err := os.MkdirAll(tmpDir, 0o755)
+	if err == nil {
+		err = copyFile(src, tmp)
 	}
-	if err := copyFile(src, tmp); err != nil {
+	if s.hookMoveCopied != nil {
+		s.hookMoveCopied(b.id)
+	}
+	s.mu.Lock()
+	d.reserved -= b.length
+	s.unlockBlockLocked(b)
+	if err != nil {
 		_ = os.Remove(tmp)
 		return fmt.Errorf("blockstore: move block %d: %w", b.id, diskErr(err))
+	}
+	if s.blocks[b.id] != b {
+		_ = os.Remove(tmp)
+		return errBlockGone
+	}
+	if b.locks > 0 || b.removing {
+		_ = os.Remove(tmp)
+		return errBlockBusy
 	}
 	dst := d.blockPath(b.id)
 	if err := os.Rename(tmp, dst); err != nil {
@@ -701,6 +767,11 @@ func (s *Store) moveLocked(b *block, d *dir) error {
 	b.dir = d
 	s.recordLocked(b.id, true)
 	return nil
+}
+
+func (s *Store) nextMoveSeqLocked() uint64 {
+	s.moveSeq++
+	return s.moveSeq
 }
 
 func copyFile(src, dst string) error {

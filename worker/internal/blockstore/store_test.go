@@ -442,3 +442,48 @@ func TestDiskErrMapsENOSPC(t *testing.T) {
 		t.Error("EIO mapped to resource exhausted")
 	}
 }
+
+func TestMoveRacesWithLockAndRemove(t *testing.T) {
+	s := mustOpen(t, twoTiers(t, 1000, 1000))
+	writeBlock(t, s, 1, []byte("one"), CreateOptions{Tier: "SSD"})
+	writeBlock(t, s, 2, []byte("two"), CreateOptions{Tier: "SSD"})
+	var lockID int64
+	s.hookMoveCopied = func(id int64) {
+		switch id {
+		case 1: // a short-circuit reader arrives during the copy
+			_, lockID, _ = s.Lock(1, 0)
+		case 2: // the master frees the block during the copy
+			s.Remove(2)
+		}
+	}
+	if err := s.Promote(1); !errors.Is(err, rpcstatus.ErrFailedPrecondition) {
+		t.Fatalf("promote of a block locked mid-move = %v", err)
+	}
+	if m, _ := s.Get(1); m.Tier != "SSD" {
+		t.Fatal("block moved under a lock")
+	}
+	if got := readAll(t, s, 1); string(got) != "one" {
+		t.Fatalf("block 1 = %q", got)
+	}
+	s.Unlock(lockID)
+	if err := s.Promote(2); !errors.Is(err, rpcstatus.ErrNotFound) {
+		t.Fatalf("promote of a block removed mid-move = %v", err)
+	}
+	if s.Has(2) {
+		t.Fatal("removed block still present")
+	}
+	s.hookMoveCopied = nil
+	if err := s.Promote(1); err != nil || tierOf(t, s, 1) != "MEM" {
+		t.Fatalf("promote = %v", err)
+	}
+	u := s.Usage()
+	if u[0].Used != 3 || u[1].Used != 0 {
+		t.Fatalf("usage = %+v", u)
+	}
+	for _, d := range []string{s.tiers[0].dirs[0].path, s.tiers[1].dirs[0].path} {
+		ents, _ := os.ReadDir(filepath.Join(d, tempDirName, moveDirName))
+		if len(ents) != 0 {
+			t.Fatalf("move leftovers in %s: %v", d, ents)
+		}
+	}
+}

@@ -96,6 +96,13 @@ func (s *Store) CreateBlock(session, id int64, opts CreateOptions) (*TempBlock, 
 	if d == nil {
 		return nil, fmt.Errorf("blockstore: no room to reserve %d bytes for block %d: %w", opts.Reserve, id, rpcstatus.ErrResourceExhausted)
 	}
+	// Eviction may have released s.mu: check again that no one took the id.
+	if _, ok := s.blocks[id]; ok {
+		return nil, fmt.Errorf("blockstore: block %d: %w", id, rpcstatus.ErrAlreadyExists)
+	}
+	if _, ok := s.temps[id]; ok {
+		return nil, fmt.Errorf("blockstore: block %d is being written: %w", id, rpcstatus.ErrAlreadyExists)
+	}
 	sdir := d.sessionDir(session)
 	if err := os.MkdirAll(sdir, 0o755); err != nil {
 		return nil, fmt.Errorf("blockstore: create block %d: %w", id, diskErr(err))
@@ -183,7 +190,7 @@ func (t *TempBlock) Commit() (BlockMeta, error) {
 	meta := s.metaLocked(b)
 	b.locks++ // the fresh block is not a candidate for its own watermark eviction
 	s.checkWatermarkLocked(t.dir.tier)
-	b.locks--
+	s.unlockBlockLocked(b)
 	return meta, nil
 }
 
