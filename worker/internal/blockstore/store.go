@@ -161,7 +161,7 @@ type Store struct {
 	// hookMoveCopied, if set (tests), runs after a move copied a block and
 	// before s.mu is taken again.
 	hookMoveCopied func(id int64)
-	stats    Stats
+	stats          Stats
 }
 
 // Stats are cumulative counters of a store.
