@@ -264,7 +264,8 @@ func (w *FileWriter) closeBlock() error {
 }
 
 // Close flushes the remaining bytes, commits the last block, closes the UFS
-// file and completes the file on the master. After a failed write, Close
+// file and completes the file on the master (which schedules the
+// persistence of an AsyncThrough file itself). After a failed write, Close
 // cancels the file and returns the error.
 func (w *FileWriter) Close() error {
 	w.mu.Lock()
@@ -315,13 +316,6 @@ func (w *FileWriter) finish() error {
 	})
 	if err != nil {
 		return fmt.Errorf("complete file: %w", err)
-	}
-	if w.writeType == AsyncThrough {
-		// Ask the master to persist now; it may already have scheduled it
-		// from the write type, so a failure here is not the writer's.
-		if err := w.fs.ScheduleAsyncPersistence(w.ctx, w.path); err != nil && !errors.Is(err, ErrAlreadyExists) {
-			w.fs.logger.Warn("could not schedule persistence", "path", w.path, "err", err)
-		}
 	}
 	return nil
 }
