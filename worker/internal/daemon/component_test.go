@@ -381,6 +381,14 @@ func TestComponentQuotaFull(t *testing.T) {
 	if _, err := writeBlock(t, w.client, 2, data, 1<<20); err != nil {
 		t.Fatalf("a block that fits: %v", err)
 	}
+	// A reservation larger than the tier (the client reserves a whole block)
+	// does not stop a small block.
+	stream, _ := w.client.WriteBlock(context.Background())
+	stream.Send(&alluxiopb.WriteBlockRequest{Value: &alluxiopb.WriteBlockRequest_Header{Header: &alluxiopb.WriteBlockHeader{BlockId: 3, SpaceToReserve: 8 << 20}}})
+	stream.Send(&alluxiopb.WriteBlockRequest{Value: &alluxiopb.WriteBlockRequest_Chunk{Chunk: data}})
+	if _, err := stream.CloseAndRecv(); err != nil {
+		t.Fatalf("small block with an oversized reservation: %v", err)
+	}
 }
 
 func writeUFSFile(t *testing.T, data []byte) string {

@@ -451,9 +451,15 @@ func (s *Service) WriteBlock(stream alluxiopb.BlockWorker_WriteBlockServer) erro
 	if h.GetSpaceToReserve() < 0 || h.GetSpaceToReserve() > s.cfg.MaxBlockSize {
 		return invalid("space to reserve %d out of range [0, %d]", h.GetSpaceToReserve(), s.cfg.MaxBlockSize)
 	}
-	tb, err := s.cfg.Store.CreateBlock(s.newSession(), h.GetBlockId(), blockstore.CreateOptions{
-		Tier: h.GetTierAlias(), Reserve: h.GetSpaceToReserve(), Pinned: h.GetPinned(),
-	})
+	opts := blockstore.CreateOptions{Tier: h.GetTierAlias(), Reserve: h.GetSpaceToReserve(), Pinned: h.GetPinned()}
+	session := s.newSession()
+	tb, err := s.cfg.Store.CreateBlock(session, h.GetBlockId(), opts)
+	if errors.Is(err, rpcstatus.ErrResourceExhausted) && opts.Reserve > 0 {
+		// The reservation is the client's guess (usually the block size); a
+		// smaller block may still fit, so reserve as the data arrives instead.
+		opts.Reserve = 0
+		tb, err = s.cfg.Store.CreateBlock(session, h.GetBlockId(), opts)
+	}
 	if err != nil {
 		return err
 	}
