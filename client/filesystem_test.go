@@ -3,7 +3,10 @@ package client
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"sort"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
@@ -13,8 +16,10 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/alluxio-go/alluxio/client/internal/fakecluster"
+	"github.com/alluxio-go/alluxio/common/conf"
 	"github.com/alluxio-go/alluxio/common/retry"
 	"github.com/alluxio-go/alluxio/common/rpcstatus"
+	"github.com/alluxio-go/alluxio/common/uri"
 )
 
 type countingInquire struct {
@@ -275,4 +280,68 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+func TestNewLoadsSiteProperties(t *testing.T) {
+	c := startCluster(t, fakecluster.Options{})
+	dir := t.TempDir()
+	site := "alluxio.master.hostname=" + c.Host() + "\nalluxio.master.rpc.port=" + strconv.Itoa(c.Port()) +
+		"\nalluxio.user.file.writetype.default=THROUGH\nalluxio.user.block.size.bytes.default=1MB\n"
+	if err := os.WriteFile(filepath.Join(dir, "alluxio-site.properties"), []byte(site), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ALLUXIO_CONF_DIR", dir)
+	t.Setenv("ALLUXIO_MASTER_HOSTNAME", "")
+	t.Setenv("ALLUXIO_USER_JAVA_OPTS", "")
+	t.Setenv("ALLUXIO_JAVA_OPTS", "")
+	f, err := New(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	writeFile(t, f, "/n", []byte("via site file"))
+	st, err := f.GetStatus(context.Background(), "/n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.BlockSize != 1<<20 || !st.Persisted || len(c.CachedBlocks("/n")) != 0 {
+		t.Errorf("site properties not applied: block size %d persisted %v", st.BlockSize, st.Persisted)
+	}
+	if addr, _ := f.MasterAddress(context.Background()); addr != c.Addr() {
+		t.Errorf("master address %s, want %s", addr, c.Addr())
+	}
+}
+
+func TestInquireClientFromURI(t *testing.T) {
+	cfg, _ := conf.FromMap(map[string]string{"alluxio.master.hostname": "m1", "alluxio.master.rpc.port": "1234"})
+	for _, tc := range []struct {
+		uri, want string
+		err       bool
+	}{
+		{"/a", "m1:1234", false},
+		{"alluxio://h:5/a", "h:5", false},
+		{"alluxio://zk@z1:2181,z2:2181/a", "", true},
+	} {
+		u, err := uri.Parse(tc.uri)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ic, err := InquireClientFromURI(u, cfg)
+		if tc.err {
+			if err == nil {
+				t.Errorf("%s: no error", tc.uri)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := ic.GetPrimaryRPCAddress(context.Background()); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.uri, got, tc.want)
+		}
+	}
+	zk, _ := cfg.With("alluxio.zookeeper.enabled", "true")
+	if _, err := InquireClientFromConfig(zk); !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("zookeeper config: %v", err)
+	}
 }
