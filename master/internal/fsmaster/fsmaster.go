@@ -92,6 +92,9 @@ type Master struct {
 
 	pmu      sync.Mutex
 	persistQ map[int64]*persistJob
+	// inflight maps UFS paths being written by PERSIST jobs to their file;
+	// metadata loading ignores them (the file is in Alluxio, maybe renamed).
+	inflight map[string]int64
 
 	ufsMu    sync.Mutex
 	ufsCache map[string]ufs.UnderFileSystem // by mount URI
@@ -117,6 +120,7 @@ func (m *Master) intern(s string) string {
 type persistJob struct {
 	worker     int64
 	assignedAt time.Time
+	ufsPath    string // where the worker was told to write
 }
 
 // New returns a master with an empty namespace (only "/").
@@ -142,7 +146,7 @@ func New(cfg Config) *Master {
 	if cfg.UFS == nil {
 		cfg.UFS = &ufs.Registry{}
 	}
-	m := &Master{cfg: cfg, log: cfg.Logger, bm: cfg.Blocks, persistQ: map[int64]*persistJob{}, ufsCache: map[string]ufs.UnderFileSystem{}}
+	m := &Master{cfg: cfg, log: cfg.Logger, bm: cfg.Blocks, persistQ: map[int64]*persistJob{}, inflight: map[string]int64{}, ufsCache: map[string]ufs.UnderFileSystem{}}
 	m.resetLocked()
 	cfg.Blocks.SetHooks(hooks{m})
 	return m
@@ -212,6 +216,7 @@ func (m *Master) StartLeading(w journal.Writer, ckpt Checkpointer) {
 	m.mu.Unlock()
 	m.pmu.Lock()
 	m.persistQ = map[int64]*persistJob{}
+	m.inflight = map[string]int64{}
 	for _, id := range pending {
 		m.persistQ[id] = &persistJob{}
 	}

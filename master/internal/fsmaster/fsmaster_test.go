@@ -366,6 +366,10 @@ func TestAsyncPersist(t *testing.T) {
 	if cmd, _ := f.bm.Heartbeat(bg, &alluxiopb.BlockHeartbeatRequest{WorkerId: wid}); cmd.CommandType != alluxiopb.CommandType_COMMAND_NOTHING {
 		t.Fatalf("second heartbeat: %v", cmd)
 	}
+	// The worker writes the file, then reports it.
+	if err := os.WriteFile(pf.UfsPath, []byte("1234567"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.bm.Heartbeat(bg, &alluxiopb.BlockHeartbeatRequest{WorkerId: wid, PersistedFileIds: []int64{pf.FileId}}); err != nil {
 		t.Fatal(err)
 	}
@@ -566,6 +570,16 @@ func randomOps(t *testing.T, f *fixture, r *rand.Rand, n int) {
 			}
 			f.m.mu.RUnlock()
 			sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+			// Play the worker: write each file to the UFS.
+			for _, id := range ids {
+				f.m.mu.RLock()
+				n := f.m.byID[id]
+				_, up := f.m.resolveLocked(pathOf(n))
+				length := n.length
+				f.m.mu.RUnlock()
+				os.MkdirAll(filepath.Dir(up), 0o755)
+				os.WriteFile(up, make([]byte, length), 0o644)
+			}
 			hooks{f.m}.FilesPersisted(bg, 1, ids, nil)
 		}
 		if err != nil && errors.Is(err, rpcstatus.ErrUnavailable) {
@@ -620,5 +634,42 @@ func TestTTL(t *testing.T) {
 	}
 	if fi, err := f.m.GetStatus(bg, "/t/long"); err != nil || fi.Ttl != -1 {
 		t.Fatalf("freed file: %v %v", fi, err)
+	}
+}
+
+func TestRenameWhilePersisting(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.m.CreateFile(bg, &alluxiopb.CreateFileRequest{Path: "/s/a", Recursive: true, WriteType: alluxiopb.WriteType_ASYNC_THROUGH}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.m.CompleteFile(bg, &alluxiopb.CompleteFileRequest{Path: "/s/a", Length: 0}); err != nil {
+		t.Fatal(err)
+	}
+	wid, _ := f.bm.GetWorkerID(&alluxiopb.WorkerNetAddress{Host: "w", RpcPort: 1})
+	f.bm.RegisterWorker(bg, &alluxiopb.RegisterWorkerRequest{WorkerId: wid})
+	cmd, _ := f.bm.Heartbeat(bg, &alluxiopb.BlockHeartbeatRequest{WorkerId: wid})
+	if len(cmd.GetPersistFiles()) != 1 {
+		t.Fatalf("no persist command: %v", cmd)
+	}
+	old := cmd.PersistFiles[0].UfsPath
+	// Renamed while the worker persists it to the old path.
+	if err := f.m.Rename(bg, &alluxiopb.RenameRequest{SrcPath: "/s/a", DstPath: "/s/b"}); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(old, nil, 0o644)
+	// Written but not yet reported: the old path must not be loaded as a new file.
+	if _, err := f.m.GetStatus(bg, "/s/a"); !errors.Is(err, rpcstatus.ErrNotFound) {
+		t.Fatalf("in-flight persist target loaded: %v", err)
+	}
+	f.bm.Heartbeat(bg, &alluxiopb.BlockHeartbeatRequest{WorkerId: wid, PersistedFileIds: []int64{cmd.PersistFiles[0].FileId}})
+	fi, _ := f.m.GetStatus(bg, "/s/b")
+	if !fi.Persisted {
+		t.Fatalf("renamed file not persisted: %v", fi.PersistenceState)
+	}
+	if _, err := os.Stat(filepath.Join(f.ufs, "s", "b")); err != nil {
+		t.Fatalf("UFS copy not moved: %v", err)
+	}
+	if _, err := f.m.GetStatus(bg, "/s/a"); !errors.Is(err, rpcstatus.ErrNotFound) {
+		t.Fatalf("old path reappeared: %v", err)
 	}
 }

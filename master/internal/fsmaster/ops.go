@@ -73,7 +73,7 @@ func (m *Master) CreateDirectory(ctx context.Context, req *alluxiopb.CreateDirec
 			return nil, fmt.Errorf("fsmaster: mount %s is read-only: %w", mp.path, rpcstatus.ErrPermissionDenied)
 		}
 		if err := u.Mkdirs(ctx, up, uint32(mode)); err != nil {
-			return nil, fmt.Errorf("fsmaster: create directory %s in UFS %s: %v: %w", p, up, err, rpcstatus.ErrUnavailable)
+			return nil, ufsErr(err, "create directory %s in the UFS (%s)", p, up)
 		}
 		persist = persistedName
 	}
@@ -345,10 +345,7 @@ func (m *Master) Remove(ctx context.Context, req *alluxiopb.DeleteRequest) error
 				return err
 			}
 			if err := u.Delete(ctx, up, n.isDir() && req.GetRecursive()); err != nil && !errors.Is(err, ufs.ErrNotFound) {
-				if errors.Is(err, rpcstatus.ErrDirectoryNotEmpty) {
-					return fmt.Errorf("fsmaster: %s is not empty in the UFS (%s): %w", p, up, rpcstatus.ErrDirectoryNotEmpty)
-				}
-				return fmt.Errorf("fsmaster: delete %s from UFS %s: %v: %w", p, up, err, rpcstatus.ErrUnavailable)
+				return ufsErr(err, "delete %s from the UFS (%s)", p, up)
 			}
 		}
 		var err error
@@ -413,7 +410,7 @@ func (m *Master) Rename(ctx context.Context, req *alluxiopb.RenameRequest) error
 				_ = u.Mkdirs(ctx, dparent, 0o755)
 			}
 			if err := u.Rename(ctx, sup, dup); err != nil && !errors.Is(err, ufs.ErrNotFound) {
-				return fmt.Errorf("fsmaster: rename %s to %s in UFS: %v: %w", sup, dup, err, rpcstatus.ErrUnavailable)
+				return ufsErr(err, "rename %s to %s in the UFS", sup, dup)
 			}
 		}
 		if err := t.add(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_Rename{Rename: &journalpb.RenameEntry{
@@ -538,4 +535,24 @@ func (m *Master) ScheduleAsyncPersistence(ctx context.Context, path string) erro
 		m.schedulePersist(id)
 	}
 	return err
+}
+
+// ufsErr describes a failed UFS call, keeping the kind of error the backend
+// reported (exists, not found, not empty...) and calling anything else
+// Unavailable.
+func ufsErr(err error, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	switch {
+	case errors.Is(err, ufs.ErrExists):
+		return fmt.Errorf("fsmaster: %s: %v: %w", msg, err, rpcstatus.ErrAlreadyExists)
+	case errors.Is(err, ufs.ErrNotFound):
+		return fmt.Errorf("fsmaster: %s: %v: %w", msg, err, rpcstatus.ErrNotFound)
+	}
+	for _, s := range []error{rpcstatus.ErrDirectoryNotEmpty, rpcstatus.ErrAlreadyExists, rpcstatus.ErrNotFound,
+		rpcstatus.ErrPermissionDenied, rpcstatus.ErrInvalidArgument, rpcstatus.ErrFailedPrecondition, rpcstatus.ErrResourceExhausted} {
+		if errors.Is(err, s) {
+			return fmt.Errorf("fsmaster: %s: %w", msg, err)
+		}
+	}
+	return fmt.Errorf("fsmaster: %s: %v: %w", msg, err, rpcstatus.ErrUnavailable)
 }

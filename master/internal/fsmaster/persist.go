@@ -2,6 +2,11 @@ package fsmaster
 
 import (
 	"context"
+	"errors"
+	"strings"
+
+	"github.com/alluxio-go/alluxio/common/pathutil"
+	"github.com/alluxio-go/alluxio/common/ufs"
 
 	"github.com/alluxio-go/alluxio/proto/alluxiopb"
 	"github.com/alluxio-go/alluxio/proto/journalpb"
@@ -91,7 +96,11 @@ func (h hooks) PersistCommands(workerID int64) []*alluxiopb.PersistFile {
 				bi.Length = n.blockLen(int64(i))
 			}
 		}
-		job.worker, job.assignedAt = workerID, now
+		if job.ufsPath != "" {
+			delete(m.inflight, job.ufsPath)
+		}
+		job.worker, job.assignedAt, job.ufsPath = workerID, now, up
+		m.inflight[up] = id
 		out = append(out, &alluxiopb.PersistFile{FileId: id, UfsPath: up, Length: n.length, BlockSizeBytes: n.blockSize,
 			Blocks: infos, Mode: int32(n.mode), Owner: n.owner, Group: n.group})
 	}
@@ -104,16 +113,41 @@ func (h hooks) FilesPersisted(ctx context.Context, workerID int64, persisted []i
 	for id, reason := range failed {
 		if job := m.persistQ[id]; job != nil {
 			job.worker = 0
+			delete(m.inflight, job.ufsPath)
 		}
 		m.log.Warn("worker failed to persist file", "worker_id", workerID, "file_id", id, "reason", reason)
+	}
+	jobs := make(map[int64]persistJob, len(persisted))
+	for _, id := range persisted {
+		if job := m.persistQ[id]; job != nil {
+			jobs[id] = *job
+		}
 	}
 	m.pmu.Unlock()
 	if len(persisted) == 0 {
 		return
 	}
+	var ok []int64
+	for _, id := range persisted {
+		settled := m.settlePersisted(ctx, id, jobs[id].ufsPath)
+		m.pmu.Lock()
+		if w := jobs[id].ufsPath; w != "" && m.inflight[w] == id {
+			delete(m.inflight, w)
+		}
+		m.pmu.Unlock()
+		if settled {
+			ok = append(ok, id)
+		} else {
+			m.pmu.Lock()
+			if job := m.persistQ[id]; job != nil {
+				job.worker = 0 // try again
+			}
+			m.pmu.Unlock()
+		}
+	}
 	now := m.cfg.Now().UnixMilli()
 	_, err := m.update(ctx, nil, func(t *txn) error {
-		for _, id := range persisted {
+		for _, id := range ok {
 			n := m.byID[id]
 			if n == nil || n.isDir() || n.persisted() {
 				continue
@@ -130,7 +164,79 @@ func (h hooks) FilesPersisted(ctx context.Context, workerID int64, persisted []i
 	}
 	m.pmu.Lock()
 	for _, id := range persisted {
-		delete(m.persistQ, id)
+		if job := m.persistQ[id]; job != nil && job.worker != 0 {
+			delete(m.persistQ, id)
+		}
 	}
 	m.pmu.Unlock()
+}
+
+// settlePersisted makes sure a file a worker reports persisted is in the UFS
+// at the file's current path: a file renamed while it was being persisted is
+// moved there; the copy of a file deleted meanwhile is removed. It reports
+// whether the file may be marked PERSISTED.
+func (m *Master) settlePersisted(ctx context.Context, id int64, wrote string) bool {
+	m.mu.RLock()
+	n := m.byID[id]
+	var p, cur string
+	var mp *mountPoint
+	var length int64
+	var inUse bool
+	if n != nil && !n.isDir() {
+		p = pathOf(n)
+		mp, cur = m.resolveLocked(p)
+		length = n.length
+	}
+	if n == nil && wrote != "" {
+		// Is the written path now another inode's?
+		for _, x := range m.mounts {
+			if strings.HasPrefix(wrote, strings.TrimSuffix(x.uri, "/")) {
+				rel := strings.TrimPrefix(wrote, strings.TrimSuffix(x.uri, "/"))
+				if other := m.getLocked(pathutil.Join(x.path, strings.TrimPrefix(rel, "/"))); other != nil && other.persisted() {
+					inUse = true
+				}
+				mp = x
+			}
+		}
+	}
+	m.mu.RUnlock()
+	if mp == nil {
+		return false
+	}
+	u, err := m.ufsFor(ctx, mp)
+	if err != nil {
+		return false
+	}
+	if n == nil || n.isDir() {
+		if wrote != "" && !inUse {
+			if err := u.Delete(ctx, wrote, false); err != nil && !errors.Is(err, ufs.ErrNotFound) {
+				m.log.Warn("removing the UFS copy of a file deleted while it was persisted", "ufs_path", wrote, "err", err)
+			}
+		}
+		return false
+	}
+	if wrote != "" && wrote != cur {
+		if i := strings.LastIndexByte(cur, '/'); i > 0 {
+			_ = u.Mkdirs(ctx, cur[:i], 0o755)
+		}
+		if err := u.Rename(ctx, wrote, cur); err != nil {
+			m.log.Warn("moving a file renamed while it was persisted", "from", wrote, "to", cur, "err", err)
+			return false
+		}
+		m.log.Info("file was renamed while persisted; moved its UFS copy", "from", wrote, "to", cur)
+	}
+	st, err := u.GetStatus(ctx, cur)
+	if err != nil || st.IsDir || st.Length != length {
+		m.log.Warn("worker reported a file persisted, but the UFS disagrees", "path", p, "ufs_path", cur, "err", err, "ufs_length", st.Length, "length", length)
+		return false
+	}
+	return true
+}
+
+// persistTarget reports whether a UFS path is being written by a PERSIST job.
+func (m *Master) persistTarget(ufsPath string) bool {
+	m.pmu.Lock()
+	defer m.pmu.Unlock()
+	_, ok := m.inflight[ufsPath]
+	return ok
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/alluxio-go/alluxio/common/pathutil"
 	"github.com/alluxio-go/alluxio/common/rpcstatus"
@@ -189,6 +190,12 @@ func (m *Master) loadPath(ctx context.Context, p string) error {
 	if err != nil {
 		return err
 	}
+	m.mu.RLock()
+	_, target := m.resolveLocked(p)
+	m.mu.RUnlock()
+	if m.persistTarget(target) {
+		return notFound(p) // a file renamed while being persisted; not a new one
+	}
 	// Describe every missing component in the UFS.
 	var sts []ufs.Status
 	cur := pathOfComps(comps[:i])
@@ -313,6 +320,9 @@ func (m *Master) loadChildren(ctx context.Context, dir string) error {
 		}
 		for _, st := range sts {
 			if st.Name == "" || n.children[st.Name] != nil {
+				continue
+			}
+			if m.persistTarget(strings.TrimSuffix(up, "/") + "/" + st.Name) {
 				continue
 			}
 			if _, err := pathutil.Clean("/" + st.Name); err != nil {
