@@ -68,7 +68,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	}
 	defer e.close()
 	app := e.app()
-	err := app.RunContext(ctx, normalizeArgs(args))
+	err := app.RunContext(ctx, reorderFlags(app, normalizeArgs(args)))
 	if err == nil {
 		return 0
 	}
@@ -97,6 +97,68 @@ func normalizeArgs(args []string) []string {
 			cmdSeen = true
 		}
 		out = append(out, a)
+	}
+	return out
+}
+
+// reorderFlags moves a subcommand's flags in front of its positional
+// arguments, so `fs ls /dir -R` works like `fs ls -R /dir`.
+func reorderFlags(app *cli.App, args []string) []string {
+	i := 1
+	for i < len(args) && strings.HasPrefix(args[i], "-") { // global flags
+		if isValueFlag(args[i]) {
+			i++
+		}
+		i++
+	}
+	cmds := app.Commands
+	var cmd *cli.Command
+	for i < len(args) {
+		var next *cli.Command
+		for _, c := range cmds {
+			if c.HasName(args[i]) {
+				next = c
+			}
+		}
+		if next == nil {
+			break
+		}
+		cmd, cmds = next, next.Subcommands
+		i++
+	}
+	if cmd == nil || len(cmd.Subcommands) > 0 {
+		return args
+	}
+	takesValue := map[string]bool{}
+	for _, f := range cmd.Flags {
+		if _, isBool := f.(*cli.BoolFlag); !isBool {
+			for _, n := range f.Names() {
+				takesValue[n] = true
+			}
+		}
+	}
+	var flags, pos []string
+	rest := args[i:]
+	for j := 0; j < len(rest); j++ {
+		a := rest[j]
+		if a == "--" {
+			pos = append(pos, rest[j+1:]...)
+			break
+		}
+		if len(a) > 1 && strings.HasPrefix(a, "-") {
+			flags = append(flags, a)
+			name := strings.TrimLeft(a, "-")
+			if takesValue[name] && !strings.Contains(name, "=") && j+1 < len(rest) {
+				flags = append(flags, rest[j+1])
+				j++
+			}
+			continue
+		}
+		pos = append(pos, a)
+	}
+	out := append(append([]string(nil), args[:i]...), flags...)
+	if len(pos) > 0 {
+		out = append(append(out, "--"), pos...)
 	}
 	return out
 }
@@ -131,6 +193,7 @@ func (e *env) app() *cli.App {
 		ErrWriter:                 e.stderr,
 		HideVersion:               true,
 		DisableSliceFlagSeparator: true,
+		UseShortOptionHandling:    true,
 		ExitErrHandler:            func(*cli.Context, error) {},
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return fmt.Errorf("%v", err)

@@ -194,6 +194,12 @@ func TestLsFormat(t *testing.T) {
 			t.Errorf("ls line %d = %q, want %+v", i, l, w)
 		}
 	}
+	if out := h.ok("fs", "ls", "-Rh", "/d"); !strings.Contains(out, "2.93KB") || strings.Count(out, "\n") != 3 {
+		t.Errorf("ls -Rh: %q", out)
+	}
+	if out := h.ok("fs", "ls", "/d", "-R", "--sort", "size", "-r"); !strings.HasSuffix(strings.Split(out, "\n")[0], "/d/f") {
+		t.Errorf("ls /d -R --sort size -r: %q", out)
+	}
 	if out := h.ok("fs", "ls", "-h", "/d/f"); !strings.Contains(out, "2.93KB") {
 		t.Errorf("ls -h: %q", out)
 	}
