@@ -14,12 +14,11 @@ import (
 	"time"
 
 	"github.com/alluxio-go/alluxio/common/conf"
+	"github.com/alluxio-go/alluxio/common/logging"
+	"github.com/alluxio-go/alluxio/common/version"
 	"github.com/alluxio-go/alluxio/master/internal/journal"
 	"github.com/alluxio-go/alluxio/master/internal/server"
 )
-
-// Version is stamped at build time with -ldflags -X.
-var Version = "dev"
 
 // ShutdownTimeout bounds the graceful drain of RPCs at stop.
 const ShutdownTimeout = 30 * time.Second
@@ -65,7 +64,7 @@ func RunWithHook(ctx context.Context, args []string, stdout, stderr io.Writer, s
 	props := kvFlag{}
 	confDir := fs.String("conf-dir", "", "configuration directory (default $ALLUXIO_CONF_DIR, $ALLUXIO_HOME/conf, ./conf)")
 	format := fs.Bool("format", false, "format the journal folder (erasing it) and exit")
-	version := fs.Bool("version", false, "print the version and exit")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Var(props, "D", "set a property, -Dkey=value (repeatable)")
 	fs.Var(props, "set", "set a property, --set key=value (repeatable)")
 	if err := fs.Parse(normalizeArgs(args)); err != nil {
@@ -77,8 +76,8 @@ func RunWithHook(ctx context.Context, args []string, stdout, stderr io.Writer, s
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
-	if *version {
-		fmt.Fprintf(stdout, "alluxio-master version %s\n", Version)
+	if *showVersion {
+		fmt.Fprintf(stdout, "alluxio-master version %s\n", version.Version)
 		return nil
 	}
 	var bootLevel slog.LevelVar
@@ -87,9 +86,11 @@ func RunWithHook(ctx context.Context, args []string, stdout, stderr io.Writer, s
 	if err != nil {
 		return err
 	}
-	if err := bootLevel.UnmarshalText([]byte(c.Get("alluxio.logger.level"))); err != nil {
-		return fmt.Errorf("alluxio.logger.level=%q: %w", c.Get("alluxio.logger.level"), err)
+	lvl, err := logging.ParseLevel(c.Get("alluxio.logger.level"))
+	if err != nil {
+		return fmt.Errorf("alluxio.logger.level (from %s): %w", c.Source("alluxio.logger.level"), err)
 	}
+	bootLevel.Set(lvl)
 	folder := c.Get("alluxio.master.journal.folder")
 	if *format {
 		if err := journal.Format(folder); err != nil {
@@ -98,8 +99,8 @@ func RunWithHook(ctx context.Context, args []string, stdout, stderr io.Writer, s
 		fmt.Fprintf(stdout, "Formatted journal at %s\n", folder)
 		return nil
 	}
-	log.Info("starting alluxio-master", "version", Version, "journal_folder", folder, "root_ufs", c.Get("alluxio.master.mount.table.root.ufs"))
-	srv, err := server.Start(ctx, server.Options{Conf: c, Logger: log, Version: Version})
+	log.Info("starting alluxio-master", "version", version.Version, "journal_folder", folder, "root_ufs", c.Get("alluxio.master.mount.table.root.ufs"))
+	srv, err := server.Start(ctx, server.Options{Conf: c, Logger: log, Version: version.Version})
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/alluxio-go/alluxio/common/version"
 	"github.com/alluxio-go/alluxio/master/internal/server"
 	"github.com/alluxio-go/alluxio/proto/alluxiopb"
 )
@@ -57,7 +58,7 @@ func (w *syncWriter) Write(p []byte) (int, error) { return len(p), nil }
 
 func TestVersionAndFormat(t *testing.T) {
 	var out bytes.Buffer
-	if err := Run(context.Background(), []string{"--version"}, &out, &bytes.Buffer{}); err != nil || !strings.Contains(out.String(), Version) {
+	if err := Run(context.Background(), []string{"--version"}, &out, &bytes.Buffer{}); err != nil || !strings.Contains(out.String(), version.Version) {
 		t.Fatalf("version: %q %v", out.String(), err)
 	}
 	dir := t.TempDir()

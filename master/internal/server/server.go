@@ -93,6 +93,10 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if jt := c.Get("alluxio.master.journal.type"); jt != "UFS" {
 		return nil, fmt.Errorf("%w: alluxio.master.journal.type=%s (from %s); only UFS is supported", ErrJournalType, jt, c.Source("alluxio.master.journal.type"))
 	}
+	if c.GetBool("alluxio.zookeeper.enabled") {
+		s.log.Warn("alluxio.zookeeper.enabled is set, but leader election is not implemented yet: this master runs as the only leader",
+			"source", c.Source("alluxio.zookeeper.enabled").String())
+	}
 	folder := c.Get("alluxio.master.journal.folder")
 	if err := s.ensureFormatted(folder); err != nil {
 		return nil, err
