@@ -28,6 +28,7 @@ import (
 	"github.com/alluxio-go/alluxio/common/logging"
 	"github.com/alluxio-go/alluxio/common/ufs"
 	"github.com/alluxio-go/alluxio/common/version"
+	"github.com/alluxio-go/alluxio/common/zkleader"
 	"github.com/alluxio-go/alluxio/proto/alluxiopb"
 	"github.com/alluxio-go/alluxio/worker/internal/blockstore"
 	"github.com/alluxio-go/alluxio/worker/internal/masterclient"
@@ -62,6 +63,8 @@ type Worker struct {
 	webLis net.Listener
 	cancel context.CancelFunc
 	bg     sync.WaitGroup
+	// closers run at the end of Shutdown.
+	closers []func() error
 
 	stopOnce sync.Once
 	stopErr  error
@@ -73,8 +76,8 @@ func Start(c *conf.Config, log *slog.Logger, opts Options) (*Worker, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if c.GetBool("alluxio.zookeeper.enabled") && opts.Resolver == nil {
-		return nil, errors.New("alluxio.zookeeper.enabled=true: finding the master through ZooKeeper is not supported by this worker yet; set alluxio.master.hostname")
+	if c.GetBool("alluxio.zookeeper.enabled") && len(c.GetList("alluxio.zookeeper.address")) == 0 {
+		return nil, fmt.Errorf("alluxio.zookeeper.enabled=true (from %s) but alluxio.zookeeper.address is empty", c.Source("alluxio.zookeeper.enabled"))
 	}
 	scfg, err := StoreConfig(c)
 	if err != nil {
@@ -111,7 +114,22 @@ func Start(c *conf.Config, log *slog.Logger, opts Options) (*Worker, error) {
 	}
 
 	resolver := opts.Resolver
-	if resolver == nil {
+	switch {
+	case resolver != nil:
+	case c.GetBool("alluxio.zookeeper.enabled"):
+		inq := zkleader.NewInquirer(zkleader.Config{
+			Servers:           c.GetList("alluxio.zookeeper.address"),
+			SessionTimeout:    c.GetDuration("alluxio.zookeeper.session.timeout"),
+			ConnectionTimeout: c.GetDuration("alluxio.zookeeper.connection.timeout"),
+			ElectionPath:      c.Get("alluxio.zookeeper.election.path"),
+			LeaderPath:        c.Get("alluxio.zookeeper.leader.path"),
+			InquiryRetry:      c.GetInt("alluxio.zookeeper.leader.inquiry.retry"),
+			Logger:            log,
+		})
+		w.closers = append(w.closers, inq.Close)
+		resolver = masterclient.ZKResolver{Inquirer: inq}
+		log.Info("worker: finding the leader master through ZooKeeper", "zookeeper", c.Get("alluxio.zookeeper.address"), "leader_path", c.Get("alluxio.zookeeper.leader.path"))
+	default:
 		resolver = masterclient.NewStaticResolver(c.Get("alluxio.master.hostname"), c.GetInt("alluxio.master.rpc.port"))
 	}
 	addr := &alluxiopb.WorkerNetAddress{
@@ -200,6 +218,9 @@ func (w *Worker) Shutdown(ctx context.Context) error {
 		w.stopErr = w.web.Shutdown(ctx)
 		w.svc.Close()
 		w.bg.Wait()
+		for _, f := range w.closers {
+			_ = f()
+		}
 		w.log.Info("worker: stopped")
 	})
 	return w.stopErr

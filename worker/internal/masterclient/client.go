@@ -33,6 +33,15 @@ type MasterResolver interface {
 	Resolve(ctx context.Context) (addr string, err error)
 }
 
+// LeaderWatcher is an optional interface of a MasterResolver. Watch delivers
+// the leader's address now and each time a new leader is published (even at
+// the same address). With it, the client leaves a master as soon as another
+// leader is published instead of waiting for a heartbeat to fail, and
+// registers with the new one.
+type LeaderWatcher interface {
+	Watch(ctx context.Context) <-chan string
+}
+
 // StaticResolver always resolves to one address
 // (alluxio.master.hostname:alluxio.master.rpc.port).
 type StaticResolver struct{ Addr string }
@@ -276,12 +285,29 @@ func (c *Client) session(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	c.log.Info("masterclient: registered with master", "master", addr, "worker_id", c.WorkerID())
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	var leaders <-chan string
+	if lw, ok := c.cfg.Resolver.(LeaderWatcher); ok {
+		leaders = lw.Watch(wctx)
+	}
+	first := true
 	t := time.NewTicker(c.cfg.HeartbeatInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return true, ctx.Err()
+		case a, ok := <-leaders:
+			if !ok {
+				leaders = nil
+				continue
+			}
+			if first && a == addr {
+				first = false // the leader we are talking to
+				continue
+			}
+			return true, fmt.Errorf("masterclient: a new leader master was published at %s: %w", a, rpcstatus.ErrNotLeader)
 		case <-t.C:
 		}
 		if err := c.heartbeat(ctx); err != nil {
