@@ -330,6 +330,9 @@ func (m *Master) update(ctx context.Context, op *alluxiopb.OperationId, fn func(
 	if key, ok := opKeyOf(op); ok {
 		if seq, seen := m.ops.get(key); seen {
 			m.mu.Unlock()
+			if seq <= 0 {
+				return true, nil // from a checkpoint: durable already
+			}
 			return true, m.flush(ctx, w, seq)
 		}
 	}
@@ -411,9 +414,19 @@ func (m *Master) snapshotLocked(emit func(*journalpb.JournalEntry) error) error 
 	if err := walk(m.root, func(n *inode) error { return emit(inodeEntry(n)) }); err != nil {
 		return err
 	}
-	return m.bm.EachBlockInfo(func(id, length int64) error {
+	if err := m.bm.EachBlockInfo(func(id, length int64) error {
 		return emit(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_BlockInfo{BlockInfo: &journalpb.BlockInfoEntry{BlockId: id, Length: length}}})
-	})
+	}); err != nil {
+		return err
+	}
+	// The retry-deduplication cache, oldest first, as entries that carry
+	// only an operation id.
+	for _, k := range m.ops.keys() {
+		if err := emit(&journalpb.JournalEntry{OperationId: &alluxiopb.OperationId{MostSignificantBits: k.hi, LeastSignificantBits: k.lo}}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func inodeEntry(n *inode) *journalpb.JournalEntry {
@@ -682,4 +695,18 @@ func (c *opCache) put(k opKey, seq int64) {
 	c.ring[c.next] = k
 	c.next = (c.next + 1) % len(c.ring)
 	c.seqs[k] = seq
+}
+
+// keys lists the cached operations, oldest first.
+func (c *opCache) keys() []opKey {
+	out := make([]opKey, 0, len(c.seqs))
+	for i := 0; i < len(c.ring); i++ {
+		k := c.ring[(c.next+i)%len(c.ring)]
+		if k != (opKey{}) {
+			if _, ok := c.seqs[k]; ok {
+				out = append(out, k)
+			}
+		}
+	}
+	return out
 }

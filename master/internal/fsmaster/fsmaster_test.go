@@ -423,6 +423,17 @@ func TestDedup(t *testing.T) {
 	if err := m2.Remove(bg, rm); err != nil {
 		t.Fatalf("retried remove after replay: %v", err)
 	}
+	// And by loading a checkpoint.
+	m3, _ := newMaster(f.ufs)
+	for _, e := range snapshotOf(t, f.m) {
+		if err := m3.Apply(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m3.StartLeading(&memWriter{epoch: 2, seq: f.w.seq}, nil)
+	if err := m3.Remove(bg, rm); err != nil {
+		t.Fatalf("retried remove after checkpoint: %v", err)
+	}
 	// The cache is bounded.
 	for i := 0; i < 100; i++ {
 		f.m.CreateDirectory(bg, &alluxiopb.CreateDirectoryRequest{Path: fmt.Sprintf("/d%d", i), OperationId: &alluxiopb.OperationId{LeastSignificantBits: int64(100 + i)}})

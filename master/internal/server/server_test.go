@@ -317,6 +317,14 @@ func TestCheckpointAndRestart(t *testing.T) {
 	if _, err := e.fs.CreateDirectory(ctx(t), &alluxiopb.CreateDirectoryRequest{Path: "/new"}); err != nil {
 		t.Fatal(err)
 	}
+	// Retries of operations applied before the restart are still recognized,
+	// whether they sit in the checkpoint or in the log after it.
+	for _, i := range []int{0, 119} {
+		if _, err := e.fs.CreateFile(ctx(t), &alluxiopb.CreateFileRequest{Path: fmt.Sprintf("/d%d/f%d", i%7, i), Recursive: true,
+			OperationId: &alluxiopb.OperationId{LeastSignificantBits: int64(i + 1)}}); err != nil {
+			t.Fatalf("retry of op %d after restart: %v", i+1, err)
+		}
+	}
 }
 
 func TestConcurrentClients(t *testing.T) {
