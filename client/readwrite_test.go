@@ -491,3 +491,16 @@ func TestContextCancelDuringWriteCleansUp(t *testing.T) {
 	}
 	poll(t, "cleanup", func() bool { ok, _ := f.Exists(context.Background(), "/cw"); return !ok })
 }
+
+func TestShortCircuitFallsBackToStreaming(t *testing.T) {
+	c := startCluster(t, fakecluster.Options{})
+	f := newFS(t, c, nil)
+	data := randomBytes(testBlock+1, 18)
+	writeFile(t, f, "/sc", data, MustCache)
+	c.FailNext("OpenLocalBlock", 2, status.Error(codes.Unavailable, "no local access"))
+	mustEqual(t, "read", readFile(t, f, "/sc"), data)
+	s := c.Workers()[0].Stats()
+	if s.ReadBlocks != 2 {
+		t.Errorf("streamed %d blocks, want 2 after short-circuit failures", s.ReadBlocks)
+	}
+}

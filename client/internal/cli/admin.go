@@ -191,6 +191,9 @@ func (e *env) getConf(c *cli.Context) error {
 	if err != nil {
 		return cmdErr(c, errors.New(strings.TrimPrefix(err.Error(), "conf: ")))
 	}
+	for _, u := range cfg.Unknown() {
+		fmt.Fprintf(e.stderr, "alluxio: getConf: warning: unknown property %s\n", u)
+	}
 	show := func(key string) error {
 		p, _ := conf.Lookup(key)
 		v := cfg.Get(key)
