@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +38,8 @@ type fakeMaster struct {
 	commits       []*alluxiopb.CommitBlockRequest
 	heartbeats    []*alluxiopb.BlockHeartbeatRequest
 	commands      map[int64][]*alluxiopb.Command // by worker id
+	// hang makes heartbeats block until the caller gives up (a partitioned master).
+	hang atomic.Bool
 
 	gs   *grpc.Server
 	addr string
@@ -82,6 +85,10 @@ func (m *fakeMaster) RegisterWorker(ctx context.Context, req *alluxiopb.Register
 }
 
 func (m *fakeMaster) BlockHeartbeat(ctx context.Context, req *alluxiopb.BlockHeartbeatRequest) (*alluxiopb.BlockHeartbeatResponse, error) {
+	if m.hang.Load() {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.heartbeats = append(m.heartbeats, req)

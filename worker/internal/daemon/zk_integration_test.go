@@ -49,7 +49,9 @@ func TestIntegrationZooKeeperFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Planned failover: the second master campaigns, the first resigns.
+	// Failover: the first master stops answering heartbeats (partitioned from
+	// the worker), the second campaigns, the first resigns.
+	m1.hang.Store(true)
 	e2, err := zkleader.NewElector(ctx, zcfg, m2.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -66,11 +68,16 @@ func TestIntegrationZooKeeperFailover(t *testing.T) {
 	if err := <-won; err != nil {
 		t.Fatal(err)
 	}
+	elected := time.Now()
 	// The old master stays up (a standby): the worker must still move on.
 	waitFor(t, "registration with the new leader", func() bool {
 		reg := m2.lastRegistration()
 		return reg != nil && slices.Contains(reg.GetCurrentBlocksOnTiers()["MEM"].GetBlockIds(), 21) && w.Master.MasterAddress() == m2.addr
 	})
+	// The watch cuts the hung heartbeat short instead of waiting for its timeout.
+	if d := time.Since(elected); d > 5*time.Second {
+		t.Fatalf("re-registration took %v after the election", d)
+	}
 	got, _, err := readBlock(w.client, &alluxiopb.ReadBlockRequest{BlockId: 21})
 	if err != nil || string(got) != string(data) {
 		t.Fatalf("read after failover: %v", err)

@@ -285,32 +285,38 @@ func (c *Client) session(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	c.log.Info("masterclient: registered with master", "master", addr, "worker_id", c.WorkerID())
-	wctx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch()
-	var leaders <-chan string
+	// sctx ends the session, cutting short a call in flight, when another
+	// leader is published.
+	sctx, endSession := context.WithCancelCause(ctx)
+	defer endSession(nil)
 	if lw, ok := c.cfg.Resolver.(LeaderWatcher); ok {
-		leaders = lw.Watch(wctx)
+		go func() {
+			first := true
+			for a := range lw.Watch(sctx) {
+				if first && a == addr {
+					first = false // the leader we are talking to
+					continue
+				}
+				endSession(fmt.Errorf("masterclient: a new leader master was published at %s: %w", a, rpcstatus.ErrNotLeader))
+				return
+			}
+		}()
 	}
-	first := true
 	t := time.NewTicker(c.cfg.HeartbeatInterval)
 	defer t.Stop()
 	for {
 		select {
-		case <-ctx.Done():
-			return true, ctx.Err()
-		case a, ok := <-leaders:
-			if !ok {
-				leaders = nil
-				continue
+		case <-sctx.Done():
+			if ctx.Err() != nil {
+				return true, ctx.Err()
 			}
-			if first && a == addr {
-				first = false // the leader we are talking to
-				continue
-			}
-			return true, fmt.Errorf("masterclient: a new leader master was published at %s: %w", a, rpcstatus.ErrNotLeader)
+			return true, context.Cause(sctx)
 		case <-t.C:
 		}
-		if err := c.heartbeat(ctx); err != nil {
+		if err := c.heartbeat(sctx, ctx); err != nil {
+			if cause := context.Cause(sctx); cause != nil && ctx.Err() == nil {
+				return true, cause
+			}
 			return true, err
 		}
 	}
@@ -359,7 +365,9 @@ func (c *Client) register(ctx context.Context) error {
 	return nil
 }
 
-func (c *Client) heartbeat(ctx context.Context) error {
+// heartbeat sends one heartbeat on ctx (the session's) and carries out the
+// answer; PERSIST jobs run on jobCtx, which outlives the session.
+func (c *Client) heartbeat(ctx, jobCtx context.Context) error {
 	m, id, _ := c.current()
 	delta := c.store.Delta()
 	persisted, failed := c.persist.results()
@@ -386,10 +394,10 @@ func (c *Client) heartbeat(ctx context.Context) error {
 	}
 	c.store.Ack(delta)
 	c.persist.ack(persisted, failed)
-	return c.handle(ctx, resp.GetCommand())
+	return c.handle(ctx, jobCtx, resp.GetCommand())
 }
 
-func (c *Client) handle(ctx context.Context, cmd *alluxiopb.Command) error {
+func (c *Client) handle(ctx, jobCtx context.Context, cmd *alluxiopb.Command) error {
 	switch cmd.GetCommandType() {
 	case alluxiopb.CommandType_COMMAND_UNKNOWN, alluxiopb.CommandType_COMMAND_NOTHING:
 	case alluxiopb.CommandType_COMMAND_REGISTER:
@@ -403,7 +411,7 @@ func (c *Client) handle(ctx context.Context, cmd *alluxiopb.Command) error {
 		}
 	case alluxiopb.CommandType_COMMAND_PERSIST:
 		for _, f := range cmd.GetPersistFiles() {
-			c.persist.start(ctx, f)
+			c.persist.start(jobCtx, f)
 		}
 	default:
 		c.log.Warn("masterclient: unknown command", "type", cmd.GetCommandType())
