@@ -19,7 +19,7 @@ const (
 	testChunk = 16 << 10
 )
 
-func startCluster(t *testing.T, opts fakecluster.Options) *fakecluster.Cluster {
+func startCluster(t testing.TB, opts fakecluster.Options) *fakecluster.Cluster {
 	t.Helper()
 	c, err := fakecluster.Start(opts)
 	if err != nil {
@@ -30,7 +30,7 @@ func startCluster(t *testing.T, opts fakecluster.Options) *fakecluster.Cluster {
 }
 
 // newFS connects to c with 64KB blocks, 16KB chunks and fast retries.
-func newFS(t *testing.T, c *fakecluster.Cluster, kv map[string]string, opts ...Option) *FileSystem {
+func newFS(t testing.TB, c *fakecluster.Cluster, kv map[string]string, opts ...Option) *FileSystem {
 	t.Helper()
 	m := map[string]string{
 		"alluxio.user.block.size.bytes.default":        "64KB",
