@@ -26,7 +26,7 @@ import (
 
 type env struct {
 	extra   map[string]string
-	t       *testing.T
+	t       testing.TB
 	journal string
 	ufs     string
 	srv     *Server
@@ -37,7 +37,9 @@ type env struct {
 	meta    alluxiopb.MetaMasterClientServiceClient
 }
 
-func newEnv(t *testing.T, extra ...string) *env {
+func newEnvB(b *testing.B) *env { return newEnv(b) }
+
+func newEnv(t testing.TB, extra ...string) *env {
 	t.Helper()
 	dir := t.TempDir()
 	e := &env{t: t, journal: filepath.Join(dir, "journal"), ufs: filepath.Join(dir, "ufs"), extra: map[string]string{}}
@@ -354,7 +356,7 @@ func TestConcurrentClients(t *testing.T) {
 	}
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
