@@ -255,6 +255,13 @@ func TestThroughWritesAndUFS(t *testing.T) {
 	if st, err := os.Stat(filepath.Join(f.ufs, "p", "q")); err != nil || !st.IsDir() {
 		t.Fatalf("ufs dir: %v", err)
 	}
+	// A refused create leaves the UFS alone.
+	if _, err := f.m.CreateDirectory(bg, &alluxiopb.CreateDirectoryRequest{Path: "/nx/y", WriteType: alluxiopb.WriteType_CACHE_THROUGH}); !errors.Is(err, rpcstatus.ErrNotFound) {
+		t.Fatalf("non-recursive mkdir: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(f.ufs, "nx")); !os.IsNotExist(err) {
+		t.Fatalf("refused mkdir touched the UFS: %v", err)
+	}
 	// A THROUGH file: the client wrote the UFS file; complete marks it persisted.
 	if _, err := f.m.CreateFile(bg, &alluxiopb.CreateFileRequest{Path: "/p/q/t", WriteType: alluxiopb.WriteType_THROUGH}); err != nil {
 		t.Fatal(err)

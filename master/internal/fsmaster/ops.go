@@ -63,6 +63,40 @@ func (m *Master) CreateDirectory(ctx context.Context, req *alluxiopb.CreateDirec
 	if mode == 0 {
 		mode = 0o755
 	}
+	// check validates the request against the tree; done reports an
+	// existing directory that allow_exists accepts.
+	check := func() (done bool, err error) {
+		n, comps, i := m.lookupLocked(p)
+		if i == len(comps) {
+			if req.GetAllowExists() && n.isDir() {
+				return true, nil
+			}
+			return false, fmt.Errorf("fsmaster: %s %w", p, rpcstatus.ErrAlreadyExists)
+		}
+		if !n.isDir() {
+			return false, fmt.Errorf("fsmaster: %s is a file, cannot create %s under it: %w", pathOf(n), p, rpcstatus.ErrFailedPrecondition)
+		}
+		if i < len(comps)-1 && !req.GetRecursive() {
+			return false, fmt.Errorf("fsmaster: parent of %s does not exist (use recursive): %w", p, rpcstatus.ErrNotFound)
+		}
+		return false, nil
+	}
+	m.mu.RLock()
+	done, err := check()
+	m.mu.RUnlock()
+	if err != nil {
+		// A retry of a create that was applied answers success (once durable).
+		if dup, ferr := m.update(ctx, req.GetOperationId(), func(*txn) error { return err }); dup {
+			if ferr != nil {
+				return nil, ferr
+			}
+			return m.statusOf(p)
+		}
+		return nil, err
+	}
+	if done {
+		return m.statusOf(p)
+	}
 	persist := persistName(0)
 	if throughType(req.GetWriteType()) {
 		u, up, mp, err := m.ufsOf(ctx, p)
@@ -78,30 +112,17 @@ func (m *Master) CreateDirectory(ctx context.Context, req *alluxiopb.CreateDirec
 		persist = persistedName
 	}
 	now := m.cfg.Now().UnixMilli()
-	var exists bool
-	dup, err := m.update(ctx, req.GetOperationId(), func(t *txn) error {
+	_, err = m.update(ctx, req.GetOperationId(), func(t *txn) error {
+		if done, err := check(); done || err != nil {
+			return err
+		}
 		n, comps, i := m.lookupLocked(p)
-		if i == len(comps) {
-			if req.GetAllowExists() && n.isDir() {
-				exists = true
-				return nil
-			}
-			return fmt.Errorf("fsmaster: %s %w", p, rpcstatus.ErrAlreadyExists)
-		}
-		if !n.isDir() {
-			return fmt.Errorf("fsmaster: %s is a file, cannot create %s under it: %w", pathOf(n), p, rpcstatus.ErrFailedPrecondition)
-		}
-		if i < len(comps)-1 && !req.GetRecursive() {
-			return fmt.Errorf("fsmaster: parent of %s does not exist (use recursive): %w", p, rpcstatus.ErrNotFound)
-		}
 		_, err := m.mkdirsLocked(t, n, comps[i:], mode, req.GetOwner(), req.GetGroup(), persist, now)
 		return err
 	})
-	_ = exists
 	if err != nil {
 		return nil, err
 	}
-	_ = dup
 	return m.statusOf(p)
 }
 
@@ -130,6 +151,25 @@ func (m *Master) CreateFile(ctx context.Context, req *alluxiopb.CreateFileReques
 	dirPersist := persistName(0)
 	if wt == alluxiopb.WriteType_ASYNC_THROUGH {
 		persist = alluxiopb.PersistenceState_TO_BE_PERSISTED.String()
+	}
+	m.mu.RLock()
+	n, comps, i := m.lookupLocked(p)
+	switch {
+	case i == len(comps) && (!req.GetOverwrite() || n.isDir()):
+		err = fmt.Errorf("fsmaster: %s %w", p, rpcstatus.ErrAlreadyExists)
+	case i < len(comps)-1 && !req.GetRecursive():
+		err = fmt.Errorf("fsmaster: parent of %s does not exist (use recursive): %w", p, rpcstatus.ErrNotFound)
+	}
+	m.mu.RUnlock()
+	if err != nil {
+		// A retry of a create that was applied answers success (once durable).
+		if dup, ferr := m.update(ctx, req.GetOperationId(), func(*txn) error { return err }); dup {
+			if ferr != nil {
+				return nil, ferr
+			}
+			return m.statusOf(p)
+		}
+		return nil, err
 	}
 	if throughType(wt) {
 		// Missing parents of a through-written file are created in the UFS too.
