@@ -26,4 +26,3 @@ func BenchmarkCreateFileParallel(b *testing.B) {
 		}
 	})
 }
-
