@@ -128,7 +128,11 @@ func (m *Master) ListStatus(ctx context.Context, path string, recursive bool, ba
 			return err
 		}
 		if err := m.loadChildren(ctx, dir); err != nil {
-			return err
+			if ctx.Err() != nil {
+				return err
+			}
+			// Serve what Alluxio knows; the UFS listing is retried next time.
+			m.log.Warn("loading directory listing from the UFS failed", "path", dir, "err", err)
 		}
 		m.mu.RLock()
 		d := m.getLocked(dir)
