@@ -461,7 +461,7 @@ func TestComponentReadThroughUFS(t *testing.T) {
 		metricsText = string(b)
 		return resp.StatusCode == 200
 	})
-	for _, want := range []string{`alluxio_worker_blocks{tier="MEM"} 2`, "alluxio_worker_ufs_reads_total", "alluxio_worker_bytes_read_total", `alluxio_worker_used_bytes{tier="MEM"}`, "alluxio_worker_evictions_total"} {
+	for _, want := range []string{`alluxio_worker_blocks{tier="MEM"} 2`, "alluxio_worker_ufs_reads_total", "alluxio_worker_bytes_read_total", `alluxio_worker_used_bytes{tier="MEM"}`, "alluxio_worker_evictions_total", "alluxio_worker_master_registered 1", "alluxio_worker_registrations_total 1"} {
 		if !strings.Contains(metricsText, want) {
 			t.Errorf("metrics lack %q", want)
 		}

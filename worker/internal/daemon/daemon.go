@@ -146,6 +146,15 @@ func Start(c *conf.Config, log *slog.Logger, opts Options) (*Worker, error) {
 		UFS:               reg,
 		Logger:            log,
 	})
+	w.Metrics.GaugeFunc("master_registered", "1 while the worker is registered with a master.", func() float64 {
+		if w.Master.Registered() {
+			return 1
+		}
+		return 0
+	})
+	w.Metrics.CounterFunc("heartbeats_total", "Heartbeats sent to the master.", func() float64 { return float64(w.Master.Counters().Heartbeats) })
+	w.Metrics.CounterFunc("heartbeat_failures_total", "Heartbeats that failed.", func() float64 { return float64(w.Master.Counters().HeartbeatFailures) })
+	w.Metrics.CounterFunc("registrations_total", "Registrations with a master (full block reports).", func() float64 { return float64(w.Master.Counters().Registrations) })
 	w.svc = server.New(server.Config{
 		Store: store, UFS: reg, Master: w.Master, Metrics: w.Metrics, Logger: log, LockLease: opts.LockLease,
 	})

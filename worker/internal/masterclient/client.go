@@ -15,6 +15,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -95,6 +96,18 @@ type Client struct {
 	regCh chan struct{}
 
 	persist *persister
+
+	heartbeats, heartbeatFailures, registrations atomic.Int64
+}
+
+// Counters are cumulative counts of the client's calls to the master.
+type Counters struct {
+	Heartbeats, HeartbeatFailures, Registrations int64
+}
+
+// Counters returns the cumulative counts.
+func (c *Client) Counters() Counters {
+	return Counters{Heartbeats: c.heartbeats.Load(), HeartbeatFailures: c.heartbeatFailures.Load(), Registrations: c.registrations.Load()}
 }
 
 // New creates a client; Run drives it.
@@ -357,6 +370,7 @@ func (c *Client) register(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("masterclient: register worker %d: %w", id, rpcstatus.FromGRPC(err))
 	}
+	c.registrations.Add(1)
 	c.store.AckReport(rep)
 	c.mu.Lock()
 	c.workerID = id
@@ -389,7 +403,9 @@ func (c *Client) heartbeat(ctx, jobCtx context.Context) error {
 	cctx, cancel := context.WithTimeout(ctx, c.cfg.RPCTimeout)
 	resp, err := m.BlockHeartbeat(cctx, req)
 	cancel()
+	c.heartbeats.Add(1)
 	if err != nil {
+		c.heartbeatFailures.Add(1)
 		return fmt.Errorf("masterclient: heartbeat: %w", rpcstatus.FromGRPC(err))
 	}
 	c.store.Ack(delta)

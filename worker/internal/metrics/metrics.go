@@ -42,6 +42,16 @@ func New(store *blockstore.Store) *Metrics {
 	return m
 }
 
+// GaugeFunc adds a gauge (alluxio_worker_<name>) whose value f returns at scrape time.
+func (m *Metrics) GaugeFunc(name, help string, f func() float64) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "alluxio", Subsystem: "worker", Name: name, Help: help}, f))
+}
+
+// CounterFunc adds a counter (alluxio_worker_<name>) whose value f returns at scrape time.
+func (m *Metrics) CounterFunc(name, help string, f func() float64) {
+	m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "alluxio", Subsystem: "worker", Name: name, Help: help}, f))
+}
+
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
