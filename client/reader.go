@@ -23,6 +23,7 @@ type FileReader struct {
 	// ctx is the context given to OpenFile: it bounds the reader's life, as
 	// with gocloud.dev's blob readers, because io.Reader has no context.
 	ctx      context.Context
+	cancel   context.CancelFunc // ends ctx on Close, unblocking reads
 	path     string
 	readType ReadType
 
@@ -60,7 +61,8 @@ func (f *FileSystem) OpenFile(ctx context.Context, path string, opts ...OpenOpti
 		return nil, fmt.Errorf("client: open %s: file is incomplete (still being written): %w", st.Path, ErrFailedPrecondition)
 	}
 	fillBlocks(st)
-	return &FileReader{fs: f, ctx: ctx, path: st.Path, readType: o.readType, status: st, bad: map[string]bool{}}, nil
+	rctx, cancel := context.WithCancel(ctx)
+	return &FileReader{fs: f, ctx: rctx, cancel: cancel, path: st.Path, readType: o.readType, status: st, bad: map[string]bool{}}, nil
 }
 
 // fillBlocks derives the block list from block ids when the master sent no
@@ -341,8 +343,10 @@ func (r *FileReader) refresh() error {
 	return nil
 }
 
-// Close releases the reader.
+// Close releases the reader; a Read or ReadAt blocked in another goroutine
+// returns promptly.
 func (r *FileReader) Close() error {
+	r.cancel()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {

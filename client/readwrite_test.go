@@ -504,3 +504,51 @@ func TestShortCircuitFallsBackToStreaming(t *testing.T) {
 		t.Errorf("streamed %d blocks, want 2 after short-circuit failures", s.ReadBlocks)
 	}
 }
+
+func TestCancelUnblocksConcurrentWrite(t *testing.T) {
+	c := startCluster(t, fakecluster.Options{})
+	f := newFS(t, c, nil)
+	w, err := f.CreateFile(context.Background(), "/stuck", MustCache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		// Writes until the cancel ends the streams.
+		chunk := randomBytes(testChunk, 19)
+		for {
+			if _, err := w.Write(chunk); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	poll(t, "some blocks written", func() bool { return c.Workers()[0].Stats().WriteBlocks > 2 })
+	if err := w.Cancel(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err == nil {
+		t.Fatal("write after cancel succeeded")
+	}
+	if ok, _ := f.Exists(context.Background(), "/stuck"); ok {
+		t.Error("file exists after cancel")
+	}
+}
+
+func TestCloseUnblocksConcurrentRead(t *testing.T) {
+	c := startCluster(t, fakecluster.Options{})
+	f := newFS(t, c, nil)
+	remoteOnly(f)
+	writeFile(t, f, "/big", randomBytes(8*testBlock, 20), MustCache)
+	r, err := f.OpenFile(context.Background(), "/big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(io.Discard, r)
+		done <- err
+	}()
+	r.Close()
+	<-done // returns (with or without an error), never hangs
+}

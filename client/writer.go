@@ -22,6 +22,7 @@ type FileWriter struct {
 	// ctx is the context given to CreateFile: it bounds the whole write, as
 	// with gocloud.dev's blob writers, because io.Writer has no context.
 	ctx       context.Context
+	cancel    context.CancelFunc // ends ctx: Cancel unblocks a stuck Write
 	path      string
 	status    *URIStatus
 	writeType WriteType
@@ -94,8 +95,9 @@ func (f *FileSystem) CreateFile(ctx context.Context, path string, opts ...Create
 	if err != nil {
 		return nil, opErr("create", p, err)
 	}
+	wctx, cancel := context.WithCancel(ctx)
 	w := &FileWriter{
-		fs: f, ctx: ctx, path: p, status: statusFromProto(resp.GetFileInfo()),
+		fs: f, ctx: wctx, cancel: cancel, path: p, status: statusFromProto(resp.GetFileInfo()),
 		writeType: o.writeType, blockSize: o.blockSize, chunkSize: int(f.chunkSize),
 		worker: worker, wc: wc,
 	}
@@ -103,6 +105,7 @@ func (f *FileSystem) CreateFile(ctx context.Context, path string, opts ...Create
 	if o.writeType.throughs() {
 		if err := w.openUfs(o); err != nil {
 			w.abort()
+			w.cancel()
 			return nil, opErr("create", p, err)
 		}
 	}
@@ -279,8 +282,11 @@ func (w *FileWriter) Close() error {
 		}
 	}
 	w.closed = true
+	defer w.cancel()
 	if w.err != nil {
-		w.abort()
+		if err := w.abort(); err != nil {
+			w.fs.logger.Debug("clean-up of failed write incomplete", "path", w.path, "err", err)
+		}
 		return w.err
 	}
 	return nil
@@ -322,9 +328,16 @@ func (w *FileWriter) finish() error {
 
 // Cancel abandons the file: it aborts the block and UFS streams and deletes
 // the incomplete file from the master. It returns nil after Close succeeded.
+// A Write blocked in another goroutine returns promptly.
 func (w *FileWriter) Cancel() error {
-	w.mu.Lock()
+	if !w.mu.TryLock() {
+		// A Write or Close is in progress, perhaps stuck on the network:
+		// end its streams, then clean up once it returns.
+		w.cancel()
+		w.mu.Lock()
+	}
 	defer w.mu.Unlock()
+	defer w.cancel()
 	if w.closed {
 		return nil
 	}
@@ -353,8 +366,7 @@ func (w *FileWriter) abort() error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), rpcTimeout)
 	defer cancel()
 	if err := w.fs.Delete(ctx, w.path); err != nil && !errors.Is(err, ErrNotFound) {
-		w.fs.logger.Warn("could not delete canceled file", "path", w.path, "err", err)
-		return err
+		return fmt.Errorf("client: delete abandoned file: %w", err)
 	}
 	return nil
 }
