@@ -318,12 +318,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "Formatted worker storage: %s\n", strings.Join(dirs, ", "))
 		return nil
 	}
+	sigCtx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
+	defer stop()
 	w, err := Start(c, log, Options{})
 	if err != nil {
 		return err
 	}
-	sigCtx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
-	defer stop()
 	<-sigCtx.Done()
 	log.Info("worker: shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
