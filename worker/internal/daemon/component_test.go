@@ -45,7 +45,7 @@ type fakeMaster struct {
 	addr string
 }
 
-func startFakeMaster(t *testing.T, addr string) *fakeMaster {
+func startFakeMaster(t testing.TB, addr string) *fakeMaster {
 	t.Helper()
 	if addr == "" {
 		addr = "127.0.0.1:0"
@@ -149,7 +149,7 @@ func (m *fakeMaster) anyHeartbeat(f func(*alluxiopb.BlockHeartbeatRequest) bool)
 	return slices.ContainsFunc(m.heartbeats, f)
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -167,7 +167,7 @@ type testWorker struct {
 	props  map[string]string
 }
 
-func workerProps(t *testing.T, masterAddr string) map[string]string {
+func workerProps(t testing.TB, masterAddr string) map[string]string {
 	host, port, _ := net.SplitHostPort(masterAddr)
 	return map[string]string{
 		"alluxio.master.hostname":                      host,
@@ -184,12 +184,12 @@ func workerProps(t *testing.T, masterAddr string) map[string]string {
 	}
 }
 
-func startWorker(t *testing.T, props map[string]string) *testWorker {
+func startWorker(t testing.TB, props map[string]string) *testWorker {
 	t.Helper()
 	return startWorkerWith(t, props, Options{})
 }
 
-func startWorkerWith(t *testing.T, props map[string]string, opts Options) *testWorker {
+func startWorkerWith(t testing.TB, props map[string]string, opts Options) *testWorker {
 	t.Helper()
 	c, err := conf.FromMap(props)
 	if err != nil {
@@ -224,7 +224,7 @@ func randBytes(n int) []byte {
 	return b
 }
 
-func writeBlock(t *testing.T, c alluxiopb.BlockWorkerClient, id int64, data []byte, chunk int) (*alluxiopb.WriteBlockResponse, error) {
+func writeBlock(t testing.TB, c alluxiopb.BlockWorkerClient, id int64, data []byte, chunk int) (*alluxiopb.WriteBlockResponse, error) {
 	t.Helper()
 	stream, err := c.WriteBlock(context.Background())
 	if err != nil {
@@ -398,7 +398,7 @@ func TestComponentQuotaFull(t *testing.T) {
 	}
 }
 
-func writeUFSFile(t *testing.T, data []byte) string {
+func writeUFSFile(t testing.TB, data []byte) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "ufs", "file")
 	os.MkdirAll(filepath.Dir(p), 0o755)
@@ -758,7 +758,7 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
-type tLogWriter struct{ t *testing.T }
+type tLogWriter struct{ t testing.TB }
 
 func (w tLogWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
@@ -766,12 +766,12 @@ func (w tLogWriter) Write(p []byte) (int, error) {
 }
 
 // testLogger logs through t.Log (shown for failing tests and with -v).
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(tLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // freePort returns a port that was free a moment ago.
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
