@@ -26,9 +26,9 @@ import (
 // Hooks connect the block master to the file system master, which owns the
 // journal and the namespace.
 type Hooks interface {
-	// CommitBlockInfo journals the length of a newly committed block and
-	// applies it (ApplyBlockInfo) before returning.
-	CommitBlockInfo(ctx context.Context, blockID, length int64) error
+	// CommitBlockInfos journals the lengths of newly committed blocks (block
+	// id -> length) and applies them (ApplyBlockInfo) before returning.
+	CommitBlockInfos(ctx context.Context, lengths map[int64]int64) error
 	// BlockExists reports whether a block belongs to a live file.
 	BlockExists(blockID int64) bool
 	// PersistCommands returns files the worker should persist now.
@@ -181,11 +181,13 @@ func (m *Master) RegisterWorker(ctx context.Context, req *alluxiopb.RegisterWork
 		}
 	}
 	m.mu.RUnlock()
-	for _, b := range commit {
-		if m.hooks != nil {
-			if err := m.hooks.CommitBlockInfo(ctx, b, req.GetBlockLengths()[b]); err != nil {
-				return err
-			}
+	if len(commit) > 0 && m.hooks != nil {
+		lengths := make(map[int64]int64, len(commit))
+		for _, b := range commit {
+			lengths[b] = req.GetBlockLengths()[b]
+		}
+		if err := m.hooks.CommitBlockInfos(ctx, lengths); err != nil {
+			return err
 		}
 	}
 	orphanSet := make(map[int64]bool, len(orphans))
@@ -207,8 +209,7 @@ func (m *Master) RegisterWorker(ctx context.Context, req *alluxiopb.RegisterWork
 	w.used = copyMap(req.GetUsedBytesOnTiers())
 	w.registered = true
 	w.lastContact = m.cfg.Now()
-	w.toFree = nil
-	w.toDelete = orphans
+	w.toDelete = orphans // pending deletes reappear as orphans in the report
 	for tier, l := range req.GetCurrentBlocksOnTiers() {
 		for _, b := range l.GetBlockIds() {
 			if orphanSet[b] {
@@ -262,17 +263,21 @@ func (m *Master) Heartbeat(ctx context.Context, req *alluxiopb.BlockHeartbeatReq
 	}
 	// Added blocks: commit lengths the master lacks, drop orphans.
 	var orphans []int64
+	commit := map[int64]int64{}
 	for _, l := range req.GetAddedBlocksOnTiers() {
 		for _, b := range l.GetBlockIds() {
 			if m.hooks != nil && !m.hooks.BlockExists(b) {
 				orphans = append(orphans, b)
 				continue
 			}
-			if length, has := req.GetAddedBlockLengths()[b]; has && !m.hasLength(b) && m.hooks != nil {
-				if err := m.hooks.CommitBlockInfo(ctx, b, length); err != nil {
-					return nil, err
-				}
+			if length, has := req.GetAddedBlockLengths()[b]; has && !m.hasLength(b) {
+				commit[b] = length
 			}
+		}
+	}
+	if len(commit) > 0 && m.hooks != nil {
+		if err := m.hooks.CommitBlockInfos(ctx, commit); err != nil {
+			return nil, err
 		}
 	}
 	orphanSet := make(map[int64]bool, len(orphans))
@@ -364,7 +369,7 @@ func (m *Master) CommitBlock(ctx context.Context, req *alluxiopb.CommitBlockRequ
 		return fmt.Errorf("blockmaster: block %d belongs to no file: %w", b, rpcstatus.ErrNotFound)
 	}
 	if !hasLen && m.hooks != nil {
-		if err := m.hooks.CommitBlockInfo(ctx, b, req.GetLength()); err != nil {
+		if err := m.hooks.CommitBlockInfos(ctx, map[int64]int64{b: req.GetLength()}); err != nil {
 			return err
 		}
 	}

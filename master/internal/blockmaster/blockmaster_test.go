@@ -15,11 +15,13 @@ type fakeHooks struct {
 	m         *Master
 }
 
-func (h *fakeHooks) CommitBlockInfo(ctx context.Context, id, length int64) error {
-	h.mu.Lock()
-	h.committed[id] = length
-	h.mu.Unlock()
-	h.m.ApplyBlockInfo(id, length)
+func (h *fakeHooks) CommitBlockInfos(ctx context.Context, lengths map[int64]int64) error {
+	for id, length := range lengths {
+		h.mu.Lock()
+		h.committed[id] = length
+		h.mu.Unlock()
+		h.m.ApplyBlockInfo(id, length)
+	}
 	return nil
 }
 func (h *fakeHooks) BlockExists(id int64) bool                                        { return id < 1000 }

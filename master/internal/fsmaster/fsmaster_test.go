@@ -120,7 +120,7 @@ func writeBlocks(m *Master, p string, length int64) error {
 		if err != nil {
 			return err
 		}
-		if err := (hooks{m}).CommitBlockInfo(bg, b, min(fi.BlockSizeBytes, length-off)); err != nil {
+		if err := (hooks{m}).CommitBlockInfos(bg, map[int64]int64{b: min(fi.BlockSizeBytes, length-off)}); err != nil {
 			return err
 		}
 	}
@@ -347,7 +347,7 @@ func TestAsyncPersist(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := f.m.GetNewBlockID(bg, "/x/async")
-	hooks{f.m}.CommitBlockInfo(bg, b, 7)
+	hooks{f.m}.CommitBlockInfos(bg, map[int64]int64{b: 7})
 	if err := f.m.CompleteFile(bg, &alluxiopb.CompleteFileRequest{Path: "/x/async", Length: 7}); err != nil {
 		t.Fatal(err)
 	}

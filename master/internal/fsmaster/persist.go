@@ -3,6 +3,7 @@ package fsmaster
 import (
 	"context"
 	"errors"
+	"sort"
 	"strings"
 
 	"github.com/alluxio-go/alluxio/common/pathutil"
@@ -33,16 +34,26 @@ func (m *Master) PendingPersists() int {
 // hooks implements blockmaster.Hooks.
 type hooks struct{ m *Master }
 
-func (h hooks) CommitBlockInfo(ctx context.Context, blockID, length int64) error {
+func (h hooks) CommitBlockInfos(ctx context.Context, lengths map[int64]int64) error {
 	m := h.m
+	ids := make([]int64, 0, len(lengths))
+	for id := range lengths {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	_, err := m.update(ctx, nil, func(t *txn) error {
-		if !m.blockExistsLocked(blockID) {
-			return nil
+		for _, id := range ids {
+			if !m.blockExistsLocked(id) {
+				continue
+			}
+			if _, ok := m.bm.BlockLength(id); ok {
+				continue
+			}
+			if err := t.add(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_BlockInfo{BlockInfo: &journalpb.BlockInfoEntry{BlockId: id, Length: lengths[id]}}}); err != nil {
+				return err
+			}
 		}
-		if _, ok := m.bm.BlockLength(blockID); ok {
-			return nil
-		}
-		return t.add(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_BlockInfo{BlockInfo: &journalpb.BlockInfoEntry{BlockId: blockID, Length: length}}})
+		return nil
 	})
 	return err
 }
