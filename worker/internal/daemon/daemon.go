@@ -38,8 +38,8 @@ import (
 
 // Options are optional knobs of Start, mostly for tests.
 type Options struct {
-	// Resolver finds the master; nil means the static
-	// alluxio.master.hostname:alluxio.master.rpc.port.
+	// Resolver finds the master; nil means ZooKeeper when
+	// alluxio.zookeeper.enabled, else alluxio.master.hostname:alluxio.master.rpc.port.
 	Resolver masterclient.MasterResolver
 	// UFS is the UFS registry; nil means ufs.NewRegistry().
 	UFS *ufs.Registry
