@@ -98,6 +98,9 @@ func (e *env) stop() {
 	if err := e.srv.Shutdown(ctx); err != nil {
 		e.t.Errorf("shutdown: %v", err)
 	}
+	if err := e.srv.Shutdown(ctx); err != nil {
+		e.t.Errorf("second shutdown: %v", err)
+	}
 	e.srv = nil
 }
 
@@ -384,5 +387,38 @@ func TestNotLeaderAndRecovery(t *testing.T) {
 	st, err := e.meta.GetStatusOfSelf(c, &alluxiopb.GetStatusOfSelfRequest{})
 	if err != nil || st.Role != "STANDBY" {
 		t.Fatalf("self status %v %v", st, err)
+	}
+}
+
+func TestMountSurvivesRestart(t *testing.T) {
+	e := newEnv(t)
+	other := t.TempDir()
+	os.WriteFile(filepath.Join(other, "x"), []byte("abc"), 0o644)
+	c := ctx(t)
+	if _, err := e.fs.Mount(c, &alluxiopb.MountRequest{AlluxioPath: "/m", UfsPath: other, ReadOnly: true}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := e.fs.GetStatus(c, &alluxiopb.GetStatusRequest{Path: "/m/x"})
+	if err != nil || st.FileInfo.Length != 3 || !st.FileInfo.Persisted {
+		t.Fatalf("mounted file: %v %v", st, err)
+	}
+	_, err = e.fs.Remove(c, &alluxiopb.DeleteRequest{Path: "/m/x"})
+	if !errors.Is(rpcstatus.FromGRPC(err), rpcstatus.ErrPermissionDenied) {
+		t.Fatalf("delete on a read-only mount: %v", err)
+	}
+	e.restart()
+	c = ctx(t)
+	mt, err := e.fs.GetMountTable(c, &alluxiopb.GetMountTableRequest{})
+	if err != nil || len(mt.MountPoints) != 2 || mt.MountPoints[1].AlluxioPath != "/m" || !mt.MountPoints[1].ReadOnly {
+		t.Fatalf("mount table after restart: %v %v", mt, err)
+	}
+	if got := list(t, e.fs, "/m", false); len(got) != 1 || got[0] != "/m/x" {
+		t.Fatalf("list /m: %v", got)
+	}
+	if _, err := e.fs.Unmount(c, &alluxiopb.UnmountRequest{AlluxioPath: "/m"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(other, "x")); err != nil {
+		t.Fatal("unmount touched the UFS")
 	}
 }
