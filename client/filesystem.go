@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/user"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +38,7 @@ type FileSystem struct {
 	dialOpts     []grpc.DialOption
 	retry        retry.Policy
 	hostname     string
+	user, group  string // default owner of new inodes
 	shortCircuit bool
 	blockSize    int64
 	chunkSize    int64
@@ -121,6 +123,11 @@ func NewFromConfig(ctx context.Context, cfg *conf.Config, opts ...Option) (*File
 		} else if f.inquire, err = InquireClientFromConfig(cfg); err != nil {
 			return nil, err
 		}
+	}
+	if o.user != nil {
+		f.user, f.group = o.user[0], o.user[1]
+	} else {
+		f.user, f.group = osUser()
 	}
 	if f.hostname == "" {
 		f.hostname = cfg.Get("alluxio.user.hostname")
@@ -229,6 +236,27 @@ func (f *FileSystem) callMaster(ctx context.Context, name string, op func(ctx co
 		}
 		return err
 	}, rpcstatus.Retryable)
+}
+
+// osUser returns the name and primary group of the user running the client
+// ("" when unknown).
+func osUser() (string, string) {
+	u, err := user.Current()
+	if err != nil {
+		return "", ""
+	}
+	g, err := user.LookupGroupId(u.Gid)
+	if err != nil {
+		return u.Username, ""
+	}
+	return u.Username, g.Name
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
 }
 
 func newOperationID() *pb.OperationId {
@@ -355,7 +383,8 @@ func (f *FileSystem) CreateDirectory(ctx context.Context, path string, opts ...C
 	}
 	req := &pb.CreateDirectoryRequest{
 		Path: p, Recursive: o.recursive, AllowExists: o.allowExists, Mode: int32(o.mode),
-		WriteType: o.writeType.proto(), Owner: o.owner, Group: o.group, OperationId: newOperationID(),
+		WriteType: o.writeType.proto(), Owner: orDefault(o.owner, f.user), Group: orDefault(o.group, f.group),
+		OperationId: newOperationID(),
 	}
 	err = f.callMaster(ctx, "CreateDirectory", func(ctx context.Context, cc *grpc.ClientConn) error {
 		_, err := f.fsClient(cc).CreateDirectory(ctx, req)

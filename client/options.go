@@ -19,6 +19,7 @@ type fsOptions struct {
 	dialOpts   []grpc.DialOption
 	retry      *retry.Policy
 	hostname   string
+	user       *[2]string
 }
 
 // WithMasterAddress connects to the master at host:port, overriding
@@ -48,6 +49,13 @@ func WithRetryPolicy(p retry.Policy) Option { return func(o *fsOptions) { o.retr
 // WithHostname sets the client's host name for locality (overrides
 // alluxio.user.hostname and os.Hostname).
 func WithHostname(h string) Option { return func(o *fsOptions) { o.hostname = h } }
+
+// WithUser sets the owner and group of new files and directories when the
+// call names none; the default is the OS user running the client and its
+// primary group, as Alluxio's SIMPLE authentication does.
+func WithUser(user, group string) Option {
+	return func(o *fsOptions) { o.user = &[2]string{user, group} }
+}
 
 // CreateOption configures CreateFile. WriteType, BlockSize, Mode, Owner,
 // Group, TTL, Recursive and Overwrite are CreateOptions.

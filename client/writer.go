@@ -83,7 +83,7 @@ func (f *FileSystem) CreateFile(ctx context.Context, path string, opts ...Create
 	}
 	req := &pb.CreateFileRequest{
 		Path: p, BlockSizeBytes: o.blockSize, Recursive: o.recursive, Mode: int32(o.mode),
-		WriteType: o.writeType.proto(), Ttl: ttl, Owner: o.owner, Group: o.group,
+		WriteType: o.writeType.proto(), Ttl: ttl, Owner: orDefault(o.owner, f.user), Group: orDefault(o.group, f.group),
 		Overwrite: o.overwrite, OperationId: newOperationID(),
 	}
 	var resp *pb.CreateFileResponse

@@ -42,7 +42,7 @@ func (h *harness) run(stdin string, args ...string) (string, string, int) {
 	}, args...)
 	var out, errb bytes.Buffer
 	code := Main(context.Background(), full, strings.NewReader(stdin), &out, &errb,
-		WithClientOptions(client.WithRetryPolicy(retry.Policy{BaseSleep: time.Millisecond, MaxSleep: 5 * time.Millisecond, MaxDuration: time.Second})))
+		WithClientOptions(client.WithUser("alice", "staff"), client.WithRetryPolicy(retry.Policy{BaseSleep: time.Millisecond, MaxSleep: 5 * time.Millisecond, MaxDuration: time.Second})))
 	return out.String(), errb.String(), code
 }
 
@@ -190,7 +190,7 @@ func TestLsFormat(t *testing.T) {
 			t.Fatalf("ls line does not match Alluxio's format: %q", l)
 		}
 		w := want[i]
-		if m[1] != w.mode || m[2] != "alluxio" || m[3] != "alluxio" || m[4] != w.size || m[5] != w.persist || m[7] != w.state || m[8] != w.path {
+		if m[1] != w.mode || m[2] != "alice" || m[3] != "staff" || m[4] != w.size || m[5] != w.persist || m[7] != w.state || m[8] != w.path {
 			t.Errorf("ls line %d = %q, want %+v", i, l, w)
 		}
 	}
@@ -262,7 +262,7 @@ func TestMetadataCommands(t *testing.T) {
 			t.Errorf("stat lacks %q:\n%s", want, st)
 		}
 	}
-	if got := h.ok("fs", "stat", "-f", "%N %z %u", "/m/g"); got != "g 5 alluxio\n" {
+	if got := h.ok("fs", "stat", "-f", "%N %z %u", "/m/g"); got != "g 5 alice\n" {
 		t.Errorf("stat -f: %q", got)
 	}
 
@@ -272,7 +272,7 @@ func TestMetadataCommands(t *testing.T) {
 	h.ok("fs", "pin", "/m/g")
 	h.ok("fs", "setTtl", "--action", "free", "/m/g", "1h")
 	out := h.ok("fs", "ls", "/m")
-	if !strings.Contains(out, "-rwx------ bob            staff") || !strings.Contains(out, "drwx------ alluxio        wheel") {
+	if !strings.Contains(out, "-rwx------ bob            staff") || !strings.Contains(out, "drwx------ alice          wheel") {
 		t.Errorf("after chmod/chown/chgrp:\n%s", out)
 	}
 	if st := h.ok("fs", "stat", "/m/g"); !strings.Contains(st, "pinned=true") || !strings.Contains(st, "ttl=3600000, ttlAction=FREE") {
