@@ -55,7 +55,7 @@ func (m *Master) ufsFor(ctx context.Context, mp *mountPoint) (ufs.UnderFileSyste
 	}
 	u, err := m.cfg.UFS.Open(ctx, mp.uri, mp.props)
 	if err != nil {
-		return nil, fmt.Errorf("fsmaster: open under file system %q of mount %s: %v: %w", mp.uri, mp.path, err, rpcstatus.ErrUnavailable)
+		return nil, fmt.Errorf("fsmaster: open under file system %q of mount %s: %v: %w", mp.uri, mp.path, err, rpcstatus.ErrFailedPrecondition)
 	}
 	m.ufsCache[mp.uri] = u
 	return u, nil

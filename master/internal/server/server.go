@@ -116,9 +116,18 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if reg == nil {
 		reg = ufs.NewRegistry()
 	}
+	root := c.Get("alluxio.master.mount.table.root.ufs")
+	if u, err := reg.Open(ctx, root, nil); err != nil {
+		s.log.Warn("cannot open the root UFS; namespace operations that touch it will fail", "alluxio.master.mount.table.root.ufs", root, "err", err)
+	} else {
+		if st, err := u.GetStatus(ctx, root); err != nil || !st.IsDir {
+			s.log.Warn("the root UFS is not a reachable directory", "alluxio.master.mount.table.root.ufs", root, "err", err)
+		}
+		_ = u.Close()
+	}
 	s.bm = blockmaster.New(blockmaster.Config{WorkerTimeout: c.GetDuration("alluxio.master.worker.timeout"), Logger: s.log.With("component", "blockmaster")})
 	s.fs = fsmaster.New(fsmaster.Config{
-		RootUFS:          c.Get("alluxio.master.mount.table.root.ufs"),
+		RootUFS:          root,
 		DefaultBlockSize: c.GetBytes("alluxio.user.block.size.bytes.default"),
 		UFS:              reg,
 		Blocks:           s.bm,
