@@ -230,6 +230,11 @@ func (f *FileSystem) callMaster(ctx context.Context, name string, op func(ctx co
 		if err != nil {
 			return err
 		}
+		if calls > 1 {
+			// Our policy paces the retries: dial now rather than fail fast
+			// while gRPC waits out its own reconnect backoff.
+			cc.ResetConnectBackoff()
+		}
 		err = rpcstatus.FromGRPC(op(ctx, cc))
 		if err != nil && rpcstatus.Retryable(err) {
 			f.logger.Debug("master call failed, will retry", "rpc", name, "attempt", calls, "err", err)
