@@ -84,8 +84,14 @@ type MasterStatus struct {
 	JournalSequence int64  `protobuf:"varint,4,opt,name=journal_sequence,json=journalSequence,proto3" json:"journal_sequence,omitempty"`
 	StartTimeMs     int64  `protobuf:"varint,5,opt,name=start_time_ms,json=startTimeMs,proto3" json:"start_time_ms,omitempty"`
 	Version         string `protobuf:"bytes,6,opt,name=version,proto3" json:"version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// state_digest is a SHA-256 (hex) of this master's namespace state at
+	// journal_sequence, set only when GetStatusOfSelfRequest.with_digest is true.
+	// Two masters at the same journal_sequence must report the same digest.
+	StateDigest string `protobuf:"bytes,7,opt,name=state_digest,json=stateDigest,proto3" json:"state_digest,omitempty"`
+	// The ZooKeeper participant id, host:port.
+	ParticipantId string `protobuf:"bytes,8,opt,name=participant_id,json=participantId,proto3" json:"participant_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MasterStatus) Reset() {
@@ -156,6 +162,20 @@ func (x *MasterStatus) GetStartTimeMs() int64 {
 func (x *MasterStatus) GetVersion() string {
 	if x != nil {
 		return x.Version
+	}
+	return ""
+}
+
+func (x *MasterStatus) GetStateDigest() string {
+	if x != nil {
+		return x.StateDigest
+	}
+	return ""
+}
+
+func (x *MasterStatus) GetParticipantId() string {
+	if x != nil {
+		return x.ParticipantId
 	}
 	return ""
 }
@@ -330,6 +350,7 @@ func (x *GetMasterInfoResponse) GetSafeMode() bool {
 
 type GetStatusOfSelfRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
+	WithDigest    bool                   `protobuf:"varint,1,opt,name=with_digest,json=withDigest,proto3" json:"with_digest,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -364,6 +385,13 @@ func (*GetStatusOfSelfRequest) Descriptor() ([]byte, []int) {
 	return file_alluxio_meta_proto_rawDescGZIP(), []int{4}
 }
 
+func (x *GetStatusOfSelfRequest) GetWithDigest() bool {
+	if x != nil {
+		return x.WithDigest
+	}
+	return false
+}
+
 var File_alluxio_meta_proto protoreflect.FileDescriptor
 
 const file_alluxio_meta_proto_rawDesc = "" +
@@ -371,14 +399,16 @@ const file_alluxio_meta_proto_rawDesc = "" +
 	"\x12alluxio/meta.proto\x12\aalluxio\">\n" +
 	"\rMasterAddress\x12\x12\n" +
 	"\x04host\x18\x01 \x01(\tR\x04host\x12\x19\n" +
-	"\brpc_port\x18\x02 \x01(\x05R\arpcPort\"\xd3\x01\n" +
+	"\brpc_port\x18\x02 \x01(\x05R\arpcPort\"\x9d\x02\n" +
 	"\fMasterStatus\x120\n" +
 	"\aaddress\x18\x01 \x01(\v2\x16.alluxio.MasterAddressR\aaddress\x12\x12\n" +
 	"\x04role\x18\x02 \x01(\tR\x04role\x12\x14\n" +
 	"\x05epoch\x18\x03 \x01(\x03R\x05epoch\x12)\n" +
 	"\x10journal_sequence\x18\x04 \x01(\x03R\x0fjournalSequence\x12\"\n" +
 	"\rstart_time_ms\x18\x05 \x01(\x03R\vstartTimeMs\x12\x18\n" +
-	"\aversion\x18\x06 \x01(\tR\aversion\"\x16\n" +
+	"\aversion\x18\x06 \x01(\tR\aversion\x12!\n" +
+	"\fstate_digest\x18\a \x01(\tR\vstateDigest\x12%\n" +
+	"\x0eparticipant_id\x18\b \x01(\tR\rparticipantId\"\x16\n" +
 	"\x14GetMasterInfoRequest\"\xda\x03\n" +
 	"\x15GetMasterInfoResponse\x12=\n" +
 	"\x0eleader_address\x18\x01 \x01(\v2\x16.alluxio.MasterAddressR\rleaderAddress\x12/\n" +
@@ -395,8 +425,10 @@ const file_alluxio_meta_proto_rawDesc = "" +
 	"\brpc_port\x18\n" +
 	" \x01(\x05R\arpcPort\x12\x19\n" +
 	"\bweb_port\x18\v \x01(\x05R\awebPort\x12\x1b\n" +
-	"\tsafe_mode\x18\f \x01(\bR\bsafeMode\"\x18\n" +
-	"\x16GetStatusOfSelfRequest2\xb4\x01\n" +
+	"\tsafe_mode\x18\f \x01(\bR\bsafeMode\"9\n" +
+	"\x16GetStatusOfSelfRequest\x12\x1f\n" +
+	"\vwith_digest\x18\x01 \x01(\bR\n" +
+	"withDigest2\xb4\x01\n" +
 	"\x17MetaMasterClientService\x12N\n" +
 	"\rGetMasterInfo\x12\x1d.alluxio.GetMasterInfoRequest\x1a\x1e.alluxio.GetMasterInfoResponse\x12I\n" +
 	"\x0fGetStatusOfSelf\x12\x1f.alluxio.GetStatusOfSelfRequest\x1a\x15.alluxio.MasterStatusB/Z-github.com/alluxio-go/alluxio/proto/alluxiopbb\x06proto3"
