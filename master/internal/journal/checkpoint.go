@@ -152,6 +152,9 @@ func (j *Journal) loadNewestCheckpoint(ctx context.Context, cps []segment, st *s
 			continue
 		}
 		ft, err := readFooter(seg)
+		if err == nil && sm != nil && st.validateCheckpoint {
+			err = j.loadCheckpoint(ctx, seg, ft, funcSM(func(*journalpb.JournalEntry) error { return nil }))
+		}
 		if err == nil && sm != nil {
 			sm.Reset()
 			err = j.loadCheckpoint(ctx, seg, ft, sm)

@@ -32,12 +32,57 @@
 //
 // Sequence numbers start at 1 and are contiguous across files; a gap or a
 // duplicate is an error. Every leadership term has an epoch greater than all
-// earlier ones; StartWriting seals the previous term's open log (truncate
-// after the last valid record, rename to its true end) and writes a
-// NewTermEntry as the term's first record. After a NewTermEntry of epoch E,
-// readers skip (and log as fenced) every record whose epoch is below E, so a
-// deposed leader's late writes are never applied. Records in a completed log
-// past the seq its name ends at are a deposed writer's tail and are ignored.
+// earlier ones. After a NewTermEntry of epoch E, readers skip (and log as
+// fenced) every record whose epoch is below E, so a deposed leader's late
+// writes are never applied. Records in a completed log past the seq its
+// name ends at, and any bytes after that record, are a deposed writer's tail:
+// readers stop at seq end-1 and ignore them.
+//
+// # Fencing
+//
+// StartWriting seals the previous term's open log in three steps: (1) fence:
+// rename it to <name>.sealing and fsync the directory; (2) read it again to
+// its last valid record; (3) truncate after that record, fsync, rename to
+// 0x<start>-0x<lastSeq+1>; then create its own open log and write its
+// NewTermEntry.
+//
+// The writer's fence check runs after every fsync (in Flush and in
+// rotation), before anything is marked durable: the open log's path must
+// still name the writer's file (os.SameFile of the open file's Stat and
+// os.Stat(path)). If not, the writer breaks with an error wrapping
+// ErrFenced and no waiter of that fsync, or any later one, is told its
+// entries are durable. The race between a deposed writer W and a sealer S:
+//
+//   - W's check passed: its stat preceded S's rename (1), so W's bytes,
+//     written and fsynced before the check, precede S's read (2) and are in
+//     the sealed log. Acknowledged entries are history.
+//   - W's check failed: W reports ErrFenced. Entries of that fsync are
+//     indeterminate: those written before (1) are in the history, those
+//     written after (2) lie past the sealed end (or are truncated) and are
+//     ignored by every reader. The master answers "not leader"; the client
+//     retries with the same operation id, which the new leader deduplicates.
+//
+// Renaming before reading is what closes the window in which the old
+// writer's check could pass for an entry written after the sealer read
+// the log (renaming last, after the read, would leave it open). The same
+// check protects readers: a reader of an open log applies records only
+// after checking, once they are read, that the log's name still names the
+// file it read; and no reader but the sealer reads a .sealing log (a
+// reader stops there: the journal ends before it until the seal is done).
+// A sealer that crashes after (1) leaves the .sealing log for the next
+// StartWriting to finish.
+//
+// On a network file system the check is as good as the client's view of the
+// directory: mount the journal folder with attribute and lookup caching off
+// (NFS: lookupcache=none,actimeo=0 or noac) so that os.Stat(path) sees a
+// rename at once.
+//
+// # Standbys
+//
+// CatchUp keeps its place (an open file and an offset) across calls and
+// reads only what was appended since; it lists the directory only to move
+// to another log. Records of the open log are applied only after the fence
+// check above, so a standby never applies a record that the seal cuts off.
 //
 // # Checkpoints
 //

@@ -26,6 +26,9 @@ type hooks struct {
 	// afterSync runs after every successful fsync of a log file; an error
 	// fails it as if the fsync had failed.
 	afterSync func() error
+	// beforeFence runs in StartWriting after the scan, before the open
+	// logs are renamed (fenced).
+	beforeFence func()
 	// now replaces time.Now (for the format marker and NewTermEntry).
 	now func() time.Time
 }

@@ -37,6 +37,11 @@ var (
 	ErrReplayNeeded = errors.New("journal: replay needed")
 	// ErrClosed: the Writer was closed.
 	ErrClosed = errors.New("journal: writer closed")
+	// ErrFenced: the writer's open log no longer has its name: a newer term
+	// (StartWriting elsewhere) renamed it to seal it. The writer is broken;
+	// entries whose Flush returned ErrFenced may or may not be in the
+	// journal's history (the outcome is unknown, never acknowledged).
+	ErrFenced = errors.New("journal: fenced: the open log was sealed by a newer term")
 )
 
 // ReplayResult describes what Replay applied.
@@ -68,6 +73,7 @@ type Journal struct {
 	mu     sync.Mutex
 	state  *scanState // result of the last scan, with the listing it saw
 	writer *writer    // active writer, if any
+	tail   *logCursor // CatchUp's position: the log it reads, kept across calls
 	// Known progress, used by NeedsCheckpoint and Checkpoint.
 	highSeq  int64 // highest seq replayed or appended
 	maxEpoch int64 // highest epoch seen or written

@@ -24,6 +24,9 @@ const (
 	tmpDir         = ".tmp"
 	// formatPrefix names the marker file that `alluxio format` writes.
 	formatPrefix = "_format_"
+	// sealingSuffix marks an open log that a new leader has fenced (renamed)
+	// and is about to seal: 0x<start>-0x7fffffffffffffff.sealing.
+	sealingSuffix = ".sealing"
 )
 
 // segName is the name of a log or checkpoint covering [start, end).
@@ -50,6 +53,9 @@ type segment struct {
 	path       string
 	start, end int64 // end exclusive; openEnd for the open log
 	size       int64
+	// sealing: an open log renamed with sealingSuffix by a new leader that
+	// has not finished sealing it. Only the sealer reads it.
+	sealing bool
 }
 
 func (s segment) open() bool { return s.end == openEnd }
@@ -66,8 +72,9 @@ func listSegments(dir string) ([]segment, error) {
 		if !de.Type().IsRegular() {
 			continue
 		}
-		start, end, ok := parseSegName(de.Name())
-		if !ok {
+		name, sealing := strings.CutSuffix(de.Name(), sealingSuffix)
+		start, end, ok := parseSegName(name)
+		if !ok || (sealing && end != openEnd) {
 			continue
 		}
 		info, err := de.Info()
@@ -77,13 +84,16 @@ func listSegments(dir string) ([]segment, error) {
 			}
 			return nil, err
 		}
-		segs = append(segs, segment{path: filepath.Join(dir, de.Name()), start: start, end: end, size: info.Size()})
+		segs = append(segs, segment{path: filepath.Join(dir, de.Name()), start: start, end: end, size: info.Size(), sealing: sealing})
 	}
 	sort.Slice(segs, func(i, j int) bool {
 		if segs[i].start != segs[j].start {
 			return segs[i].start < segs[j].start
 		}
-		return segs[i].end < segs[j].end
+		if segs[i].end != segs[j].end {
+			return segs[i].end < segs[j].end
+		}
+		return !segs[i].sealing && segs[j].sealing
 	})
 	return segs, nil
 }
@@ -99,4 +109,27 @@ func syncDir(dir string) error {
 		err = cerr
 	}
 	return err
+}
+
+// sameFile reports (as an error) whether path still names the file f has
+// open. It is the fence check: a new leader renames the open log before it
+// reads it to seal it, so a writer or reader that finds its open log's name
+// still naming its file knows that every byte it wrote or read before the
+// check precedes the seal. The error wraps ErrFenced.
+func sameFile(f interface{ Stat() (os.FileInfo, error) }, path string) error {
+	mine, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("open log %s: stat: %w", path, err)
+	}
+	cur, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%w: %s was renamed", ErrFenced, path)
+		}
+		return fmt.Errorf("open log %s: %w", path, err)
+	}
+	if !os.SameFile(mine, cur) {
+		return fmt.Errorf("%w: %s now names another file", ErrFenced, path)
+	}
+	return nil
 }

@@ -15,23 +15,53 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
+// maxRelists bounds how often one read lists the logs again because an open
+// log was renamed (rotated or sealed) or a log deleted while it read.
+const maxRelists = 16
+
+// scanPos is a reader's position in the history.
+type scanPos struct {
+	lastSeq  int64 // last applied seq
+	maxEpoch int64 // highest epoch seen
+	fence    int64 // highest NewTermEntry epoch applied
+}
+
+// apply advances p past the applicable entry e.
+func (p *scanPos) apply(e *journalpb.JournalEntry) {
+	p.lastSeq = e.GetSequenceNumber()
+	p.maxEpoch = max(p.maxEpoch, e.GetEpoch())
+	if nt := e.GetNewTerm(); nt != nil {
+		p.fence = max(p.fence, e.GetEpoch(), nt.GetEpoch())
+		p.maxEpoch = max(p.maxEpoch, nt.GetEpoch())
+	}
+}
+
 // openLogState is what a scan learned about one open log.
 type openLogState struct {
 	seg      segment
-	validEnd int64 // offset just past the last valid record
-	lastSeq  int64 // last applied seq in this file; 0 if none
+	validEnd int64   // offset just past the last valid record
+	lastSeq  int64   // last applied seq in this file; 0 if none
+	before   scanPos // reader position before this file's first record
+	from     int64   // seqs <= from at the start of the file were covered
+	unread   bool    // a .sealing log that was not read (only the sealer reads it)
 }
 
 // scanState is the result of reading the journal.
 type scanState struct {
-	lastSeq  int64
-	maxEpoch int64
-	fence    int64 // highest NewTermEntry epoch applied
-	entries  int64
-	cpEnd    int64 // end (exclusive) of the loaded checkpoint; 0 if none
-	open     []openLogState
-	listing  string // fingerprint of the directory listing scanned
-	tailing  bool   // CatchUp: a partial open-log tail is routine
+	scanPos
+	entries int64
+	cpEnd   int64 // end (exclusive) of the loaded checkpoint; 0 if none
+	open    []openLogState
+	listing string // fingerprint of the directory listing scanned
+	tailing bool   // CatchUp: a partial open-log tail is routine
+	// sealer: StartWriting's read of logs it renamed to .sealing: read them,
+	// without the fence check (nobody else renames them).
+	sealer bool
+	// openNotLast: a completed log follows an open log (left by a crash).
+	openNotLast bool
+	// validateCheckpoint: read the checkpoint once without applying before
+	// loading it, so that a corrupt one applies nothing (Dump).
+	validateCheckpoint bool
 }
 
 // listing returns the logs, checkpoints and a fingerprint of both.
@@ -66,7 +96,8 @@ func (j *Journal) Replay(ctx context.Context, sm StateMachine) (ReplayResult, er
 	if j.writer != nil {
 		return ReplayResult{}, fmt.Errorf("%w: cannot replay while writing", ErrWriting)
 	}
-	st, err := j.scan(ctx, sm)
+	j.closeTail()
+	st, err := j.scan(ctx, sm, false)
 	if err != nil {
 		j.applied, j.appliedKnown = -1, true // sm is in an unknown state
 		return ReplayResult{}, err
@@ -83,6 +114,34 @@ func (j *Journal) Replay(ctx context.Context, sm StateMachine) (ReplayResult, er
 	return res, nil
 }
 
+// Dump calls fn for every entry of the journal in cfg.Folder, in the order
+// Replay would apply them: the newest valid checkpoint's entries first
+// (sequence_number and epoch 0), then the log entries after it with the
+// fencing rules applied (fenced records, bytes past a sealed log's end and a
+// torn open-log tail are not passed to fn). It needs no StateMachine and
+// does not modify the journal; a corrupt checkpoint is validated before any
+// of its entries reach fn. An error from fn stops Dump and is returned
+// wrapped. Each entry passed to fn is freshly allocated; fn may keep it.
+func Dump(ctx context.Context, cfg Config, fn func(*journalpb.JournalEntry) error) error {
+	if fn == nil {
+		return errors.New("journal: dump: nil function")
+	}
+	j, err := Open(cfg)
+	if err != nil {
+		return err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	_, err = j.scan(ctx, funcSM(fn), true)
+	return err
+}
+
+// funcSM adapts a function to StateMachine for Dump.
+type funcSM func(*journalpb.JournalEntry) error
+
+func (f funcSM) Apply(e *journalpb.JournalEntry) error { return f(e) }
+func (funcSM) Reset()                                  {}
+
 // learn records st's progress in j. Called with j.mu held.
 func (j *Journal) learn(st *scanState) {
 	j.highSeq = max(j.highSeq, st.lastSeq)
@@ -94,7 +153,7 @@ func (j *Journal) learn(st *scanState) {
 // scan reads the journal. With sm nil it only validates the logs after the
 // newest checkpoint (using its footer) to learn the last seq, epochs and the
 // state of the open log. Called with j.mu held.
-func (j *Journal) scan(ctx context.Context, sm StateMachine) (*scanState, error) {
+func (j *Journal) scan(ctx context.Context, sm StateMachine, validateCheckpoint bool) (*scanState, error) {
 	if err := j.checkFormatted(); err != nil {
 		return nil, err
 	}
@@ -102,7 +161,7 @@ func (j *Journal) scan(ctx context.Context, sm StateMachine) (*scanState, error)
 	if err != nil {
 		return nil, err
 	}
-	st := &scanState{listing: fp}
+	st := &scanState{listing: fp, validateCheckpoint: validateCheckpoint}
 	if err := j.loadNewestCheckpoint(ctx, cps, st, sm); err != nil {
 		return nil, err
 	}
@@ -115,118 +174,147 @@ func (j *Journal) scan(ctx context.Context, sm StateMachine) (*scanState, error)
 // errGap marks a missing range of seqs between files.
 var errGap = errors.New("gap")
 
-// readLogs applies the records of logs with seq above st.lastSeq.
+// errDiverged: a tailing reader applied records that are not in the history
+// (it must not happen; it means a reader or writer broke the protocol).
+var errDiverged = errors.New("diverged")
+
+// readLogs applies the records of logs with seq above st.lastSeq. If an open
+// log is renamed (rotated, or fenced by a new leader) or a log deleted while
+// it reads, it lists the logs again and continues after what it applied.
 func (j *Journal) readLogs(ctx context.Context, logs []segment, st *scanState, sm StateMachine) error {
 	from := st.lastSeq
+	for attempt := 0; ; attempt++ {
+		err := j.readLogsOnce(ctx, logs, from, st, sm)
+		if err == nil || attempt >= maxRelists || !(errors.Is(err, ErrFenced) || errors.Is(err, fs.ErrNotExist)) {
+			return err
+		}
+		var fp string
+		if logs, _, fp, err = j.listing(); err != nil {
+			return err
+		}
+		st.listing, st.open, st.openNotLast = fp, nil, false
+		from = st.lastSeq
+	}
+}
+
+func (j *Journal) readLogsOnce(ctx context.Context, logs []segment, from int64, st *scanState, sm StateMachine) error {
 	for i, seg := range logs {
 		if err := ctxErr(ctx); err != nil {
 			return err
 		}
-		if !seg.open() && seg.end-1 <= from {
+		if !seg.open() && seg.end-1 <= st.lastSeq {
 			continue // wholly covered by the checkpoint (or already applied)
 		}
 		if seg.open() && i != len(logs)-1 {
 			j.log.Warn("journal: open log is not the last log", "file", seg.path)
+			st.openNotLast = true
 		}
 		if seg.start > st.lastSeq+1 {
 			return fmt.Errorf("%w: %w: log %s starts at seq %d, expected %d", ErrCorrupt, errGap, seg.path, seg.start, st.lastSeq+1)
 		}
-		if err := j.readLog(ctx, seg, from, st, sm); err != nil {
+		if seg.sealing && !st.sealer {
+			// A new leader has fenced this log and is sealing it: what it
+			// holds past the seal's read point is not history, so only the
+			// sealer reads it. The journal ends here for now.
+			j.log.Info("journal: stopping at a log being sealed", "file", seg.path)
+			st.open = append(st.open, openLogState{seg: seg, before: st.scanPos, from: from, unread: true})
+			return nil
+		}
+		c, err := openCursor(seg, from, st)
+		if err != nil {
 			return err
+		}
+		err = j.readFrom(ctx, c, st, sm)
+		c.close()
+		if err != nil {
+			return err
+		}
+		if seg.open() {
+			st.open = append(st.open, openLogState{seg: seg, validEnd: c.off, lastSeq: c.fileLast, before: c.before, from: c.from})
 		}
 	}
 	return nil
 }
 
-// CatchUp applies to sm, without resetting it, the entries appended since
-// the last Replay or CatchUp of this Journal, including those in the open
-// log (a hot standby calls it periodically). A partial record at the end of
-// the open log is left for a later call. Entries in the result counts the
-// entries this call applied. It returns ErrReplayNeeded if this
-// Journal has not replayed, or if a checkpoint has since deleted the logs
-// after the state machine's last seq.
-func (j *Journal) CatchUp(ctx context.Context, sm StateMachine) (ReplayResult, error) {
-	if sm == nil {
-		return ReplayResult{}, errors.New("journal: catch up: nil state machine")
-	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.writer != nil {
-		return ReplayResult{}, fmt.Errorf("%w: cannot catch up while writing", ErrWriting)
-	}
-	if !j.appliedKnown || j.applied < 0 {
-		return ReplayResult{}, fmt.Errorf("%w: no successful replay to continue from", ErrReplayNeeded)
-	}
-	if err := j.checkFormatted(); err != nil {
-		return ReplayResult{}, err
-	}
-	var err error
-	var st *scanState
-	for attempt := 0; attempt < 3; attempt++ {
-		var logs []segment
-		var fp string
-		if logs, _, fp, err = j.listing(); err != nil {
-			break
-		}
-		st = &scanState{listing: fp, lastSeq: j.applied, maxEpoch: j.maxEpoch, fence: j.fence, tailing: true}
-		err = j.readLogs(ctx, logs, st, sm)
-		j.applied = st.lastSeq // what was applied stays applied
-		j.learn(st)
-		if !errors.Is(err, fs.ErrNotExist) {
-			break // a log renamed or deleted under us: list again
-		}
-	}
-	if errors.Is(err, errGap) {
-		return ReplayResult{}, fmt.Errorf("%w: %v", ErrReplayNeeded, err)
-	}
-	if err != nil {
-		return ReplayResult{}, err
-	}
-	j.state = nil
-	return ReplayResult{LastSeq: st.lastSeq, LastEpoch: j.maxEpoch, Entries: st.entries, CheckpointSeq: max(j.cpEnd-1, 0)}, nil
+// logCursor is a reader's position inside one log file.
+type logCursor struct {
+	f        *os.File
+	seg      segment
+	off      int64   // offset of the next unconsumed record
+	from     int64   // seqs <= from at the start of the file are covered
+	before   scanPos // position before the file's first record
+	fileLast int64   // last seq applied from this file; 0 if none
 }
 
-// readLog applies the records of one log file.
-func (j *Journal) readLog(ctx context.Context, seg segment, cpLast int64, st *scanState, sm StateMachine) error {
+func openCursor(seg segment, from int64, st *scanState) (*logCursor, error) {
 	f, err := os.Open(seg.path)
 	if err != nil {
-		return fmt.Errorf("journal: %w", err)
+		return nil, fmt.Errorf("journal: %w", err)
 	}
-	defer closeQuietly(f)
-	info, err := f.Stat()
+	return &logCursor{f: f, seg: seg, from: from, before: st.scanPos}, nil
+}
+
+func (c *logCursor) close() {
+	if c != nil && c.f != nil {
+		closeQuietly(c.f)
+		c.f = nil
+	}
+}
+
+// readFrom reads c's file from c.off to its current end and applies the
+// applicable records to sm (if not nil) and st.
+//
+// A completed log is read up to the record with seq end-1; whatever follows
+// is a deposed writer's tail and ignored. An open log's records are decoded
+// first and applied only after the fence check (its name still names the
+// file that was read), so a reader never applies a record written after a
+// new leader fenced the log; if the check fails readFrom applies nothing
+// and returns an error wrapping ErrFenced, and c.off is unchanged. A
+// partial or corrupt open-log tail ends the read (c.off stays at it).
+func (j *Journal) readFrom(ctx context.Context, c *logCursor, st *scanState, sm StateMachine) error {
+	seg := c.seg
+	open := seg.open()
+	checkFence := open && !st.sealer
+	info, err := c.f.Stat()
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
 	size := info.Size()
-	rr := newRecordReader(f, size)
-	var validEnd, fileLast int64
-	n := 0
-	for {
-		if n++; n%1024 == 0 {
-			if err := ctxErr(ctx); err != nil {
-				return err
+	cur := st.scanPos
+	off, fileLast := c.off, c.fileLast
+	var pending []*journalpb.JournalEntry
+	if size > c.off {
+		rr := newRecordReader(io.NewSectionReader(c.f, c.off, size-c.off), size-c.off)
+		rr.off = c.off
+		for n := 1; ; n++ {
+			if n%1024 == 0 {
+				if err := ctxErr(ctx); err != nil {
+					return err
+				}
 			}
-		}
-		payload, off, err := rr.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			if !isFormatError(err) {
-				return fmt.Errorf("journal: %s at offset %d: %w", seg.path, off, err)
-			}
-			if !seg.open() && st.lastSeq >= seg.end-1 {
-				// Bytes past a sealed log's end: a deposed writer's tail.
-				j.log.Warn("journal: ignoring bytes past the end of a sealed log",
-					"file", seg.path, "offset", off, "bytes", size-off, "error", err.Error())
+			if !open && cur.lastSeq >= seg.end-1 {
+				if off < size {
+					j.log.Warn("journal: ignoring bytes past the end of a sealed log",
+						"file", seg.path, "offset", off, "bytes", size-off)
+				}
 				break
 			}
-			if seg.open() {
+			payload, roff, err := rr.next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				if !isFormatError(err) {
+					return fmt.Errorf("journal: %s at offset %d: %w", seg.path, roff, err)
+				}
+				if !open {
+					return fmt.Errorf("%w record in %s at offset %d: %v", ErrCorrupt, seg.path, roff, err)
+				}
 				if errors.Is(err, errCRCMismatch) {
 					// A complete record with a bad checksum followed by a
 					// valid record is corruption, not a torn tail.
 					if _, _, err2 := rr.next(); err2 == nil {
-						return fmt.Errorf("%w record in %s at offset %d: %v (valid records follow)", ErrCorrupt, seg.path, off, err)
+						return fmt.Errorf("%w record in %s at offset %d: %v (valid records follow)", ErrCorrupt, seg.path, roff, err)
 					}
 				}
 				lvl := slog.LevelWarn
@@ -234,59 +322,69 @@ func (j *Journal) readLog(ctx context.Context, seg segment, cpLast int64, st *sc
 					lvl = slog.LevelDebug // the writer may be mid-record
 				}
 				j.log.Log(ctx, lvl, "journal: dropping corrupt tail of open log",
-					"file", seg.path, "offset", off, "bytes", size-off, "error", err.Error())
+					"file", seg.path, "offset", roff, "bytes", size-roff, "error", err.Error())
 				break
 			}
-			return fmt.Errorf("%w record in %s at offset %d: %v", ErrCorrupt, seg.path, off, err)
-		}
-		e := &journalpb.JournalEntry{}
-		if err := proto.Unmarshal(payload, e); err != nil {
-			return fmt.Errorf("%w record in %s at offset %d: unmarshal: %v", ErrCorrupt, seg.path, off, err)
-		}
-		seq := e.GetSequenceNumber()
-		if !seg.open() && seq >= seg.end && st.lastSeq >= seg.end-1 {
-			j.log.Warn("journal: ignoring records past the end of a sealed log",
-				"file", seg.path, "offset", off, "seq", seq, "epoch", e.GetEpoch())
-			break
-		}
-		if seq <= cpLast && st.lastSeq == cpLast {
-			validEnd = rr.off // covered by the checkpoint
-			continue
-		}
-		if e.GetEpoch() < st.fence {
-			j.log.Warn("journal: skipping fenced record", "file", seg.path, "offset", off,
-				"seq", seq, "epoch", e.GetEpoch(), "fence_epoch", st.fence)
-			validEnd = rr.off
-			continue
-		}
-		if seq != st.lastSeq+1 {
-			kind := "gap"
-			if seq <= st.lastSeq {
-				kind = "duplicate"
+			e := &journalpb.JournalEntry{}
+			if err := proto.Unmarshal(payload, e); err != nil {
+				return fmt.Errorf("%w record in %s at offset %d: unmarshal: %v", ErrCorrupt, seg.path, roff, err)
 			}
-			return fmt.Errorf("%w: %s in %s at offset %d: seq %d, expected %d", ErrCorrupt, kind, seg.path, off, seq, st.lastSeq+1)
+			seq := e.GetSequenceNumber()
+			if seq <= c.from && cur.lastSeq == c.from {
+				off = rr.off // covered by the checkpoint or applied before
+				continue
+			}
+			if e.GetEpoch() < cur.fence {
+				j.log.Warn("journal: skipping fenced record", "file", seg.path, "offset", roff,
+					"seq", seq, "epoch", e.GetEpoch(), "fence_epoch", cur.fence)
+				off = rr.off
+				continue
+			}
+			if seq != cur.lastSeq+1 {
+				kind := "gap"
+				if seq <= cur.lastSeq {
+					kind = "duplicate"
+				}
+				return fmt.Errorf("%w: %s in %s at offset %d: seq %d, expected %d", ErrCorrupt, kind, seg.path, roff, seq, cur.lastSeq+1)
+			}
+			cur.apply(e)
+			off, fileLast = rr.off, seq
+			if open {
+				pending = append(pending, e)
+				continue
+			}
+			if sm != nil {
+				if err := sm.Apply(e); err != nil {
+					return fmt.Errorf("journal: apply seq %d from %s: %w", seq, seg.path, err)
+				}
+			}
+			st.entries++
+			st.scanPos = cur
+			c.off, c.fileLast = off, fileLast
 		}
+	}
+	if !open {
+		c.off = off
+		if cur.lastSeq < seg.end-1 {
+			return fmt.Errorf("%w: log %s ends at seq %d (offset %d), its name says %d", ErrCorrupt, seg.path, cur.lastSeq, off, seg.end-1)
+		}
+		return nil
+	}
+	if checkFence {
+		if err := sameFile(c.f, seg.path); err != nil {
+			return err
+		}
+	}
+	for _, e := range pending {
 		if sm != nil {
 			if err := sm.Apply(e); err != nil {
-				return fmt.Errorf("journal: apply seq %d from %s: %w", seq, seg.path, err)
+				return fmt.Errorf("journal: apply seq %d from %s: %w", e.GetSequenceNumber(), seg.path, err)
 			}
 		}
 		st.entries++
-		st.lastSeq = seq
-		st.maxEpoch = max(st.maxEpoch, e.GetEpoch())
-		if nt := e.GetNewTerm(); nt != nil {
-			st.fence = max(st.fence, e.GetEpoch(), nt.GetEpoch())
-			st.maxEpoch = max(st.maxEpoch, nt.GetEpoch())
-		}
-		validEnd = rr.off
-		fileLast = seq
+		st.scanPos.apply(e)
 	}
-	if seg.open() {
-		st.open = append(st.open, openLogState{seg: segment{path: seg.path, start: seg.start, end: seg.end, size: size}, validEnd: validEnd, lastSeq: fileLast})
-		return nil
-	}
-	if st.lastSeq < seg.end-1 {
-		return fmt.Errorf("%w: log %s ends at seq %d (offset %d), its name says %d", ErrCorrupt, seg.path, st.lastSeq, validEnd, seg.end-1)
-	}
+	st.scanPos = cur // fence and epochs of skipped records
+	c.off, c.fileLast = off, fileLast
 	return nil
 }

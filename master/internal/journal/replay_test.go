@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/alluxio-go/alluxio/proto/journalpb"
+	"google.golang.org/protobuf/proto"
 )
 
 func TestCorruptCompletedLogIsFatal(t *testing.T) {
@@ -197,46 +199,211 @@ func TestFencing(t *testing.T) {
 	w.Close()
 }
 
-// TestDeposedWriter: a leader that keeps writing after a new leader sealed
-// its open log writes past the sealed end; readers ignore those records and
-// its next rotation fails instead of renaming the new leader's file.
+// TestDeposedWriter: a leader that keeps appending and flushing after a new
+// leader sealed its open log gets ErrFenced from its first Flush (and every
+// call after); what it writes lands past the sealed end, and neither Replay,
+// CatchUp nor Dump return it.
 func TestDeposedWriter(t *testing.T) {
 	ctx := context.Background()
-	old := newTestJournal(t, Config{LogSizeBytesMax: 4096})
-	w1, _ := writeBlocks(t, old, 1, 1, 10, false) // seqs 1..11, open log stays open
+	for _, tc := range []struct {
+		name    string
+		segSize int64
+	}{{"no rotation", 1 << 20}, {"rotating", 256}} {
+		t.Run(tc.name, func(t *testing.T) {
+			old := newTestJournal(t, Config{LogSizeBytesMax: tc.segSize})
+			w1, _ := writeBlocks(t, old, 1, 1, 10, false) // seqs 1..11
+			standby := reopen(t, old)
+			ssm := &memSM{}
+			if _, err := standby.Replay(ctx, ssm); err != nil {
+				t.Fatal(err)
+			}
+			j2 := reopen(t, old)
+			w2, last := writeBlocks(t, j2, 2, 11, 12, false) // seqs 12 (term), 13, 14
+			if last != 14 {
+				t.Fatalf("new leader last seq %d", last)
+			}
+			// The deposed leader writes on through its file descriptor.
+			for i := 0; i < 20; i++ {
+				seq, err := w1.Append(newBlock(int64(500 + i)))
+				if err == nil {
+					err = w1.Flush(ctx, seq)
+				}
+				if !errors.Is(err, ErrFenced) {
+					t.Fatalf("deposed writer, write %d: %v, want ErrFenced", i, err)
+				}
+			}
+			if err := w1.Close(); !errors.Is(err, ErrFenced) {
+				t.Fatalf("close: %v", err)
+			}
+			// Bytes and records past the sealed end, as a deposed writer
+			// with its own buffer would leave them.
+			sealed := filepath.Join(old.Dir(), logsDir, segName(1, 12))
+			if _, err := os.Stat(sealed); err != nil && tc.segSize > 1000 {
+				t.Fatalf("sealed log: %v (logs %v)", err, logNames(t, old))
+			}
+			if tc.segSize > 1000 {
+				f, _ := os.OpenFile(sealed, os.O_WRONLY|os.O_APPEND, 0)
+				for _, e := range []*journalpb.JournalEntry{rec(12, 1, 900), rec(13, 1, 901)} {
+					p, _ := proto.Marshal(e)
+					f.Write(appendRecord(nil, p))
+				}
+				f.Write([]byte{0x40, 1, 2})
+				f.Close()
+			}
+			if _, err := standby.CatchUp(ctx, ssm); err != nil {
+				t.Fatal(err)
+			}
+			if err := w2.Close(); err != nil {
+				t.Fatal(err)
+			}
+			want := append(seqRange(1, 10), 11, 12)
+			sm := &memSM{}
+			res, err := reopen(t, old).Replay(ctx, sm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.LastSeq != 14 {
+				t.Fatalf("last seq %d, want 14", res.LastSeq)
+			}
+			if got := sm.blockIDs(); !equalInts(got, want) {
+				t.Fatalf("replayed blocks %v", got)
+			}
+			if got := ssm.blockIDs(); !equalInts(got, want) {
+				t.Fatalf("standby blocks %v", got)
+			}
+			dm := &memSM{}
+			if err := Dump(ctx, old.cfg, dm.Apply); err != nil {
+				t.Fatal(err)
+			}
+			if got := dm.blockIDs(); !equalInts(got, want) {
+				t.Fatalf("dumped blocks %v", got)
+			}
+		})
+	}
+}
 
+// TestFenceWindow: the old leader writes and flushes after the new leader
+// scanned the journal but before it fenced the open log. Its fence check
+// passes, so the entry was acknowledged: the seal must keep it (the sealer
+// reads the log again after fencing it), and the new leader, whose replay
+// did not include it, is told to replay.
+func TestFenceWindow(t *testing.T) {
+	ctx := context.Background()
+	old := newTestJournal(t, Config{})
+	w1, _ := writeBlocks(t, old, 1, 1, 5, false) // seqs 1..6
 	j2 := reopen(t, old)
-	w2, last := writeBlocks(t, j2, 2, 11, 12, false) // seqs 12 (term), 13, 14
-	if last != 14 {
-		t.Fatalf("new leader last seq %d", last)
-	}
-	// The deposed leader writes on through its file descriptor.
-	var seq int64
-	var err error
-	for i := 0; i < 5000 && err == nil; i++ {
-		if seq, err = w1.Append(newBlock(int64(500 + i))); err == nil {
-			err = w1.Flush(ctx, seq)
-		}
-	}
-	if err == nil || !strings.Contains(err.Error(), "sealed by another writer") {
-		t.Fatalf("deposed writer kept going: %v", err)
-	}
-	if _, err := w1.Append(newBlock(1)); err == nil {
-		t.Fatal("broken writer accepted an append")
-	}
-	if err := w2.Close(); err != nil {
+	sm2 := &memSM{}
+	if _, err := j2.Replay(ctx, sm2); err != nil {
 		t.Fatal(err)
 	}
-	sm := &memSM{}
-	res, err := reopen(t, old).Replay(ctx, sm)
+	var acked int64
+	j2.hooks.beforeFence = func() {
+		j2.hooks.beforeFence = nil
+		seq, err := w1.Append(newBlock(6))
+		if err == nil {
+			err = w1.Flush(ctx, seq)
+		}
+		if err != nil {
+			t.Errorf("flush before the fence: %v", err)
+		}
+		acked = seq
+	}
+	if _, err := j2.StartWriting(ctx, 2); !errors.Is(err, ErrReplayNeeded) {
+		t.Fatalf("start writing: %v, want ErrReplayNeeded", err)
+	}
+	if acked != 7 {
+		t.Fatalf("acked %d", acked)
+	}
+	// The deposed writer is fenced from now on.
+	seq, _ := w1.Append(newBlock(7))
+	if err := w1.Flush(ctx, seq); !errors.Is(err, ErrFenced) {
+		t.Fatalf("flush after the fence: %v", err)
+	}
+	if got := strings.Join(logNames(t, old), ","); got != "0x1-0x8" {
+		t.Fatalf("logs %s", got)
+	}
+	if res, err := j2.Replay(ctx, sm2); err != nil || res.LastSeq != 7 {
+		t.Fatalf("replay: %+v %v", res, err)
+	}
+	w2, err := j2.StartWriting(ctx, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.LastSeq != 14 {
-		t.Fatalf("last seq %d, want 14", res.LastSeq)
+	w2.Close()
+	sm := &memSM{}
+	if _, err := reopen(t, old).Replay(ctx, sm); err != nil {
+		t.Fatal(err)
 	}
-	if got := sm.blockIDs(); !equalInts(got, append(seqRange(1, 10), 11, 12)) {
+	if got := sm.blockIDs(); !equalInts(got, seqRange(1, 6)) {
 		t.Fatalf("blocks %v", got)
+	}
+}
+
+// TestFenceRace: a leader appends and flushes as fast as it can while a new
+// leader seals its log at a random moment. Every entry whose Flush returned
+// nil must be in the history, with its seq and payload; nothing the old
+// writer flushed after the fence is acknowledged.
+func TestFenceRace(t *testing.T) {
+	ctx := context.Background()
+	for iter := 0; iter < 30; iter++ {
+		seg := int64(1 << 20)
+		if iter%2 == 1 {
+			seg = 300 // rotations race with the seal
+		}
+		old := newTestJournal(t, Config{LogSizeBytesMax: seg})
+		w1, _ := writeBlocks(t, old, 1, 1, 1, false)
+		acked := map[int64]int64{} // seq -> block id
+		var fenceErr error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for id := int64(2); ; id++ {
+				seq, err := w1.Append(newBlock(id))
+				if err == nil {
+					err = w1.Flush(ctx, seq)
+				}
+				if err != nil {
+					fenceErr = err
+					return
+				}
+				acked[seq] = id
+			}
+		}()
+		time.Sleep(time.Duration(iter%7) * time.Millisecond)
+		j2 := reopen(t, old)
+		var w2 Writer
+		var err error
+		for attempt := 0; attempt < 10; attempt++ {
+			if _, err = j2.Replay(ctx, &memSM{}); err != nil {
+				t.Fatal(err)
+			}
+			if w2, err = j2.StartWriting(ctx, 2); !errors.Is(err, ErrReplayNeeded) {
+				break
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-done
+		if !errors.Is(fenceErr, ErrFenced) {
+			t.Fatalf("iter %d: old writer stopped with %v, want ErrFenced", iter, fenceErr)
+		}
+		w2.Close()
+		sm := &memSM{}
+		if _, err := reopen(t, old).Replay(ctx, sm); err != nil {
+			t.Fatal(err)
+		}
+		got := map[int64]int64{}
+		for _, e := range sm.entries {
+			if nb := e.GetNewBlock(); nb != nil {
+				got[e.GetSequenceNumber()] = nb.GetBlockId()
+			}
+		}
+		for seq, id := range acked {
+			if got[seq] != id {
+				t.Fatalf("iter %d: acknowledged seq %d (block %d) replayed as %d", iter, seq, id, got[seq])
+			}
+		}
 	}
 }
 
@@ -262,5 +429,50 @@ func TestReplayErrors(t *testing.T) {
 	}
 	if _, err := reopen(t, j).Replay(ctx, &memSM{failAt: 7}); err == nil || !strings.Contains(err.Error(), "apply seq 7") {
 		t.Fatalf("apply failure: %v", err)
+	}
+}
+
+// TestSealerCrashAfterFence: a new leader fenced the open log (renamed it to
+// .sealing) and crashed. Readers stop before the fenced log; the next
+// leader completes the seal and, since its replay lacked those entries, is
+// told to replay first.
+func TestSealerCrashAfterFence(t *testing.T) {
+	ctx := context.Background()
+	j := newTestJournal(t, Config{LogSizeBytesMax: 512})
+	writeBlocks(t, j, 1, 1, 40, true) // seqs 1..41
+	open := findLog(t, j, true)
+	if err := os.Rename(open, open+sealingSuffix); err != nil {
+		t.Fatal(err)
+	}
+	j2 := reopen(t, j)
+	sm := &memSM{}
+	res, err := j2.Replay(ctx, sm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.LastSeq >= 41 || res.LastSeq < 1 {
+		t.Fatalf("replay read the fenced log: %+v", res)
+	}
+	if r, err := j2.CatchUp(ctx, sm); err != nil || r.LastSeq != res.LastSeq {
+		t.Fatalf("catch up read the fenced log: %+v %v", r, err)
+	}
+	if _, err := j2.StartWriting(ctx, 2); !errors.Is(err, ErrReplayNeeded) {
+		t.Fatalf("start writing: %v, want ErrReplayNeeded", err)
+	}
+	for _, n := range logNames(t, j) {
+		if strings.HasSuffix(n, sealingSuffix) || strings.HasSuffix(n, "-0x7fffffffffffffff") {
+			t.Fatalf("log %s left after sealing: %v", n, logNames(t, j))
+		}
+	}
+	if res, err := j2.Replay(ctx, sm); err != nil || res.LastSeq != 41 {
+		t.Fatalf("replay after seal: %+v %v", res, err)
+	}
+	w, err := j2.StartWriting(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if got := sm.blockIDs(); !equalInts(got, seqRange(1, 40)) {
+		t.Fatalf("blocks %v", got)
 	}
 }

@@ -20,20 +20,33 @@ const writeBufferSize = 256 << 10
 
 // StartWriting makes this Journal the writer of a new term with the given
 // epoch, which must be greater than every epoch in the journal (ErrStaleEpoch
-// otherwise). It uses what the last Replay learned if the journal is
+// otherwise, before anything on disk is touched). It uses what the last
+// Replay (or, for a hot standby, CatchUp) learned if the journal is
 // unchanged since, and otherwise validates the logs after the newest
-// checkpoint itself. If this Journal has replayed (or had a writer) and the
-// journal now ends at a different seq than the state machine it fed, it
-// returns ErrReplayNeeded: call Replay, then StartWriting again. A Journal
-// that never replayed is not checked.
+// checkpoint itself.
 //
-// It seals the previous term's open log: truncates it after its last valid
-// record, fsyncs it and renames it to 0x<start>-0x<lastSeq+1> (an open log
-// without valid records is removed). It then creates the open log
-// 0x<lastSeq+1>-0x7fffffffffffffff (create-if-absent) and writes, durably, a
-// NewTermEntry{epoch, leader, time} as the term's first entry, which fences
-// records of older epochs that might follow it. The state machine sees that
-// entry on replay like any other.
+// It then seals the previous term's open log, fencing its writer:
+//
+//  1. rename 0x<start>-0x7fffffffffffffff to 0x<start>-0x7fffffffffffffff.sealing
+//     and fsync the directory: from here on the old writer's fence check
+//     fails, so it acknowledges nothing it writes later;
+//  2. read the renamed file again (it may have grown since the scan) to its
+//     last valid record: every record that a fence check passed for lies
+//     before it;
+//  3. truncate after that record, fsync, and rename the file to
+//     0x<start>-0x<lastSeq+1> (an open log without valid records is
+//     removed instead); fsync the directory.
+//
+// If this Journal has replayed (or had a writer, or caught up) and the
+// journal now ends at a different seq than the state machine it fed, it
+// returns ErrReplayNeeded after sealing: call Replay, then StartWriting
+// again. A Journal that never replayed is not checked.
+//
+// Finally it creates the open log 0x<lastSeq+1>-0x7fffffffffffffff
+// (create-if-absent) and writes, durably, a NewTermEntry{epoch, leader,
+// time} as the term's first entry, which fences records of older epochs
+// that might follow it. The state machine sees that entry on replay like
+// any other.
 func (j *Journal) StartWriting(ctx context.Context, epoch int64) (Writer, error) {
 	if epoch <= 0 {
 		return nil, fmt.Errorf("journal: start writing: epoch %d must be positive", epoch)
@@ -49,36 +62,69 @@ func (j *Journal) StartWriting(ctx context.Context, epoch int64) (Writer, error)
 	if err := j.checkFormatted(); err != nil {
 		return nil, err
 	}
-	_, _, fp, err := j.listing()
-	if err != nil {
-		return nil, err
-	}
-	st := j.state
-	if st == nil || st.listing != fp {
-		if st, err = j.scan(ctx, nil); err != nil {
+	var st *scanState
+	for attempt := 0; ; attempt++ {
+		var err error
+		if st, err = j.writeScan(ctx); err != nil {
 			return nil, err
 		}
-	}
-	j.learn(st)
-	if j.appliedKnown && j.applied != st.lastSeq {
-		return nil, fmt.Errorf("%w: journal ends at seq %d, state machine at %d", ErrReplayNeeded, st.lastSeq, j.applied)
-	}
-	if epoch <= j.maxEpoch {
-		return nil, fmt.Errorf("%w: epoch %d, journal has epoch %d", ErrStaleEpoch, epoch, j.maxEpoch)
-	}
-	for _, o := range st.open {
-		if err := ctxErr(ctx); err != nil {
-			return nil, err
+		j.learn(st)
+		if epoch <= j.maxEpoch {
+			return nil, fmt.Errorf("%w: epoch %d, journal has epoch %d", ErrStaleEpoch, epoch, j.maxEpoch)
 		}
-		if err := j.seal(o); err != nil {
+		err = j.fenceOpenLogs(st)
+		if err == nil {
+			break
+		}
+		// An open log was renamed (rotated by its still running writer)
+		// between the scan and the fence: scan again.
+		j.state = nil
+		j.closeTail()
+		if !errors.Is(err, fs.ErrNotExist) || attempt >= maxRelists {
 			return nil, err
 		}
 	}
 	j.state = nil
-	next := st.lastSeq + 1
-	w := &writer{j: j, epoch: epoch, maxSize: j.cfg.LogSizeBytesMax, next: next, durable: st.lastSeq,
+	j.closeTail()
+	lastSeq := st.lastSeq
+	if len(st.open) > 0 {
+		var st2 *scanState
+		var err error
+		if st.openNotLast {
+			st2, err = j.scan(ctx, nil, false)
+			if err == nil && len(st2.open) == 0 {
+				err = fmt.Errorf("%w: open logs vanished while sealing", ErrReplayNeeded)
+			}
+		} else {
+			st2, err = j.rereadOpen(ctx, st)
+		}
+		if err != nil {
+			return nil, err
+		}
+		j.learn(st2)
+		for _, o := range st2.open {
+			if err := ctxErr(ctx); err != nil {
+				return nil, err
+			}
+			if err := j.seal(o); err != nil {
+				return nil, err
+			}
+		}
+		lastSeq = st2.lastSeq
+		if epoch <= j.maxEpoch {
+			return nil, fmt.Errorf("%w: epoch %d, journal has epoch %d", ErrStaleEpoch, epoch, j.maxEpoch)
+		}
+	}
+	if j.appliedKnown && j.applied != lastSeq {
+		return nil, fmt.Errorf("%w: journal ends at seq %d, state machine at %d", ErrReplayNeeded, lastSeq, j.applied)
+	}
+	next := lastSeq + 1
+	w := &writer{j: j, epoch: epoch, maxSize: j.cfg.LogSizeBytesMax, next: next, durable: lastSeq,
 		log: j.log.With("epoch", epoch)}
 	if err := w.createLog(next); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("%w: %v (another writer created it)", ErrReplayNeeded, err)
+		}
 		return nil, err
 	}
 	seq, err := w.Append(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_NewTerm{NewTerm: &journalpb.NewTermEntry{
@@ -99,10 +145,77 @@ func (j *Journal) StartWriting(ctx context.Context, epoch int64) (Writer, error)
 	return w, nil
 }
 
-// seal completes an open log left by an earlier term (or this process).
+// writeScan returns what StartWriting needs to know about the journal,
+// reusing the last Replay's scan or CatchUp's cursor when they still
+// describe it. Called with j.mu held.
+func (j *Journal) writeScan(ctx context.Context) (*scanState, error) {
+	logs, _, fp, err := j.listing()
+	if err != nil {
+		return nil, err
+	}
+	if st := j.state; st != nil && st.listing == fp {
+		return st, nil
+	}
+	if st := j.stateFromTail(logs, fp); st != nil {
+		return st, nil
+	}
+	return j.scan(ctx, nil, false)
+}
+
+// fenceOpenLogs renames every open log of st to its .sealing name (step 1
+// of sealing) and fsyncs the directory. Called with j.mu held.
+func (j *Journal) fenceOpenLogs(st *scanState) error {
+	if j.hooks.beforeFence != nil {
+		j.hooks.beforeFence()
+	}
+	renamed := false
+	for i := range st.open {
+		o := &st.open[i]
+		if o.seg.sealing {
+			continue // fenced by an earlier StartWriting that did not finish
+		}
+		dst := o.seg.path + sealingSuffix
+		if _, err := os.Lstat(dst); err == nil {
+			return fmt.Errorf("journal: seal: %s already exists", dst)
+		}
+		if err := os.Rename(o.seg.path, dst); err != nil {
+			return fmt.Errorf("journal: seal: fence: %w", err)
+		}
+		j.log.Info("journal: fenced open log", "file", dst)
+		o.seg.path, o.seg.sealing, renamed = dst, true, true
+	}
+	if renamed {
+		if err := syncDir(j.logs); err != nil {
+			return fmt.Errorf("journal: seal: %w", err)
+		}
+	}
+	return nil
+}
+
+// rereadOpen reads st's fenced open logs again from the position before the
+// first of them (step 2 of sealing). Called with j.mu held.
+func (j *Journal) rereadOpen(ctx context.Context, st *scanState) (*scanState, error) {
+	first := st.open[0]
+	st2 := &scanState{scanPos: first.before, cpEnd: st.cpEnd, sealer: true}
+	for _, o := range st.open {
+		c, err := openCursor(o.seg, first.from, st2)
+		if err != nil {
+			return nil, err
+		}
+		err = j.readFrom(ctx, c, st2, nil)
+		c.close()
+		if err != nil {
+			return nil, err
+		}
+		st2.open = append(st2.open, openLogState{seg: o.seg, validEnd: c.off, lastSeq: c.fileLast, before: c.before, from: c.from})
+	}
+	return st2, nil
+}
+
+// seal completes a fenced (.sealing) open log (step 3 of sealing).
 func (j *Journal) seal(o openLogState) error {
 	if o.lastSeq == 0 {
-		if o.seg.size > 0 {
+		if o.validEnd > 0 || o.seg.size > 0 {
 			j.log.Warn("journal: removing open log without applicable records", "file", o.seg.path, "bytes", o.seg.size)
 		}
 		if err := os.Remove(o.seg.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -117,9 +230,14 @@ func (j *Journal) seal(o openLogState) error {
 	if err != nil {
 		return fmt.Errorf("journal: seal: %w", err)
 	}
-	if o.seg.size > o.validEnd {
+	info, err := f.Stat()
+	if err != nil {
+		closeQuietly(f)
+		return fmt.Errorf("journal: seal: %w", err)
+	}
+	if info.Size() > o.validEnd {
 		j.log.Warn("journal: truncating open log after its last valid record",
-			"file", o.seg.path, "offset", o.validEnd, "bytes", o.seg.size-o.validEnd)
+			"file", o.seg.path, "offset", o.validEnd, "bytes", info.Size()-o.validEnd)
 		if err := f.Truncate(o.validEnd); err != nil {
 			closeQuietly(f)
 			return fmt.Errorf("journal: seal: %w", err)
@@ -275,19 +393,20 @@ func (w *writer) Append(e *journalpb.JournalEntry) (int64, error) {
 	return seq, nil
 }
 
-// rotate completes the current log (flush, fsync, close, rename to its true
-// end) and creates the next open log. Called with w.mu held.
+// rotate completes the current log (flush, fsync, fence check, close,
+// rename to its true end) and creates the next open log. Called with w.mu
+// held.
 func (w *writer) rotate() error {
 	if err := w.bw.Flush(); err != nil {
 		return err
 	}
-	// Make sure the name still refers to our file: a new leader may have
-	// sealed it (and a deposed writer must not rename the new leader's log).
-	if err := w.checkOwner(); err != nil {
-		return err
-	}
 	w.fsyncMu.Lock()
 	err := w.j.hooks.syncFile(w.h.f)
+	if err == nil {
+		// A new leader may have fenced the log: then nothing may be
+		// reported durable, and a deposed writer must not rename the file.
+		err = sameFile(w.h.f, w.path)
+	}
 	w.h.closed = true
 	if cerr := w.h.f.Close(); err == nil {
 		err = cerr
@@ -299,26 +418,21 @@ func (w *writer) rotate() error {
 	w.markDurable(w.next - 1)
 	done := filepath.Join(w.j.logs, segName(w.start, w.next))
 	if err := os.Rename(w.path, done); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%w: %s renamed during rotation", ErrFenced, w.path)
+		}
 		return err
 	}
 	if err := syncDir(w.j.logs); err != nil {
 		return err
 	}
 	w.log.Debug("journal log completed", "file", done)
-	return w.createLog(w.next)
-}
-
-func (w *writer) checkOwner() error {
-	mine, err := w.h.f.Stat()
-	if err != nil {
+	if err := w.createLog(w.next); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			// A new leader sealed up to here and started its own log.
+			return fmt.Errorf("%w: %v", ErrFenced, err)
+		}
 		return err
-	}
-	cur, err := os.Stat(w.path)
-	if err != nil {
-		return fmt.Errorf("open log %s: %w (sealed by another writer?)", w.path, err)
-	}
-	if !os.SameFile(mine, cur) {
-		return fmt.Errorf("open log %s was replaced by another writer", w.path)
 	}
 	return nil
 }
@@ -383,8 +497,8 @@ func (w *writer) Flush(ctx context.Context, seq int64) error {
 	}
 }
 
-// syncOnce writes the buffer and fsyncs the open log, then marks every seq
-// appended before the write durable.
+// syncOnce writes the buffer and fsyncs the open log, checks the fence,
+// then marks every seq appended before the write durable.
 func (w *writer) syncOnce() error {
 	w.mu.Lock()
 	if err := w.brokenErr(); err != nil {
@@ -393,18 +507,28 @@ func (w *writer) syncOnce() error {
 	}
 	target := w.next - 1
 	err := w.bw.Flush()
-	h := w.h
+	h, path := w.h, w.path
 	w.mu.Unlock()
 	if err != nil {
 		return w.fail(err)
 	}
 	w.fsyncMu.Lock()
-	if !h.closed { // closed: rotation has already synced it
+	rotated := h.closed // rotation has synced, checked and marked it
+	if !rotated {
 		err = w.j.hooks.syncFile(h.f)
+		if err == nil {
+			// The fence check: every byte written before it is in the
+			// history if path still names our file (a new leader renames
+			// the log before reading it to seal it).
+			err = sameFile(h.f, path)
+		}
 	}
 	w.fsyncMu.Unlock()
 	if err != nil {
 		return w.fail(err)
+	}
+	if rotated {
+		return w.brokenErr()
 	}
 	w.markDurable(target)
 	return nil
