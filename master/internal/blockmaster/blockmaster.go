@@ -78,6 +78,9 @@ type Master struct {
 	lost     map[int64]*worker
 	lengths  map[int64]int64 // committed block lengths (journaled)
 	location map[int64][]location
+	// graceUntil: no worker is declared lost before this time (a new
+	// leader's workers need a worker timeout to find it and re-register).
+	graceUntil time.Time
 }
 
 // New returns an empty block master.
@@ -523,6 +526,9 @@ func (m *Master) DetectLost() []int64 {
 	now := m.cfg.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if now.Before(m.graceUntil) {
+		return nil
+	}
 	var lost []int64
 	for id, w := range m.workers {
 		if now.Sub(w.lastContact) <= m.cfg.WorkerTimeout {
@@ -540,6 +546,33 @@ func (m *Master) DetectLost() []int64 {
 		m.log.Warn("worker lost", "worker_id", id, "address", addrKey(w.addr), "last_contact", w.lastContact)
 	}
 	return lost
+}
+
+// BeginTerm prepares a new leadership term: it forgets every worker
+// registration and block location (never journaled: a new leader learns them
+// again when its heartbeat answer REGISTER makes each worker send a full
+// block report), and declares no worker lost for one worker timeout from
+// now, so every worker has the chance to find the new leader first.
+func (m *Master) BeginTerm() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.forgetWorkersLocked()
+	m.graceUntil = m.cfg.Now().Add(m.cfg.WorkerTimeout)
+}
+
+// EndTerm forgets every worker registration and block location: a standby
+// tracks none, and after it leads again workers register anew.
+func (m *Master) EndTerm() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.forgetWorkersLocked()
+}
+
+func (m *Master) forgetWorkersLocked() {
+	m.workers = make(map[int64]*worker)
+	m.byAddr = make(map[string]int64)
+	m.lost = make(map[int64]*worker)
+	m.location = make(map[int64][]location)
 }
 
 // RunLostDetector checks for lost workers until ctx ends.

@@ -160,3 +160,30 @@ func TestCommitBlock(t *testing.T) {
 		t.Fatalf("orphan commit not deleted: %v", cmd)
 	}
 }
+
+func TestTermsForgetWorkersAndGraceLostDetection(t *testing.T) {
+	m, _, clk := setup(t)
+	ctx := context.Background()
+	w1 := register(t, m, "h1", 1)
+	m.EndTerm()
+	if live, lost := m.WorkerInfoList(); len(live)+len(lost) != 0 || m.HasLocation(1) {
+		t.Fatalf("standby kept workers: %v %v", live, lost)
+	}
+	if _, ok := m.BlockLength(1); !ok {
+		t.Fatal("journaled block length dropped with the workers")
+	}
+	m.BeginTerm()
+	if cmd, _ := m.Heartbeat(ctx, &alluxiopb.BlockHeartbeatRequest{WorkerId: w1}); cmd.CommandType != alluxiopb.CommandType_COMMAND_REGISTER {
+		t.Fatalf("new leader's answer to an unknown worker: %v", cmd)
+	}
+	register(t, m, "h1", 1)
+	// Within the grace period that started with the term: nobody is lost.
+	clk.add(59 * time.Second)
+	if lost := m.DetectLost(); len(lost) != 0 {
+		t.Fatalf("lost within the grace period: %v", lost)
+	}
+	clk.add(2 * time.Minute)
+	if lost := m.DetectLost(); len(lost) != 1 || lost[0] != w1 {
+		t.Fatalf("after the grace period: %v", lost)
+	}
+}

@@ -1,6 +1,6 @@
 // Package daemon is the alluxio-master process: flag parsing, configuration,
-// logging, journal formatting and the serve-until-signalled loop. main only
-// calls Run, so tests run the daemon in-process.
+// logging, journal formatting and dumping, and the serve-until-signalled
+// loop. main only calls Run, so tests run the daemon in-process.
 package daemon
 
 import (
@@ -65,6 +65,7 @@ func RunWithHook(ctx context.Context, args []string, stdout, stderr io.Writer, s
 	confDir := fs.String("conf-dir", "", "configuration directory (default $ALLUXIO_CONF_DIR, $ALLUXIO_HOME/conf, ./conf)")
 	format := fs.Bool("format", false, "format the journal folder (erasing it) and exit")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	dump := fs.Bool("dump-journal", false, "print the journal history as replay applies it, one line per entry (<seq> <epoch> <EntryType> <JSON>), and exit")
 	fs.Var(props, "D", "set a property, -Dkey=value (repeatable)")
 	fs.Var(props, "set", "set a property, --set key=value (repeatable)")
 	if err := fs.Parse(normalizeArgs(args)); err != nil {
@@ -98,6 +99,9 @@ func RunWithHook(ctx context.Context, args []string, stdout, stderr io.Writer, s
 		}
 		fmt.Fprintf(stdout, "Formatted journal at %s\n", folder)
 		return nil
+	}
+	if *dump {
+		return dumpJournal(ctx, c, log, stdout)
 	}
 	log.Info("starting alluxio-master", "version", version.Version, "journal_folder", folder, "root_ufs", c.Get("alluxio.master.mount.table.root.ufs"))
 	srv, err := server.Start(ctx, server.Options{Conf: c, Logger: log, Version: version.Version})

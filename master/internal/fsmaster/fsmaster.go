@@ -45,6 +45,11 @@ type Config struct {
 	// PersistTimeout is how long a PERSIST assignment may stay unanswered
 	// before it is given to a worker again (default 5 minutes).
 	PersistTimeout time.Duration
+	// OnJournalFailure, if set, is called once per term when the journal
+	// writer fails (the master then refuses writes until a new term). It
+	// may run with the master's lock held, so it must not block or call
+	// back into the Master.
+	OnJournalFailure func(error)
 }
 
 // Checkpointer is the part of the journal that writes checkpoints.
@@ -252,15 +257,26 @@ func (m *Master) writableLocked() error {
 	return nil
 }
 
-func (m *Master) setBroken(err error) {
+// setBroken marks the term of writer w broken (a failure of an earlier
+// term's writer does not break the current one).
+func (m *Master) setBroken(w journal.Writer, err error) {
 	m.mu.Lock()
-	first := m.broken == nil
+	first := m.broken == nil && m.w != nil && m.w == w
 	if first {
 		m.broken = err
+		m.notifyBrokenLocked(err)
 	}
 	m.mu.Unlock()
 	if first {
 		m.log.Error("journal write failed; master stops accepting writes", "err", err)
+	}
+}
+
+// notifyBrokenLocked tells the owner that the journal failed. Called with
+// m.mu held, once per term (when m.broken is first set).
+func (m *Master) notifyBrokenLocked(err error) {
+	if m.cfg.OnJournalFailure != nil {
+		m.cfg.OnJournalFailure(err)
 	}
 }
 
@@ -281,6 +297,7 @@ func (t *txn) add(e *journalpb.JournalEntry) error {
 	if err != nil {
 		if m.broken == nil {
 			m.broken = err
+			m.notifyBrokenLocked(err)
 			m.log.Error("journal append failed; master stops accepting writes", "err", err)
 		}
 		return fmt.Errorf("fsmaster: journal append: %v: %w", err, rpcstatus.ErrUnavailable)
@@ -293,6 +310,7 @@ func (t *txn) add(e *journalpb.JournalEntry) error {
 		// fail the same way. Stop writing.
 		if m.broken == nil {
 			m.broken = err
+			m.notifyBrokenLocked(err)
 			m.log.Error("apply of own journal entry failed; master stops accepting writes", "err", err)
 		}
 		return fmt.Errorf("fsmaster: apply: %v: %w", err, rpcstatus.ErrInternal)
@@ -356,7 +374,12 @@ func (m *Master) flush(ctx context.Context, w journal.Writer, seq int64) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("fsmaster: waiting for journal flush: %v: %w", ctx.Err(), rpcstatus.ErrIndeterminate)
 	}
-	m.setBroken(err)
+	if errors.Is(err, rpcstatus.ErrNotLeader) {
+		// Durable or not, the entry cannot be acknowledged: this master's
+		// term ended (the writer reports it; the journal is not broken).
+		return fmt.Errorf("fsmaster: journal flush: %w", err)
+	}
+	m.setBroken(w, err)
 	return fmt.Errorf("fsmaster: journal flush: %v: %w", err, rpcstatus.ErrUnavailable)
 }
 

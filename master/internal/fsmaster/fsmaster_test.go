@@ -469,6 +469,56 @@ func TestJournalFailureStopsWrites(t *testing.T) {
 	}
 }
 
+func TestDigestChangesWithState(t *testing.T) {
+	f := newFixture(t)
+	_, d0, _ := f.m.Digest()
+	f.mkdir(t, "/a")
+	seq, d1, _ := f.m.Digest()
+	if d0 == d1 || seq != f.m.LastSeq() {
+		t.Fatalf("digest did not change: %s %s", d0, d1)
+	}
+	// Block locations are not journaled state.
+	id, _ := f.bm.GetWorkerID(&alluxiopb.WorkerNetAddress{Host: "w", RpcPort: 1})
+	f.touch(t, "/a/f", 10)
+	_, d2, _ := f.m.Digest()
+	if err := f.bm.RegisterWorker(bg, &alluxiopb.RegisterWorkerRequest{WorkerId: id, StorageTiers: []string{"MEM"},
+		CurrentBlocksOnTiers: map[string]*alluxiopb.BlockIdList{"MEM": {BlockIds: []int64{blockIDFor(inodeIDFor(2), 0)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, d3, _ := f.m.Digest(); d3 != d2 {
+		t.Fatal("digest covers block locations")
+	}
+}
+
+// notLeaderWriter refuses every flush the way the server's term-checking
+// writer does once the term is over.
+type notLeaderWriter struct{ *memWriter }
+
+func (w notLeaderWriter) Flush(ctx context.Context, seq int64) error {
+	return fmt.Errorf("term over: %w", rpcstatus.ErrNotLeader)
+}
+
+func TestFlushAfterTermEndsIsNotLeaderAndNotBroken(t *testing.T) {
+	m, _ := newMaster(t.TempDir())
+	var failures int
+	m.cfg.OnJournalFailure = func(error) { failures++ }
+	m.StartLeading(notLeaderWriter{&memWriter{epoch: 1}}, nil)
+	if _, err := m.CreateDirectory(bg, &alluxiopb.CreateDirectoryRequest{Path: "/x"}); !errors.Is(err, rpcstatus.ErrNotLeader) {
+		t.Fatalf("got %v", err)
+	}
+	if failures != 0 || m.Writable() != nil {
+		t.Fatalf("a deposed term's flush broke the journal: failures=%d writable=%v", failures, m.Writable())
+	}
+	// A real journal failure is reported once.
+	w := &memWriter{epoch: 2, failAfter: 1}
+	m.StartLeading(w, nil)
+	m.CreateDirectory(bg, &alluxiopb.CreateDirectoryRequest{Path: "/y"})
+	m.CreateDirectory(bg, &alluxiopb.CreateDirectoryRequest{Path: "/z"})
+	if failures != 1 {
+		t.Fatalf("failures reported: %d", failures)
+	}
+}
+
 func TestNotLeader(t *testing.T) {
 	m, _ := newMaster(t.TempDir())
 	if _, err := m.CreateDirectory(bg, &alluxiopb.CreateDirectoryRequest{Path: "/x"}); !errors.Is(err, rpcstatus.ErrNotLeader) {
@@ -533,6 +583,16 @@ func TestReplayDeterminism(t *testing.T) {
 			}
 			if d := diffSnapshots(want, snapshotOf(t, m3)); d != "" {
 				t.Fatalf("checkpointed state differs: %s", d)
+			}
+			// The digests agree: written, replayed, checkpointed.
+			seq1, d1, err := f.m.Digest()
+			if err != nil {
+				t.Fatal(err)
+			}
+			seq2, d2, _ := m2.Digest()
+			_, d3, _ := m3.Digest()
+			if seq1 != seq2 || d1 != d2 || d1 != d3 || len(d1) != 64 {
+				t.Fatalf("digests: %d %s / %d %s / %s", seq1, d1, seq2, d2, d3)
 			}
 			// The rebuilt master continues without id collisions.
 			m3.StartLeading(&memWriter{epoch: 2, seq: f.w.seq}, nil)

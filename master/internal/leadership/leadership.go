@@ -1,7 +1,7 @@
 // Package leadership tells the master's RPC handlers whether this master may
 // act as the leader right now, and in which epoch. In single-master mode the
-// answer is always yes; the ZooKeeper-backed implementation arrives with the
-// fault-tolerance work and satisfies the same interface.
+// answer is always yes (Static); in ZooKeeper mode Elected follows the
+// election: leader while the current term is valid, standby otherwise.
 package leadership
 
 import "sync/atomic"

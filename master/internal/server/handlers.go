@@ -151,9 +151,9 @@ type metaService struct {
 }
 
 func (m *metaService) GetMasterInfo(ctx context.Context, r *alluxiopb.GetMasterInfoRequest) (*alluxiopb.GetMasterInfoResponse, error) {
-	return m.s.masterInfo(), nil
+	return m.s.masterInfo(ctx), nil
 }
 
 func (m *metaService) GetStatusOfSelf(ctx context.Context, r *alluxiopb.GetStatusOfSelfRequest) (*alluxiopb.MasterStatus, error) {
-	return m.s.selfStatus(), nil
+	return m.s.selfStatus(r.GetWithDigest())
 }

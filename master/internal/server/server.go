@@ -22,6 +22,10 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
@@ -51,6 +55,18 @@ type Options struct {
 	UFS *ufs.Registry
 	// TTLCheckInterval is how often expired TTLs are acted on (default 1 minute).
 	TTLCheckInterval time.Duration
+	// TracerProvider makes the server spans of every RPC (otelgrpc); nil
+	// means no tracing.
+	TracerProvider trace.TracerProvider
+	// TailInterval is how often a standby looks for new journal entries
+	// (default 20ms; a look that finds the logs unchanged costs two
+	// directory listings).
+	TailInterval time.Duration
+	// FlushHook, if set, is called by the leader's journal writer at each
+	// Flush: with stage "before" ahead of the fsync and with "after" once
+	// the entries are durable, just before leadership is checked. Fault
+	// tests use it to pause a leader in the middle of a write.
+	FlushHook func(stage string, seq int64)
 }
 
 // Server is one running master.
@@ -63,7 +79,9 @@ type Server struct {
 	journal *journal.Journal
 	fs      *fsmaster.Master
 	bm      *blockmaster.Master
-	lead    *leadership.Static
+	lead    leadership.Leadership
+	static  *leadership.Static // SINGLE mode
+	ha      *haMaster          // ZooKeeper mode
 	replay  journal.ReplayResult
 
 	grpc    *grpc.Server
@@ -81,7 +99,11 @@ type Server struct {
 // ErrJournalType is returned for journal types other than UFS.
 var ErrJournalType = errors.New("server: unsupported journal type")
 
-// Start replays the journal and starts serving. The caller must Shutdown.
+// Start replays the journal and starts serving. Without ZooKeeper
+// (alluxio.zookeeper.enabled=false) the master is the only one (SINGLE): it
+// starts a new journal term at once. With ZooKeeper it serves as a STANDBY
+// that tails the journal and campaigns for leadership in the background
+// (see ha.go). The caller must Shutdown.
 func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -89,30 +111,24 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
+	if opts.TracerProvider == nil {
+		opts.TracerProvider = noop.NewTracerProvider()
+	}
 	c := opts.Conf
 	s := &Server{opts: opts, conf: c, log: opts.Logger, start: time.Now()}
 	if jt := c.Get("alluxio.master.journal.type"); jt != "UFS" {
 		return nil, fmt.Errorf("%w: alluxio.master.journal.type=%s (from %s); only UFS is supported", ErrJournalType, jt, c.Source("alluxio.master.journal.type"))
 	}
-	if c.GetBool("alluxio.zookeeper.enabled") {
-		s.log.Warn("alluxio.zookeeper.enabled is set, but leader election is not implemented yet: this master runs as the only leader",
-			"source", c.Source("alluxio.zookeeper.enabled").String())
-	}
+	haMode := c.GetBool("alluxio.zookeeper.enabled")
 	folder := c.Get("alluxio.master.journal.folder")
-	if err := s.ensureFormatted(folder); err != nil {
+	if haMode {
+		if err := checkSharedJournal(folder); err != nil {
+			return nil, err
+		}
+		warnLoopback(ctx, s.log, c)
+	} else if err := s.ensureFormatted(folder); err != nil {
 		return nil, err
 	}
-	j, err := journal.Open(journal.Config{
-		Folder:                  folder,
-		LogSizeBytesMax:         c.GetBytes("alluxio.master.journal.log.size.bytes.max"),
-		CheckpointPeriodEntries: c.GetInt64("alluxio.master.journal.checkpoint.period.entries"),
-		Logger:                  s.log,
-		Leader:                  net.JoinHostPort(c.Get("alluxio.master.hostname"), strconv.Itoa(c.GetInt("alluxio.master.rpc.port"))),
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.journal = j
 	reg := opts.UFS
 	if reg == nil {
 		reg = ufs.NewRegistry()
@@ -127,28 +143,32 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		_ = u.Close()
 	}
 	s.bm = blockmaster.New(blockmaster.Config{WorkerTimeout: c.GetDuration("alluxio.master.worker.timeout"), Logger: s.log.With("component", "blockmaster")})
-	s.fs = fsmaster.New(fsmaster.Config{
+	fcfg := fsmaster.Config{
 		RootUFS:          root,
 		DefaultBlockSize: c.GetBytes("alluxio.user.block.size.bytes.default"),
 		UFS:              reg,
 		Blocks:           s.bm,
 		Logger:           s.log.With("component", "fsmaster"),
-	})
-	t0 := time.Now()
-	res, err := j.Replay(ctx, s.fs)
-	if err != nil {
-		return nil, fmt.Errorf("replay journal %s: %w", folder, err)
 	}
-	s.replay = res
-	s.log.Info("journal replayed", "folder", folder, "entries", res.Entries, "last_seq", res.LastSeq, "last_epoch", res.LastEpoch,
-		"checkpoint_seq", res.CheckpointSeq, "inodes", s.fs.InodeCount(), "took", time.Since(t0))
-	epoch := res.LastEpoch + 1
+	if haMode {
+		return s.startHA(ctx, fcfg)
+	}
+	s.fs = fsmaster.New(fcfg)
+	j, err := s.openJournal(net.JoinHostPort(c.Get("alluxio.master.hostname"), strconv.Itoa(c.GetInt("alluxio.master.rpc.port"))))
+	if err != nil {
+		return nil, err
+	}
+	if err := s.replayAll(ctx); err != nil {
+		return nil, err
+	}
+	epoch := s.replay.LastEpoch + 1
 	w, err := j.StartWriting(ctx, epoch)
 	if err != nil {
 		return nil, fmt.Errorf("start journal term %d: %w", epoch, err)
 	}
 	s.fs.StartLeading(w, j)
-	s.lead = leadership.NewStatic(epoch, "SINGLE")
+	s.static = leadership.NewStatic(epoch, leadership.RoleSingle)
+	s.lead = s.static
 	if err := s.listen(); err != nil {
 		s.fs.StopLeading()
 		_ = w.Close()
@@ -156,9 +176,49 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	bgctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.bg.Add(4)
+	s.bg.Add(2)
 	go func() { defer s.bg.Done(); s.bm.RunLostDetector(bgctx) }()
 	go func() { defer s.bg.Done(); s.fs.RunTTLChecker(bgctx, opts.TTLCheckInterval) }()
+	s.serve()
+	s.log.Info("master serving", "rpc", s.rpcLis.Addr().String(), "web", s.webLis.Addr().String(), "epoch", epoch, "role", s.lead.Role())
+	return s, nil
+}
+
+// openJournal opens the journal folder; leader names this master in the
+// NewTermEntry of its terms.
+func (s *Server) openJournal(leader string) (*journal.Journal, error) {
+	c := s.conf
+	j, err := journal.Open(journal.Config{
+		Folder:                  c.Get("alluxio.master.journal.folder"),
+		LogSizeBytesMax:         c.GetBytes("alluxio.master.journal.log.size.bytes.max"),
+		CheckpointPeriodEntries: c.GetInt64("alluxio.master.journal.checkpoint.period.entries"),
+		Logger:                  s.log,
+		Leader:                  leader,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.journal = j
+	return j, nil
+}
+
+// replayAll rebuilds the namespace from the journal (start-up).
+func (s *Server) replayAll(ctx context.Context) error {
+	t0 := time.Now()
+	folder := s.conf.Get("alluxio.master.journal.folder")
+	res, err := s.journal.Replay(ctx, s.fs)
+	if err != nil {
+		return fmt.Errorf("replay journal %s: %w", folder, err)
+	}
+	s.replay = res
+	s.log.Info("journal replayed", "folder", folder, "entries", res.Entries, "last_seq", res.LastSeq, "last_epoch", res.LastEpoch,
+		"checkpoint_seq", res.CheckpointSeq, "inodes", s.fs.InodeCount(), "took", time.Since(t0))
+	return nil
+}
+
+// serve starts the gRPC and web servers on their listeners.
+func (s *Server) serve() {
+	s.bg.Add(2)
 	go func() {
 		defer s.bg.Done()
 		if err := s.grpc.Serve(s.rpcLis); err != nil {
@@ -171,8 +231,6 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			s.log.Error("web server stopped", "err", err)
 		}
 	}()
-	s.log.Info("master serving", "rpc", s.rpcLis.Addr().String(), "web", s.webLis.Addr().String(), "epoch", epoch, "role", s.lead.Role())
-	return s, nil
 }
 
 // ensureFormatted formats an absent or empty journal folder in single-master
@@ -215,6 +273,7 @@ func (s *Server) listen() error {
 		// Clients and workers may ping to notice a dead master quickly.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(s.opts.TracerProvider))),
 		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
 		grpc.ChainStreamInterceptor(s.streamInterceptor),
 	)
@@ -330,19 +389,43 @@ func (s *Server) advertised() *alluxiopb.MasterAddress {
 	return &alluxiopb.MasterAddress{Host: s.conf.Get("alluxio.master.hostname"), RpcPort: int32(p)}
 }
 
-func (s *Server) selfStatus() *alluxiopb.MasterStatus {
-	return &alluxiopb.MasterStatus{Address: s.advertised(), Role: s.lead.Role(), Epoch: s.lead.Epoch(),
-		JournalSequence: s.fs.LastSeq(), StartTimeMs: s.start.UnixMilli(), Version: s.opts.Version}
+// participantID is this master's advertised host:port.
+func (s *Server) participantID() string {
+	a := s.advertised()
+	return net.JoinHostPort(a.GetHost(), strconv.Itoa(int(a.GetRpcPort())))
 }
 
-func (s *Server) masterInfo() *alluxiopb.GetMasterInfoResponse {
+func (s *Server) selfStatus(withDigest bool) (*alluxiopb.MasterStatus, error) {
+	st := &alluxiopb.MasterStatus{Address: s.advertised(), Role: s.lead.Role(), Epoch: s.lead.Epoch(),
+		JournalSequence: s.fs.LastSeq(), StartTimeMs: s.start.UnixMilli(), Version: s.opts.Version,
+		ParticipantId: s.participantID()}
+	if st.Role == leadership.RoleStandby {
+		// A standby reports the epoch of the journal it follows.
+		st.Epoch = s.fs.LastEpoch()
+	}
+	if withDigest {
+		seq, d, err := s.fs.Digest()
+		if err != nil {
+			return nil, err
+		}
+		st.JournalSequence, st.StateDigest = seq, d
+	}
+	return st, nil
+}
+
+func (s *Server) masterInfo(ctx context.Context) *alluxiopb.GetMasterInfoResponse {
 	_, wport, _ := net.SplitHostPort(s.webLis.Addr().String())
 	wp, _ := strconv.Atoi(wport)
+	self, _ := s.selfStatus(false)
 	r := &alluxiopb.GetMasterInfoResponse{
-		Masters: []*alluxiopb.MasterStatus{s.selfStatus()}, Version: s.opts.Version,
+		Masters: []*alluxiopb.MasterStatus{self}, Version: s.opts.Version,
 		StartTimeMs: s.start.UnixMilli(), UpTimeMs: time.Since(s.start).Milliseconds(),
 		JournalFolder: s.conf.Get("alluxio.master.journal.folder"), ZookeeperEnabled: s.conf.GetBool("alluxio.zookeeper.enabled"),
 		ZookeeperAddresses: s.conf.GetList("alluxio.zookeeper.address"), RpcPort: s.advertised().GetRpcPort(), WebPort: int32(wp),
+	}
+	if s.ha != nil {
+		r.LeaderAddress, r.Masters = s.ha.masters(ctx, self)
+		return r
 	}
 	if s.lead.IsLeader() {
 		r.LeaderAddress = s.advertised()
@@ -350,10 +433,16 @@ func (s *Server) masterInfo() *alluxiopb.GetMasterInfoResponse {
 	return r
 }
 
-// Shutdown drains RPCs (GracefulStop until ctx ends, then Stop), resigns,
-// closes the journal writer and stops the web server. It is idempotent.
+// Shutdown stops the master; it is idempotent. In ZooKeeper mode a leader
+// first stops acknowledging writes and resigns, so a standby takes over at
+// once, without waiting for a session timeout, and a standby leaves the
+// election. Then RPCs drain (GracefulStop until ctx ends, then Stop), the
+// journal writer is closed and the web server stops.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopped.Do(func() {
+		if s.ha != nil {
+			s.ha.leave(ctx)
+		}
 		done := make(chan struct{})
 		go func() { s.grpc.GracefulStop(); close(done) }()
 		select {
@@ -363,17 +452,23 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			s.grpc.Stop()
 			<-done
 		}
-		s.lead.Resign()
 		var errs []error
-		if w := s.fs.StopLeading(); w != nil {
-			if err := w.Close(); err != nil {
-				errs = append(errs, fmt.Errorf("close journal writer: %w", err))
+		if s.ha != nil {
+			s.ha.stop()
+		} else {
+			s.static.Resign()
+			if w := s.fs.StopLeading(); w != nil {
+				if err := w.Close(); err != nil {
+					errs = append(errs, fmt.Errorf("close journal writer: %w", err))
+				}
 			}
 		}
 		if err := s.web.Shutdown(ctx); err != nil {
 			_ = s.web.Close()
 		}
-		s.cancel()
+		if s.cancel != nil {
+			s.cancel()
+		}
 		s.bg.Wait()
 		_ = s.fs.Close()
 		s.stopErr = errors.Join(errs...)

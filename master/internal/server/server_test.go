@@ -379,7 +379,7 @@ func TestNotLeaderAndRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	// After resigning, leader RPCs are refused as NOT_LEADER; meta still answers.
-	e.srv.lead.Resign()
+	e.srv.static.Resign()
 	_, err = e.fs.GetStatus(c, &alluxiopb.GetStatusRequest{Path: "/"})
 	if !errors.Is(rpcstatus.FromGRPC(err), rpcstatus.ErrNotLeader) {
 		t.Fatalf("standby GetStatus: %v", err)
