@@ -59,5 +59,11 @@ proto-check: proto
 bench: build
 	@for m in $(MODULES); do (cd $$m && $(GO) test -run '^$$' -bench . -benchtime 1x ./...) || exit 1; done
 
+## bench-failover: failover time (kill -9 and SIGTERM of the leader) at 10^4 and 10^6 files; writes docs/benchmarks.md
+.PHONY: bench-failover
+bench-failover: build
+	cd client && ALLUXIO_BIN_DIR=$(BIN) ALLUXIO_BENCH=failover ALLUXIO_BENCH_OUT=$(CURDIR)/docs/benchmarks.md \
+	  $(GO) test -count=1 -timeout 60m -run '^TestBenchFailover$$' -v ./e2e/
+
 clean:
 	rm -f $(BIN)/alluxio $(BIN)/alluxio-master $(BIN)/alluxio-worker

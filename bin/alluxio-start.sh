@@ -7,14 +7,19 @@
 #   alluxio-start.sh masters   a master on every host of conf/masters (ssh for other hosts)
 #   alluxio-start.sh workers   a worker on every host of conf/workers
 #   alluxio-start.sh all       masters, then workers
+#   alluxio-start.sh local-ha  fault-tolerant demo on this host: a local ZooKeeper
+#                              (deploy/zookeeper/start-local.sh), three masters sharing
+#                              one journal, one worker; all find the leader through ZooKeeper
 #
 # Environment: ALLUXIO_HOME, ALLUXIO_CONF_DIR (default $ALLUXIO_HOME/conf),
 # ALLUXIO_LOGS_DIR (default $ALLUXIO_HOME/logs), ALLUXIO_PID_DIR
 # (default $ALLUXIO_HOME/run), and ALLUXIO_*_JAVA_OPTS with -Dkey=value items.
+# local-ha: ALLUXIO_LOCAL_HA_ZK_PORT (2181), ALLUXIO_LOCAL_HA_MASTER_PORTS
+# (19998,20998,21998; web port = rpc port + 1), ALLUXIO_LOCAL_HA_ZK_DIR.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/alluxio-common.sh"
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
 
 ensure_built() {
   if [[ ! -x "$BIN/alluxio-master" || ! -x "$BIN/alluxio-worker" || ! -x "$BIN/alluxio" ]]; then
@@ -49,17 +54,20 @@ $(tail -n 5 "$ALLUXIO_LOGS_DIR/$name.log" 2>/dev/null)"
 
 conf_get() { "$BIN/alluxio" getConf "$1"; }
 
-start_daemon() { # NAME
-  local name=$1 pid port host
+start_daemon() { # NAME [HOST PORT]   NAME: master, worker, or master-1, ... (several on one host)
+  local name=$1 kind pid port host
+  kind=$(kind "$name")
   if pid=$(running "$name"); then
     echo "alluxio-$name is already running (pid $pid)."
     return 0
   fi
   mkdir -p "$ALLUXIO_LOGS_DIR" "$ALLUXIO_PID_DIR"
-  nohup "$BIN/alluxio-$name" >>"$ALLUXIO_LOGS_DIR/$name.log" 2>&1 </dev/null &
+  nohup "$BIN/alluxio-$kind" >>"$ALLUXIO_LOGS_DIR/$name.log" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$(pid_file "$name")"
-  if [[ $name == master ]]; then
+  if [[ $# -ge 3 ]]; then
+    host=$2; port=$3
+  elif [[ $kind == master ]]; then
     port=$(conf_get alluxio.master.rpc.port); host=$(conf_get alluxio.master.hostname)
   else
     port=$(conf_get alluxio.worker.rpc.port); host=$(conf_get alluxio.worker.hostname)
@@ -98,6 +106,35 @@ on_hosts() { # FILE TARGET
   done
 }
 
+# start_local_ha: ZooKeeper, then three masters on distinct ports sharing the
+# configured journal folder, then the worker, all in fault-tolerant mode.
+start_local_ha() {
+  local zkpid i port ports
+  ensure_built; ensure_conf
+  mkdir -p "$ALLUXIO_PID_DIR" "$ALLUXIO_LOGS_DIR"
+  zkpid=$(cat "$LOCAL_HA_ZK_DIR/zookeeper.pid" 2>/dev/null || true)
+  if [[ -n $zkpid ]] && kill -0 "$zkpid" 2>/dev/null; then
+    echo "ZooKeeper is already running (pid $zkpid) at 127.0.0.1:$LOCAL_HA_ZK_PORT."
+  else
+    "$ALLUXIO_HOME/deploy/zookeeper/start-local.sh" -p "$LOCAL_HA_ZK_PORT" -d "$LOCAL_HA_ZK_DIR" >/dev/null \
+      || die "could not start ZooKeeper (deploy/zookeeper/start-local.sh -p $LOCAL_HA_ZK_PORT)"
+    echo "Started ZooKeeper (pid $(cat "$LOCAL_HA_ZK_DIR/zookeeper.pid")) at 127.0.0.1:$LOCAL_HA_ZK_PORT; data in $LOCAL_HA_ZK_DIR."
+  fi
+  export ALLUXIO_JAVA_OPTS="${ALLUXIO_JAVA_OPTS:-} $(local_ha_opts)"
+  format_if_new
+  IFS=, read -ra ports <<<"$LOCAL_HA_MASTER_PORTS"
+  for i in "${!ports[@]}"; do
+    port=${ports[$i]}
+    ALLUXIO_MASTER_JAVA_OPTS="${ALLUXIO_MASTER_JAVA_OPTS:-} -Dalluxio.master.hostname=127.0.0.1 -Dalluxio.master.rpc.port=$port -Dalluxio.master.web.port=$((port + 1))" \
+      start_daemon "master-$((i + 1))" 127.0.0.1 "$port"
+  done
+  start_daemon worker
+  wait_worker_registered
+  echo "Fault-tolerant local cluster is up: ZooKeeper 127.0.0.1:$LOCAL_HA_ZK_PORT, masters on ports $LOCAL_HA_MASTER_PORTS."
+  echo "Try: ALLUXIO_USER_JAVA_OPTS='$(local_ha_opts)' $BIN/alluxio fs masterInfo"
+  echo "     $BIN/alluxio fs ls alluxio://zk@127.0.0.1:$LOCAL_HA_ZK_PORT/   (stop: $BIN/alluxio-stop.sh local-ha)"
+}
+
 [[ $# -ge 1 ]] || { usage >&2; exit 2; }
 case "$1" in
   -h|--help) usage ;;
@@ -105,9 +142,10 @@ case "$1" in
     ensure_built; ensure_conf; format_if_new
     start_daemon master; start_daemon worker; wait_worker_registered
     echo "Local cluster is up. Try: $BIN/alluxio fs ls /   (stop: $BIN/alluxio-stop.sh local)" ;;
+  local-ha) start_local_ha ;;
   master|worker) ensure_built; start_daemon "$1" ;;
   masters) ensure_built; on_hosts "$ALLUXIO_CONF_DIR/masters" master ;;
   workers) ensure_built; on_hosts "$ALLUXIO_CONF_DIR/workers" worker ;;
   all) ensure_built; on_hosts "$ALLUXIO_CONF_DIR/masters" master; on_hosts "$ALLUXIO_CONF_DIR/workers" worker ;;
-  *) echo "alluxio-start.sh: unknown target '$1' (want local, all, masters, workers, master or worker)" >&2; exit 2 ;;
+  *) echo "alluxio-start.sh: unknown target '$1' (want local, local-ha, all, masters, workers, master or worker)" >&2; exit 2 ;;
 esac

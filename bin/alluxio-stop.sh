@@ -3,6 +3,7 @@
 #
 #   alluxio-stop.sh local|all   the worker and master on this host (all: every host of conf/workers and conf/masters)
 #   alluxio-stop.sh master|worker|masters|workers
+#   alluxio-stop.sh local-ha    the worker, the masters and the ZooKeeper that local-ha started
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/alluxio-common.sh"
 
@@ -14,6 +15,7 @@ stop_daemon() { # NAME
     echo "alluxio-$name is not running."
     return 0
   fi
+  kill -CONT "$pid" 2>/dev/null || true # a paused process cannot handle SIGTERM
   kill -TERM "$pid"
   for ((i = 0; i < 300; i++)); do
     kill -0 "$pid" 2>/dev/null || break
@@ -36,12 +38,32 @@ on_hosts() { # FILE TARGET
   done
 }
 
+# stop_local_ha: the worker, every master-N, then the local ZooKeeper.
+stop_local_ha() {
+  local f name zkpid i
+  stop_daemon worker
+  for f in "$ALLUXIO_PID_DIR"/alluxio-master-*.pid; do
+    [[ -e $f ]] || continue
+    name=$(basename "$f" .pid); name=${name#alluxio-}
+    stop_daemon "$name"
+  done
+  zkpid=$(cat "$LOCAL_HA_ZK_DIR/zookeeper.pid" 2>/dev/null || true)
+  if [[ -n $zkpid ]] && kill -0 "$zkpid" 2>/dev/null; then
+    kill -TERM "$zkpid"
+    for ((i = 0; i < 100; i++)); do kill -0 "$zkpid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$zkpid" 2>/dev/null || true
+    echo "Stopped ZooKeeper (pid $zkpid)."
+  fi
+  rm -f "$LOCAL_HA_ZK_DIR/zookeeper.pid"
+}
+
 [[ $# -ge 1 ]] || { sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 case "$1" in
   local) stop_daemon worker; stop_daemon master ;;
+  local-ha) stop_local_ha ;;
   master|worker) stop_daemon "$1" ;;
   masters) on_hosts "$ALLUXIO_CONF_DIR/masters" master ;;
   workers) on_hosts "$ALLUXIO_CONF_DIR/workers" worker ;;
   all) on_hosts "$ALLUXIO_CONF_DIR/workers" worker; on_hosts "$ALLUXIO_CONF_DIR/masters" master ;;
-  *) echo "alluxio-stop.sh: unknown target '$1' (want local, all, masters, workers, master or worker)" >&2; exit 2 ;;
+  *) echo "alluxio-stop.sh: unknown target '$1' (want local, local-ha, all, masters, workers, master or worker)" >&2; exit 2 ;;
 esac

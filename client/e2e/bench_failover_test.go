@@ -1,0 +1,274 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/alluxio-go/alluxio/client"
+)
+
+// benchCommand is how docs/benchmarks.md says the figures were produced.
+const benchCommand = "make bench-failover"
+
+// failoverSample is one measured failover.
+type failoverSample struct {
+	files   int64
+	event   string // "kill -9" or "SIGTERM"
+	elapsed time.Duration
+	from    string
+	to      string
+}
+
+// TestBenchFailover is the failover benchmark, not a timed test: it runs
+// only with ALLUXIO_BENCH=failover (make bench-failover). On a cluster of
+// three masters it creates the namespace sizes of ALLUXIO_BENCH_SIZES
+// (default 10000,1000000 files) and at each size measures, several times
+// (ALLUXIO_BENCH_TRIALS, default 3), the time from kill -9 of the leader,
+// and from SIGTERM, to the first successful client operation (a mkdir by a
+// client that finds the leader through ZooKeeper). With ALLUXIO_BENCH_OUT
+// set it writes the figures there as Markdown (docs/benchmarks.md).
+func TestBenchFailover(t *testing.T) {
+	if os.Getenv("ALLUXIO_BENCH") != "failover" {
+		t.Skip("benchmark: run with ALLUXIO_BENCH=failover (make bench-failover)")
+	}
+	sizes := []int64{10000, 1000000}
+	if s := os.Getenv("ALLUXIO_BENCH_SIZES"); s != "" {
+		sizes = nil
+		for _, f := range strings.Split(s, ",") {
+			n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+			if err != nil {
+				t.Fatalf("ALLUXIO_BENCH_SIZES: %v", err)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	trials := 3
+	if s := os.Getenv("ALLUXIO_BENCH_TRIALS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			t.Fatalf("ALLUXIO_BENCH_TRIALS=%q", s)
+		}
+		trials = n
+	}
+	populateLimit := 10 * time.Minute
+	if s := os.Getenv("ALLUXIO_BENCH_POPULATE_LIMIT"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			t.Fatalf("ALLUXIO_BENCH_POPULATE_LIMIT: %v", err)
+		}
+		populateLimit = d
+	}
+
+	c := newHACluster(t, haConfig{masters: 3, workers: 0, props: map[string]string{
+		// Many small entries: let the log rotate as it would in production.
+		"alluxio.master.journal.log.size.bytes.max": "64MB",
+	}})
+	c.startAll()
+	c.waitLeader(nil)
+
+	// The probing client retries quickly: the figure is the cluster's
+	// failover time, not the client's backoff.
+	probeProps := map[string]string{
+		"alluxio.user.rpc.retry.base.sleep":   "10ms",
+		"alluxio.user.rpc.retry.max.sleep":    "50ms",
+		"alluxio.user.rpc.retry.max.duration": "120s",
+	}
+	loader := c.mustClient(nil)
+	var created atomic.Int64
+	var samples []failoverSample
+	var notes []string
+	probeN := 0
+
+	for _, size := range sizes {
+		start := time.Now()
+		n0 := created.Load()
+		reached := populate(t, loader, &created, size, populateLimit)
+		rate := float64(reached-n0) / time.Since(start).Seconds()
+		note := fmt.Sprintf("%d files created in %v (%.0f creates/s, each a CreateFile and a CompleteFile through the client library, 128 concurrent)",
+			reached, time.Since(start).Round(time.Second), rate)
+		if reached < size {
+			note += fmt.Sprintf("; %d did not fit in the %v population limit, so this row is at %d files", size, populateLimit, reached)
+		}
+		t.Log(note)
+		notes = append(notes, note)
+		c.waitConverged()
+
+		for trial := 0; trial < trials; trial++ {
+			for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM} {
+				probe := c.mustClient(probeProps)
+				ctx := context.Background()
+				probeN++
+				if err := probe.CreateDirectory(ctx, fmt.Sprintf("/probe/warm-%d", probeN), client.Recursive()); err != nil {
+					t.Fatalf("warm-up mkdir: %v", err)
+				}
+				old, _ := c.waitLeader(nil)
+				t0 := time.Now()
+				if err := old.p.cmd.Process.Signal(sig); err != nil {
+					t.Fatal(err)
+				}
+				if err := probe.CreateDirectory(ctx, fmt.Sprintf("/probe/after-%d", probeN), client.Recursive()); err != nil {
+					t.Fatalf("first operation after %v of the leader: %v", sig, err)
+				}
+				elapsed := time.Since(t0)
+				c.signal(old, sig) // waits for the exit
+				next, _ := c.waitLeader(old)
+				event := "kill -9"
+				if sig == syscall.SIGTERM {
+					event = "SIGTERM"
+				}
+				samples = append(samples, failoverSample{files: reached, event: event, elapsed: elapsed, from: old.name, to: next.name})
+				t.Logf("%d files, %s of %s: first successful mkdir after %v (new leader %s)", reached, event, old.name, elapsed.Round(time.Millisecond), next.name)
+				restart := time.Now()
+				c.start(old)
+				c.waitConverged()
+				t.Logf("restarted %s caught up in %v", old.name, time.Since(restart).Round(time.Millisecond))
+				probe.Close()
+			}
+		}
+	}
+	report := benchReport(samples, notes)
+	t.Logf("\n%s", report)
+	if out := os.Getenv("ALLUXIO_BENCH_OUT"); out != "" {
+		if err := os.WriteFile(out, []byte(report), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s", out)
+	}
+}
+
+// populate creates empty complete files until created reaches target or
+// limit passes, and returns the count reached.
+func populate(t *testing.T, fsys *client.FileSystem, created *atomic.Int64, target int64, limit time.Duration) int64 {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	var next atomic.Int64
+	next.Store(created.Load())
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	for g := 0; g < 128; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) && firstErr.Load() == nil {
+				i := next.Add(1) - 1
+				if i >= target {
+					return
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				w, err := fsys.CreateFile(ctx, fmt.Sprintf("/bench/d%04d/f%07d", i%1000, i), client.MustCache)
+				if err == nil {
+					err = w.Close()
+				}
+				cancel()
+				if err != nil {
+					firstErr.CompareAndSwap(nil, fmt.Errorf("create file %d: %w", i, err))
+					return
+				}
+				created.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if err, ok := firstErr.Load().(error); ok && err != nil {
+		t.Fatal(err)
+	}
+	return created.Load()
+}
+
+func benchReport(samples []failoverSample, notes []string) string {
+	var b strings.Builder
+	session := haSessionTimeout
+	crashTarget := session + time.Second
+	cleanTarget := time.Second
+	b.WriteString("# Benchmarks\n\n")
+	b.WriteString("## Failover time\n\n")
+	b.WriteString("Time from the signal to the leader master until the first successful client operation\n")
+	b.WriteString("(a `mkdir` by a client that finds the leader through ZooKeeper and had already used the\n")
+	b.WriteString("old leader), on a cluster of three `alluxio-master` processes sharing one journal folder,\n")
+	b.WriteString("with one real ZooKeeper 3.8 server (tickTime 200 ms). Each failover is followed by a restart\n")
+	b.WriteString("of the stopped master, which rejoins as a standby and catches up before the next trial.\n\n")
+	fmt.Fprintf(&b, "- ZooKeeper session timeout (`alluxio.zookeeper.session.timeout`): **%v**\n", session)
+	fmt.Fprintf(&b, "- Targets (issue 3): crash failover ≤ session timeout + 1 s = **%v**; clean failover (SIGTERM) < **%v**\n", crashTarget, cleanTarget)
+	b.WriteString("- Probing client: `alluxio.user.rpc.retry.base.sleep=10ms`, `max.sleep=50ms` (so the figure is the\n")
+	b.WriteString("  cluster's, not the client's back-off; with the default 50 ms / 3 s back-off a client may add up\n")
+	b.WriteString("  to one more sleep)\n\n")
+	b.WriteString("| files | event | trials | median | max | target | median / target |\n")
+	b.WriteString("|---:|---|---|---:|---:|---:|---:|\n")
+	type key struct {
+		files int64
+		event string
+	}
+	var keys []key
+	groups := map[key][]time.Duration{}
+	for _, s := range samples {
+		k := key{s.files, s.event}
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], s.elapsed)
+	}
+	for _, k := range keys {
+		ds := append([]time.Duration(nil), groups[k]...)
+		var parts []string
+		for _, d := range ds {
+			parts = append(parts, ms(d))
+		}
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		med := ds[len(ds)/2]
+		target := crashTarget
+		if k.event == "SIGTERM" {
+			target = cleanTarget
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %.2f |\n", k.files, k.event, strings.Join(parts, ", "), ms(med), ms(ds[len(ds)-1]), ms(target), float64(med)/float64(target))
+	}
+	b.WriteString("\nNamespace population:\n\n")
+	for _, n := range notes {
+		fmt.Fprintf(&b, "- %s\n", n)
+	}
+	b.WriteString("\n## How and where\n\n")
+	fmt.Fprintf(&b, "- Command: `%s` (runs `ALLUXIO_BENCH=failover ALLUXIO_BENCH_OUT=docs/benchmarks.md go test -run '^TestBenchFailover$' ./e2e/` in `client/`, see `client/e2e/bench_failover_test.go`; `ALLUXIO_BENCH_SIZES`, `ALLUXIO_BENCH_TRIALS` change sizes and trials)\n", benchCommand)
+	fmt.Fprintf(&b, "- Date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(&b, "- Machine: %s\n", machine())
+	return b.String()
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%d ms", d.Milliseconds()) }
+
+func machine() string {
+	parts := []string{fmt.Sprintf("%d CPUs (nproc)", runtime.NumCPU())}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(l); len(f) >= 2 && f[0] == "MemTotal:" {
+				if kb, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+					parts = append(parts, fmt.Sprintf("%.1f GiB memory", float64(kb)/(1<<20)))
+				}
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				if i := strings.Index(l, ":"); i >= 0 {
+					parts = append(parts, strings.TrimSpace(l[i+1:]))
+				}
+				break
+			}
+		}
+	}
+	if out, err := exec.Command("uname", "-sr").Output(); err == nil {
+		parts = append(parts, strings.TrimSpace(string(out)))
+	}
+	parts = append(parts, runtime.Version())
+	return strings.Join(parts, ", ")
+}

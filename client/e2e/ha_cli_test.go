@@ -1,0 +1,78 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestIntegrationCLIAndTraceAcrossFailover drives the CLI with no master
+// address (ZooKeeper inquiry only): `fs leader` and `fs masterInfo` name the
+// leader and every master with its role, and `alluxio --trace fs mkdir`
+// started right after kill -9 of the leader (whose ZooKeeper node lives on
+// for a session timeout) prints a span tree with attempts against the dead
+// leader and the new one.
+func TestIntegrationCLIAndTraceAcrossFailover(t *testing.T) {
+	c := newHACluster(t, haConfig{masters: 3, workers: 1})
+	c.startAll()
+	old, oldEpoch := c.waitLeader(nil)
+
+	ok := func(args ...string) (string, string) {
+		t.Helper()
+		out, errs, code := c.cli(args...)
+		if code != 0 {
+			t.Fatalf("alluxio %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errs)
+		}
+		return out, errs
+	}
+	if out, _ := ok("fs", "leader"); !strings.Contains(out, old.addr()) {
+		t.Errorf("fs leader printed %q, want the leader %s", out, old.addr())
+	}
+	info, _ := ok("fs", "masterInfo")
+	for _, m := range c.masters {
+		if !strings.Contains(info, m.addr()) {
+			t.Errorf("fs masterInfo does not list %s (%s):\n%s", m.name, m.addr(), info)
+		}
+	}
+	if strings.Count(info, "LEADER") < 1 || strings.Count(info, "STANDBY") < 2 {
+		t.Errorf("fs masterInfo should show one LEADER and two STANDBY masters:\n%s", info)
+	}
+	if !strings.Contains(info, fmt.Sprint(oldEpoch)) {
+		t.Errorf("fs masterInfo does not show the leader's epoch %d:\n%s", oldEpoch, info)
+	}
+	ok("fs", "mkdir", "/traced")
+
+	// kill -9: ZooKeeper still names the dead leader until its session
+	// expires, so the call's first attempts go there and fail, and a later
+	// attempt reaches the new leader.
+	c.signal(old, syscall.SIGKILL)
+	start := time.Now()
+	out, errs, code := c.cli("--trace", "fs", "mkdir", "/traced/across-failover")
+	took := time.Since(start)
+	if code != 0 {
+		t.Fatalf("alluxio --trace fs mkdir across a failover: exit %d\nstdout: %s\nstderr: %s", code, out, errs)
+	}
+	next, _ := c.waitLeader(old)
+	t.Logf("mkdir across the failover took %v; span tree:\n%s", took.Round(time.Millisecond), tail(errs, 60))
+	if !strings.Contains(errs, old.addr()) {
+		t.Errorf("trace shows no attempt against the killed leader %s", old.addr())
+	}
+	if !strings.Contains(errs, next.addr()) {
+		t.Errorf("trace shows no attempt against the new leader %s", next.addr())
+	}
+	attempts := 0
+	for _, l := range strings.Split(errs, "\n") {
+		if strings.Contains(l, old.addr()) || strings.Contains(l, next.addr()) {
+			attempts++
+		}
+	}
+	if attempts < 2 {
+		t.Errorf("trace names the masters on %d lines, want at least two attempts", attempts)
+	}
+	if out, _ := ok("fs", "leader"); !strings.Contains(out, next.addr()) {
+		t.Errorf("fs leader printed %q after failover, want %s", out, next.addr())
+	}
+	ok("fs", "test", "-d", "/traced/across-failover")
+}

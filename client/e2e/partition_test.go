@@ -1,0 +1,334 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alluxio-go/alluxio/client"
+)
+
+// netnsLink is a network namespace joined to the test's namespace by a veth
+// pair: hostIP on the test's side, nsIP inside, a private /30 of
+// 10.200.0.0/16 that exists only on these two interfaces.
+type netnsLink struct {
+	ns, vethHost, vethNS string
+	hostIP, nsIP         string
+}
+
+// ipCmd runs ip(8) and returns its combined output.
+func ipCmd(args ...string) (string, error) {
+	out, err := exec.Command("ip", args...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return string(out), nil
+}
+
+// newNetnsLink creates the namespace and veth pair, or skips the test with
+// the reason when that is impossible here (not root, no ip(8), no netns
+// support). The namespace and the veth pair are deleted by t.Cleanup, which
+// runs after the cleanups registered later (the processes).
+func newNetnsLink(t *testing.T) *netnsLink {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skipf("network namespaces need Linux, this is %s", runtime.GOOS)
+	}
+	if os.Geteuid() != 0 {
+		t.Skipf("creating network namespaces needs root; running as euid %d", os.Geteuid())
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skipf("ip(8) (iproute2) not found: %v", err)
+	}
+	used, err := ipCmd("-4", "-o", "addr", "show")
+	if err != nil {
+		t.Skipf("cannot list addresses: %v", err)
+	}
+	id := os.Getpid() % 10000
+	l := &netnsLink{
+		ns:       fmt.Sprintf("alluxio-e2e-%d", id),
+		vethHost: fmt.Sprintf("alxe%dh", id),
+		vethNS:   fmt.Sprintf("alxe%dn", id),
+	}
+	for try := 0; ; try++ {
+		third := 1 + rand.IntN(250)
+		fourth := 4 * rand.IntN(63)
+		prefix := fmt.Sprintf("10.200.%d.", third)
+		if strings.Contains(used, prefix) && try < 20 {
+			continue
+		}
+		l.hostIP, l.nsIP = fmt.Sprintf("%s%d", prefix, fourth+1), fmt.Sprintf("%s%d", prefix, fourth+2)
+		break
+	}
+	if _, err := ipCmd("netns", "add", l.ns); err != nil {
+		t.Skipf("ip netns add failed, so this machine cannot run the partition test: %v", err)
+	}
+	t.Cleanup(func() {
+		// Deleting the namespace deletes its veth end, and with it the pair.
+		if _, err := ipCmd("netns", "del", l.ns); err != nil {
+			t.Errorf("clean-up: %v", err)
+		}
+		if _, err := ipCmd("link", "show", l.vethHost); err == nil {
+			if _, err := ipCmd("link", "del", l.vethHost); err != nil {
+				t.Errorf("clean-up: %v", err)
+			}
+		}
+	})
+	steps := [][]string{
+		{"link", "add", l.vethHost, "type", "veth", "peer", "name", l.vethNS},
+		{"link", "set", l.vethNS, "netns", l.ns},
+		{"addr", "add", l.hostIP + "/30", "dev", l.vethHost},
+		{"link", "set", l.vethHost, "up"},
+		{"netns", "exec", l.ns, "ip", "addr", "add", l.nsIP + "/30", "dev", l.vethNS},
+		{"netns", "exec", l.ns, "ip", "link", "set", l.vethNS, "up"},
+		{"netns", "exec", l.ns, "ip", "link", "set", "lo", "up"},
+	}
+	for _, s := range steps {
+		if _, err := ipCmd(s...); err != nil {
+			t.Fatalf("setting up the namespace: %v", err)
+		}
+	}
+	// Poll until the link carries traffic both ways.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ln, err := net.Listen("tcp", net.JoinHostPort(l.hostIP, "0"))
+		if err == nil {
+			port := ln.Addr().(*net.TCPAddr).Port
+			go func() {
+				if c, err := ln.Accept(); err == nil {
+					c.Close()
+				}
+			}()
+			_, err = ipCmd("netns", "exec", l.ns, "bash", "-c", fmt.Sprintf("exec 3<>/dev/tcp/%s/%d", l.hostIP, port))
+			ln.Close()
+			if err == nil {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("veth link %s <-> %s (%s) does not carry traffic: %v", l.hostIP, l.nsIP, l.ns, err)
+		}
+		time.Sleep(100 * time.Millisecond) // poll interval
+	}
+	return l
+}
+
+// cut takes the link down: the namespace is cut off from everything else.
+func (l *netnsLink) cut(t *testing.T) {
+	t.Helper()
+	if _, err := ipCmd("link", "set", l.vethHost, "down"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// heal brings the link back up.
+func (l *netnsLink) heal(t *testing.T) {
+	t.Helper()
+	if _, err := ipCmd("link", "set", l.vethHost, "up"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tcpForwarder accepts on addr and copies bytes to and from target: it lets
+// a process in the namespace reach ZooKeeper, which listens on loopback.
+func tcpForwarder(t *testing.T, addr, target string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	done := make(chan struct{})
+	t.Cleanup(func() {
+		close(done)
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.DialTimeout("tcp", target, 5*time.Second)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			mu.Lock()
+			select {
+			case <-done:
+				in.Close()
+				out.Close()
+			default:
+				conns = append(conns, in, out)
+			}
+			mu.Unlock()
+			go func() { _, _ = io.Copy(out, in); out.Close() }()
+			go func() { _, _ = io.Copy(in, out); in.Close() }()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestIntegrationPartition puts the leader master in its own network
+// namespace, joined to the rest (ZooKeeper, the other masters, the workers,
+// the clients) by a veth pair, then cuts the link: the isolated leader loses
+// leadership, a new leader serves the clients it can reach, and after the
+// link heals there is one leader and one history.
+func TestIntegrationPartition(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test runs ZooKeeper and real processes")
+	}
+	link := newNetnsLink(t)
+	c := newHACluster(t, haConfig{masters: 3, workers: 2})
+	iso := c.masters[0]
+	iso.netns = link.ns
+	iso.host = link.nsIP
+	iso.props["alluxio.master.hostname"] = link.nsIP
+	iso.props["alluxio.zookeeper.address"] = tcpForwarder(t, net.JoinHostPort(link.hostIP, "0"), c.zk.Servers()[0])
+	c.rewrite(iso)
+
+	// The namespaced master starts alone, so it becomes the leader.
+	c.start(iso)
+	if m, _ := c.waitLeader(nil); m != iso {
+		t.Fatalf("want %s (in namespace %s) to lead, got %s", iso.name, link.ns, m.name)
+	}
+	for _, m := range c.masters[1:] {
+		c.start(m)
+	}
+	for _, w := range c.workers {
+		c.start(w)
+	}
+	c.waitWorkers(len(c.workers))
+	_, isoEpoch := c.waitLeader(nil)
+	fsys := c.mustClient(nil)
+	ctx := context.Background()
+	for i := 0; i < 5; i++ {
+		p := fmt.Sprintf("/part/before-%d", i)
+		if err := createFile(ctx, fsys, p, fileContent(0, i), client.CacheThrough); err != nil {
+			t.Fatalf("create %s before the partition: %v", p, err)
+		}
+	}
+
+	link.cut(t)
+	cut := time.Now()
+	next, nextEpoch := c.waitLeader(iso)
+	t.Logf("link cut; %s (root namespace) leads with epoch %d (was %s epoch %d) after %v",
+		next.name, nextEpoch, iso.name, isoEpoch, time.Since(cut).Round(time.Millisecond))
+	if nextEpoch <= isoEpoch {
+		t.Errorf("new epoch %d not greater than the isolated leader's %d", nextEpoch, isoEpoch)
+	}
+	// The clients that reach the new leader are served: writes and reads.
+	var records []opRecord
+	for i := 0; i < 10; i++ {
+		p := fmt.Sprintf("/part/during-%d", i)
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := createFile(cctx, fsys, p, fileContent(1, i), client.CacheThrough)
+		cancel()
+		records = append(records, opRecord{kind: "create", path: p, content: fileContent(1, i), outcome: classify(err), err: err, end: time.Now()})
+		if err != nil {
+			t.Errorf("create %s during the partition: %v", p, err)
+		}
+	}
+	// The isolated master, asked from inside its namespace, no longer leads.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		// The test process cannot reach it while the link is down: ask
+		// from inside its namespace.
+		st, err := isolatedRole(ctx, c, link, iso)
+		if err == nil && st != "LEADER" {
+			t.Logf("isolated %s reports role %s %v after the cut", iso.name, st, time.Since(cut).Round(time.Millisecond))
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("isolated %s still reports %q (err %v) 30s after the cut", iso.name, st, err)
+			break
+		}
+		time.Sleep(100 * time.Millisecond) // poll interval
+	}
+
+	link.heal(t)
+	healed := time.Now()
+	deadline = time.Now().Add(45 * time.Second)
+	for {
+		st, err := c.status(ctx, iso, false)
+		if err == nil && st.GetRole() == "STANDBY" {
+			t.Logf("%s rejoined as STANDBY %v after healing", iso.name, time.Since(healed).Round(time.Millisecond))
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not rejoin as STANDBY within 45s of healing: %v %v", iso.name, st, err)
+		}
+		time.Sleep(100 * time.Millisecond) // poll interval
+	}
+	leaders := 0
+	for _, m := range c.masters {
+		if st, err := c.status(ctx, m, false); err == nil && st.GetRole() == "LEADER" {
+			leaders++
+		}
+	}
+	if leaders != 1 {
+		t.Errorf("%d masters report LEADER after healing, want 1", leaders)
+	}
+	c.waitLeader(nil)
+	verifyRecords(t, fsys, records)
+	c.checkOneHistory()
+}
+
+// isolatedRole asks master m in the namespace for its role from inside the
+// namespace: it runs this test binary there with E2E_STATUS_PROBE=host:port
+// (see TestStatusProbeHelper).
+func isolatedRole(ctx context.Context, c *haCluster, link *netnsLink, m *haNode) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", link.ns, self, "-test.run=^TestStatusProbeHelper$")
+	cmd.Env = append(os.Environ(), "E2E_STATUS_PROBE="+m.addr())
+	out, err := cmd.CombinedOutput()
+	s := string(out)
+	if i := strings.Index(s, "ROLE="); i >= 0 {
+		role := strings.Fields(s[i+len("ROLE="):])
+		if len(role) > 0 {
+			return role[0], nil
+		}
+	}
+	if err == nil {
+		err = fmt.Errorf("no ROLE= in probe output")
+	}
+	return "", fmt.Errorf("status probe in %s: %v: %s", link.ns, err, tail(s, 5))
+}
+
+// TestStatusProbeHelper is not a test: isolatedRole runs the test binary
+// with E2E_STATUS_PROBE=host:port inside a network namespace, and this
+// prints that master's role.
+func TestStatusProbeHelper(t *testing.T) {
+	addr := os.Getenv("E2E_STATUS_PROBE")
+	if addr == "" {
+		t.Skip("helper for TestIntegrationPartition")
+	}
+	st, err := masterStatus(context.Background(), addr, false)
+	if err != nil {
+		fmt.Printf("ERR=%v\n", err)
+		os.Exit(1)
+	}
+	fmt.Printf("ROLE=%s\n", st.GetRole())
+	os.Exit(0)
+}
