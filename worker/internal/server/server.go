@@ -14,8 +14,12 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/url"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/alluxio-go/alluxio/common/rpcstatus"
@@ -125,8 +129,49 @@ func ufsErr(err error) error {
 		return fmt.Errorf("%w: %w", rpcstatus.ErrNotFound, err)
 	case errors.Is(err, ufs.ErrExists):
 		return fmt.Errorf("%w: %w", rpcstatus.ErrAlreadyExists, err)
+	case errors.Is(err, os.ErrPermission):
+		return fmt.Errorf("%w: %w", rpcstatus.ErrPermissionDenied, err)
+	case errors.Is(err, syscall.EISDIR), errors.Is(err, syscall.ENOTDIR):
+		return fmt.Errorf("%w: %w", rpcstatus.ErrFailedPrecondition, err)
+	case errors.Is(err, syscall.ENAMETOOLONG):
+		return fmt.Errorf("%w: %w", rpcstatus.ErrInvalidArgument, err)
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return fmt.Errorf("%w: %w", rpcstatus.ErrResourceExhausted, err)
 	}
 	return err
+}
+
+// checkUFSPath rejects UFS paths no backend should be handed: ones that do
+// not parse as URIs, name no registered scheme, are relative, hold a NUL or a
+// ".." element (a request must name its file, not climb out of a mount).
+func (s *Service) checkUFSPath(p string) error {
+	if p == "" {
+		return invalid("missing UFS path")
+	}
+	if strings.IndexByte(p, 0) >= 0 {
+		return invalid("UFS path %q contains NUL", p)
+	}
+	u, err := url.Parse(p)
+	if err != nil {
+		return invalid("bad UFS path %q: %v", p, err)
+	}
+	if !strings.HasPrefix(u.Path, "/") {
+		return invalid("UFS path %q is not absolute", p)
+	}
+	for _, e := range strings.Split(u.Path, "/") {
+		if e == ".." {
+			return invalid("UFS path %q contains ..", p)
+		}
+	}
+	if s.cfg.UFS == nil {
+		return fmt.Errorf("worker: no UFS registry configured: %w", rpcstatus.ErrFailedPrecondition)
+	}
+	for _, scheme := range s.cfg.UFS.Schemes() {
+		if scheme == u.Scheme {
+			return nil
+		}
+	}
+	return invalid("no UFS backend for scheme %q of %q (have %v)", u.Scheme, p, s.cfg.UFS.Schemes())
 }
 
 func (s *Service) chunkSize(n int64) (int, error) {
@@ -214,6 +259,9 @@ func (s *Service) validateUFS(o *alluxiopb.UfsReadOptions) error {
 	if o.GetUfsPath() == "" {
 		return invalid("missing UFS path")
 	}
+	if err := s.checkUFSPath(o.GetUfsPath()); err != nil {
+		return err
+	}
 	if o.GetOffsetInFile() < 0 {
 		return invalid("negative UFS offset %d", o.GetOffsetInFile())
 	}
@@ -234,8 +282,12 @@ func (s *Service) openUFS(ctx context.Context, o *alluxiopb.UfsReadOptions, offs
 	}
 	rc, err := fs.Open(ctx, o.GetUfsPath(), o.GetOffsetInFile()+offset)
 	if err != nil {
+		err = ufsErr(err)
+		if st, serr := fs.GetStatus(ctx, o.GetUfsPath()); serr == nil && st.IsDir {
+			err = fmt.Errorf("%w: %w", rpcstatus.ErrFailedPrecondition, err)
+		}
 		fs.Close()
-		return nil, fmt.Errorf("worker: open UFS file %s: %w", o.GetUfsPath(), ufsErr(err))
+		return nil, fmt.Errorf("worker: open UFS file %s: %w", o.GetUfsPath(), err)
 	}
 	s.cfg.Metrics.UFSRead()
 	return &ufsReader{ReadCloser: rc, fs: fs, m: s.cfg.Metrics}, nil
@@ -441,6 +493,9 @@ func (s *Service) sendStream(stream alluxiopb.BlockWorker_ReadBlockServer, r io.
 // stream aborts it, leaving nothing behind.
 func (s *Service) WriteBlock(stream alluxiopb.BlockWorker_WriteBlockServer) error {
 	first, err := stream.Recv()
+	if err == io.EOF {
+		return invalid("empty WriteBlock stream: the first message must be a header")
+	}
 	if err != nil {
 		return err
 	}
@@ -505,6 +560,9 @@ func (s *Service) WriteBlock(stream alluxiopb.BlockWorker_WriteBlockServer) erro
 func (s *Service) WriteUfsFile(stream alluxiopb.BlockWorker_WriteUfsFileServer) error {
 	ctx := stream.Context()
 	first, err := stream.Recv()
+	if err == io.EOF {
+		return invalid("empty WriteUfsFile stream: the first message must be a header")
+	}
 	if err != nil {
 		return err
 	}
@@ -512,8 +570,11 @@ func (s *Service) WriteUfsFile(stream alluxiopb.BlockWorker_WriteUfsFileServer) 
 	if h == nil || h.GetUfsPath() == "" {
 		return invalid("first WriteUfsFile message must be a header with a UFS path")
 	}
-	if s.cfg.UFS == nil {
-		return fmt.Errorf("worker: no UFS registry configured: %w", rpcstatus.ErrFailedPrecondition)
+	if err := s.checkUFSPath(h.GetUfsPath()); err != nil {
+		return err
+	}
+	if h.GetMode() < 0 || h.GetMode() > 0o7777 {
+		return invalid("mode %#o out of range [0, 07777]", h.GetMode())
 	}
 	fs, err := s.cfg.UFS.Open(ctx, h.GetUfsPath(), nil)
 	if err != nil {
