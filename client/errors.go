@@ -23,6 +23,12 @@ var (
 	ErrCanceled           = rpcstatus.ErrCanceled
 )
 
+// ErrZooKeeperUnreachable is wrapped by the error of a FileSystem call that
+// could not find the leader because no ZooKeeper server of
+// alluxio.zookeeper.address could be reached (and none ever was). It is not
+// retried: the ZooKeeper connection timeout already bounded the wait.
+var ErrZooKeeperUnreachable = errors.New("ZooKeeper unreachable")
+
 // ErrClosed is returned by operations on a closed FileSystem, FileReader or
 // FileWriter.
 var ErrClosed = errors.New("client: already closed")

@@ -15,6 +15,12 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/attribute"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
@@ -22,9 +28,12 @@ import (
 	"github.com/alluxio-go/alluxio/common/conf"
 	"github.com/alluxio-go/alluxio/common/pathutil"
 	"github.com/alluxio-go/alluxio/common/retry"
-	"github.com/alluxio-go/alluxio/common/rpcstatus"
+	"github.com/alluxio-go/alluxio/common/version"
 	pb "github.com/alluxio-go/alluxio/proto/alluxiopb"
 )
+
+// tracerName is the instrumentation scope of the client's spans.
+const tracerName = "github.com/alluxio-go/alluxio/client"
 
 // rpcTimeout bounds clean-up calls made after the caller's context ended.
 const rpcTimeout = 30 * time.Second
@@ -35,6 +44,8 @@ type FileSystem struct {
 	cfg          *conf.Config
 	logger       *slog.Logger
 	inquire      MasterInquireClient
+	ownInquire   bool // built from the configuration: Close closes it
+	tracer       trace.Tracer
 	dialOpts     []grpc.DialOption
 	retry        retry.Policy
 	hostname     string
@@ -122,8 +133,15 @@ func NewFromConfig(ctx context.Context, cfg *conf.Config, opts ...Option) (*File
 			f.inquire = NewStaticInquireClient(o.masterAddr)
 		} else if f.inquire, err = InquireClientFromConfig(cfg); err != nil {
 			return nil, err
+		} else {
+			f.ownInquire = true
 		}
 	}
+	tp := o.tp
+	if tp == nil {
+		tp = noop.NewTracerProvider()
+	}
+	f.tracer = tp.Tracer(tracerName, trace.WithInstrumentationVersion(version.Version))
 	if o.user != nil {
 		f.user, f.group = o.user[0], o.user[1]
 	} else {
@@ -144,6 +162,13 @@ func NewFromConfig(ctx context.Context, cfg *conf.Config, opts ...Option) (*File
 		}),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64 << 20)),
 	}, o.dialOpts...)
+	if o.tp != nil {
+		f.dialOpts = append(f.dialOpts, grpc.WithStatsHandler(otelgrpc.NewClientHandler(
+			otelgrpc.WithTracerProvider(tp),
+			otelgrpc.WithPropagators(propagation.TraceContext{}),
+			otelgrpc.WithMeterProvider(metricnoop.NewMeterProvider()),
+		)))
+	}
 	return f, nil
 }
 
@@ -159,6 +184,11 @@ func (f *FileSystem) Close() error {
 	}
 	f.closed = true
 	var errs []error
+	if c, ok := f.inquire.(io.Closer); ok && f.ownInquire {
+		if err := c.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close inquire client: %w", err))
+		}
+	}
 	for addr, cc := range f.conns {
 		if err := cc.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close %s: %w", addr, err))
@@ -166,81 +196,6 @@ func (f *FileSystem) Close() error {
 	}
 	f.conns = nil
 	return errors.Join(errs...)
-}
-
-// conn returns the shared connection to addr.
-func (f *FileSystem) conn(addr string) (*grpc.ClientConn, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.closed {
-		return nil, ErrClosed
-	}
-	if cc, ok := f.conns[addr]; ok {
-		return cc, nil
-	}
-	cc, err := grpc.NewClient(addr, f.dialOpts...)
-	if err != nil {
-		return nil, fmt.Errorf("client: dial %s: %w", addr, err)
-	}
-	f.conns[addr] = cc
-	return cc, nil
-}
-
-// masterConn returns the connection to the leader; with refresh it asks the
-// inquire client again.
-func (f *FileSystem) masterConn(ctx context.Context, refresh bool) (*grpc.ClientConn, error) {
-	f.mu.Lock()
-	addr := f.masterAddr
-	f.mu.Unlock()
-	if addr == "" || refresh {
-		a, err := f.inquire.GetPrimaryRPCAddress(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("client: find leader master: %w", err)
-		}
-		if a != addr {
-			f.logger.Debug("leader master", "address", a, "previous", addr)
-		}
-		addr = a
-		f.mu.Lock()
-		f.masterAddr = a
-		f.mu.Unlock()
-	}
-	return f.conn(addr)
-}
-
-// MasterAddress returns the address of the leader master the FileSystem
-// last used, asking the inquire client if it has not connected yet.
-func (f *FileSystem) MasterAddress(ctx context.Context) (string, error) {
-	if _, err := f.masterConn(ctx, false); err != nil {
-		return "", err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.masterAddr, nil
-}
-
-// callMaster runs op against the leader under the retry policy, retrying
-// unavailable and not-leader errors and finding the leader again before each
-// retry. Errors come back converted by rpcstatus.FromGRPC.
-func (f *FileSystem) callMaster(ctx context.Context, name string, op func(ctx context.Context, cc *grpc.ClientConn) error) error {
-	calls := 0
-	return f.retry.Do(ctx, func(ctx context.Context, _ int) error {
-		calls++
-		cc, err := f.masterConn(ctx, calls > 1)
-		if err != nil {
-			return err
-		}
-		if calls > 1 {
-			// Our policy paces the retries: dial now rather than fail fast
-			// while gRPC waits out its own reconnect backoff.
-			cc.ResetConnectBackoff()
-		}
-		err = rpcstatus.FromGRPC(op(ctx, cc))
-		if err != nil && rpcstatus.Retryable(err) {
-			f.logger.Debug("master call failed, will retry", "rpc", name, "attempt", calls, "err", err)
-		}
-		return err
-	}, rpcstatus.Retryable)
 }
 
 // osUser returns the name and primary group of the user running the client
@@ -296,7 +251,9 @@ func (f *FileSystem) fsClient(cc *grpc.ClientConn) pb.FileSystemMasterClientServ
 }
 
 // GetStatus returns the status of a file or directory.
-func (f *FileSystem) GetStatus(ctx context.Context, path string) (*URIStatus, error) {
+func (f *FileSystem) GetStatus(ctx context.Context, path string) (_ *URIStatus, err error) {
+	ctx, span := f.startSpan(ctx, "GetStatus", attrPath.String(path))
+	defer func() { endSpan(span, err) }()
 	fi, err := f.getStatus(ctx, path)
 	if err != nil {
 		return nil, err
@@ -310,7 +267,7 @@ func (f *FileSystem) getStatus(ctx context.Context, path string) (*pb.FileInfo, 
 		return nil, err
 	}
 	var resp *pb.GetStatusResponse
-	err = f.callMaster(ctx, "GetStatus", func(ctx context.Context, cc *grpc.ClientConn) error {
+	err = f.callMaster(ctx, "GetStatus", idempotent, func(ctx context.Context, cc *grpc.ClientConn) error {
 		var err error
 		resp, err = f.fsClient(cc).GetStatus(ctx, &pb.GetStatusRequest{Path: p, LoadMetadata: true})
 		return err
@@ -323,7 +280,13 @@ func (f *FileSystem) getStatus(ctx context.Context, path string) (*pb.FileInfo, 
 
 // Exists reports whether path exists.
 func (f *FileSystem) Exists(ctx context.Context, path string) (bool, error) {
+	ctx, span := f.startSpan(ctx, "Exists", attrPath.String(path))
 	_, err := f.getStatus(ctx, path)
+	if errors.Is(err, ErrNotFound) {
+		span.End()
+	} else {
+		endSpan(span, err)
+	}
 	switch {
 	case err == nil:
 		return true, nil
@@ -335,7 +298,9 @@ func (f *FileSystem) Exists(ctx context.Context, path string) (bool, error) {
 
 // ListStatus lists a directory's children (or, with Recursive, its whole
 // subtree); for a file it returns the file's own status.
-func (f *FileSystem) ListStatus(ctx context.Context, path string, opts ...ListOption) ([]*URIStatus, error) {
+func (f *FileSystem) ListStatus(ctx context.Context, path string, opts ...ListOption) (_ []*URIStatus, err error) {
+	ctx, span := f.startSpan(ctx, "ListStatus", attrPath.String(path))
+	defer func() { endSpan(span, err) }()
 	var o listOptions
 	for _, opt := range opts {
 		opt.applyList(&o)
@@ -345,7 +310,7 @@ func (f *FileSystem) ListStatus(ctx context.Context, path string, opts ...ListOp
 		return nil, err
 	}
 	var out []*URIStatus
-	err = f.callMaster(ctx, "ListStatus", func(ctx context.Context, cc *grpc.ClientConn) error {
+	err = f.callMaster(ctx, "ListStatus", idempotent, func(ctx context.Context, cc *grpc.ClientConn) error {
 		out = out[:0]
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
@@ -374,7 +339,9 @@ func (f *FileSystem) ListStatus(ctx context.Context, path string, opts ...ListOp
 
 // CreateDirectory creates a directory. With Recursive it creates missing
 // parents; with AllowExists an existing directory is not an error.
-func (f *FileSystem) CreateDirectory(ctx context.Context, path string, opts ...CreateDirectoryOption) error {
+func (f *FileSystem) CreateDirectory(ctx context.Context, path string, opts ...CreateDirectoryOption) (err error) {
+	ctx, span := f.startSpan(ctx, "CreateDirectory", attrPath.String(path))
+	defer func() { endSpan(span, err) }()
 	o := mkdirOptions{writeType: WriteTypeDefault}
 	for _, opt := range opts {
 		opt.applyMkdir(&o)
@@ -391,7 +358,7 @@ func (f *FileSystem) CreateDirectory(ctx context.Context, path string, opts ...C
 		WriteType: o.writeType.proto(), Owner: orDefault(o.owner, f.user), Group: orDefault(o.group, f.group),
 		OperationId: newOperationID(),
 	}
-	err = f.callMaster(ctx, "CreateDirectory", func(ctx context.Context, cc *grpc.ClientConn) error {
+	err = f.callMaster(ctx, "CreateDirectory", mutation, func(ctx context.Context, cc *grpc.ClientConn) error {
 		_, err := f.fsClient(cc).CreateDirectory(ctx, req)
 		return err
 	})
@@ -400,7 +367,9 @@ func (f *FileSystem) CreateDirectory(ctx context.Context, path string, opts ...C
 
 // Delete removes a file or an empty directory; with Recursive a non-empty
 // directory too. With AlluxioOnly the UFS is left untouched.
-func (f *FileSystem) Delete(ctx context.Context, path string, opts ...DeleteOption) error {
+func (f *FileSystem) Delete(ctx context.Context, path string, opts ...DeleteOption) (err error) {
+	ctx, span := f.startSpan(ctx, "Delete", attrPath.String(path))
+	defer func() { endSpan(span, err) }()
 	var o deleteOptions
 	for _, opt := range opts {
 		opt.applyDelete(&o)
@@ -410,7 +379,7 @@ func (f *FileSystem) Delete(ctx context.Context, path string, opts ...DeleteOpti
 		return err
 	}
 	req := &pb.DeleteRequest{Path: p, Recursive: o.recursive, AlluxioOnly: o.alluxioOnly, OperationId: newOperationID()}
-	err = f.callMaster(ctx, "Remove", func(ctx context.Context, cc *grpc.ClientConn) error {
+	err = f.callMaster(ctx, "Remove", mutation, func(ctx context.Context, cc *grpc.ClientConn) error {
 		_, err := f.fsClient(cc).Remove(ctx, req)
 		return err
 	})
@@ -418,7 +387,9 @@ func (f *FileSystem) Delete(ctx context.Context, path string, opts ...DeleteOpti
 }
 
 // Rename moves src to dst.
-func (f *FileSystem) Rename(ctx context.Context, src, dst string) error {
+func (f *FileSystem) Rename(ctx context.Context, src, dst string) (err error) {
+	ctx, span := f.startSpan(ctx, "Rename", attrPath.String(src), attrDstPath.String(dst))
+	defer func() { endSpan(span, err) }()
 	s, err := cleanPath(src)
 	if err != nil {
 		return err
@@ -428,7 +399,7 @@ func (f *FileSystem) Rename(ctx context.Context, src, dst string) error {
 		return err
 	}
 	req := &pb.RenameRequest{SrcPath: s, DstPath: d, OperationId: newOperationID()}
-	err = f.callMaster(ctx, "Rename", func(ctx context.Context, cc *grpc.ClientConn) error {
+	err = f.callMaster(ctx, "Rename", mutation, func(ctx context.Context, cc *grpc.ClientConn) error {
 		_, err := f.fsClient(cc).Rename(ctx, req)
 		return err
 	})
@@ -440,7 +411,9 @@ func (f *FileSystem) Rename(ctx context.Context, src, dst string) error {
 
 // Free removes the cached blocks of a file (or, with Recursive, of a
 // directory's subtree) from the workers; the data stays in the UFS.
-func (f *FileSystem) Free(ctx context.Context, path string, opts ...FreeOption) error {
+func (f *FileSystem) Free(ctx context.Context, path string, opts ...FreeOption) (err error) {
+	ctx, span := f.startSpan(ctx, "Free", attrPath.String(path))
+	defer func() { endSpan(span, err) }()
 	var o freeOptions
 	for _, opt := range opts {
 		opt.applyFree(&o)
@@ -450,7 +423,7 @@ func (f *FileSystem) Free(ctx context.Context, path string, opts ...FreeOption) 
 		return err
 	}
 	req := &pb.FreeRequest{Path: p, Recursive: o.recursive, Forced: o.forced}
-	err = f.callMaster(ctx, "Free", func(ctx context.Context, cc *grpc.ClientConn) error {
+	err = f.callMaster(ctx, "Free", idempotent, func(ctx context.Context, cc *grpc.ClientConn) error {
 		_, err := f.fsClient(cc).Free(ctx, req)
 		return err
 	})
@@ -459,12 +432,14 @@ func (f *FileSystem) Free(ctx context.Context, path string, opts ...FreeOption) 
 
 // ScheduleAsyncPersistence asks the master to persist a file to the UFS in
 // the background.
-func (f *FileSystem) ScheduleAsyncPersistence(ctx context.Context, path string) error {
+func (f *FileSystem) ScheduleAsyncPersistence(ctx context.Context, path string) (err error) {
+	ctx, span := f.startSpan(ctx, "ScheduleAsyncPersistence", attrPath.String(path))
+	defer func() { endSpan(span, err) }()
 	p, err := cleanPath(path)
 	if err != nil {
 		return err
 	}
-	err = f.callMaster(ctx, "ScheduleAsyncPersistence", func(ctx context.Context, cc *grpc.ClientConn) error {
+	err = f.callMaster(ctx, "ScheduleAsyncPersistence", idempotent, func(ctx context.Context, cc *grpc.ClientConn) error {
 		_, err := f.fsClient(cc).ScheduleAsyncPersistence(ctx, &pb.ScheduleAsyncPersistenceRequest{Path: p})
 		return err
 	})
@@ -473,7 +448,9 @@ func (f *FileSystem) ScheduleAsyncPersistence(ctx context.Context, path string) 
 
 // Persist schedules the persistence of a file and waits until the master
 // reports it persisted or ctx ends. A persisted file returns at once.
-func (f *FileSystem) Persist(ctx context.Context, path string) error {
+func (f *FileSystem) Persist(ctx context.Context, path string) (err error) {
+	ctx, span := f.startSpan(ctx, "Persist", attrPath.String(path))
+	defer func() { endSpan(span, err) }()
 	st, err := f.GetStatus(ctx, path)
 	if err != nil {
 		return err
@@ -516,7 +493,9 @@ func (f *FileSystem) Persist(ctx context.Context, path string) error {
 
 // Mount mounts the UFS at ufsPath (e.g. "/data" or "hdfs://nn:9000/x") at
 // alluxioPath.
-func (f *FileSystem) Mount(ctx context.Context, alluxioPath, ufsPath string, opts ...MountOption) error {
+func (f *FileSystem) Mount(ctx context.Context, alluxioPath, ufsPath string, opts ...MountOption) (err error) {
+	ctx, span := f.startSpan(ctx, "Mount", attrPath.String(alluxioPath), attribute.String("alluxio.ufs_path", ufsPath))
+	defer func() { endSpan(span, err) }()
 	var o mountOptions
 	for _, opt := range opts {
 		opt.applyMount(&o)
@@ -526,7 +505,7 @@ func (f *FileSystem) Mount(ctx context.Context, alluxioPath, ufsPath string, opt
 		return err
 	}
 	req := &pb.MountRequest{AlluxioPath: p, UfsPath: ufsPath, ReadOnly: o.readOnly, Properties: o.props, OperationId: newOperationID()}
-	err = f.callMaster(ctx, "Mount", func(ctx context.Context, cc *grpc.ClientConn) error {
+	err = f.callMaster(ctx, "Mount", mutation, func(ctx context.Context, cc *grpc.ClientConn) error {
 		_, err := f.fsClient(cc).Mount(ctx, req)
 		return err
 	})
@@ -537,13 +516,15 @@ func (f *FileSystem) Mount(ctx context.Context, alluxioPath, ufsPath string, opt
 }
 
 // Unmount removes the mount point at alluxioPath.
-func (f *FileSystem) Unmount(ctx context.Context, alluxioPath string) error {
+func (f *FileSystem) Unmount(ctx context.Context, alluxioPath string) (err error) {
+	ctx, span := f.startSpan(ctx, "Unmount", attrPath.String(alluxioPath))
+	defer func() { endSpan(span, err) }()
 	p, err := cleanPath(alluxioPath)
 	if err != nil {
 		return err
 	}
 	req := &pb.UnmountRequest{AlluxioPath: p, OperationId: newOperationID()}
-	err = f.callMaster(ctx, "Unmount", func(ctx context.Context, cc *grpc.ClientConn) error {
+	err = f.callMaster(ctx, "Unmount", mutation, func(ctx context.Context, cc *grpc.ClientConn) error {
 		_, err := f.fsClient(cc).Unmount(ctx, req)
 		return err
 	})
@@ -551,9 +532,11 @@ func (f *FileSystem) Unmount(ctx context.Context, alluxioPath string) error {
 }
 
 // GetMountTable returns the mount points keyed by Alluxio path.
-func (f *FileSystem) GetMountTable(ctx context.Context) (map[string]MountPointInfo, error) {
+func (f *FileSystem) GetMountTable(ctx context.Context) (_ map[string]MountPointInfo, err error) {
+	ctx, span := f.startSpan(ctx, "GetMountTable")
+	defer func() { endSpan(span, err) }()
 	var resp *pb.GetMountTableResponse
-	err := f.callMaster(ctx, "GetMountTable", func(ctx context.Context, cc *grpc.ClientConn) error {
+	err = f.callMaster(ctx, "GetMountTable", idempotent, func(ctx context.Context, cc *grpc.ClientConn) error {
 		var err error
 		resp, err = f.fsClient(cc).GetMountTable(ctx, &pb.GetMountTableRequest{})
 		return err
@@ -572,7 +555,9 @@ func (f *FileSystem) GetMountTable(ctx context.Context) (map[string]MountPointIn
 }
 
 // SetAttribute changes the attributes set in opts.
-func (f *FileSystem) SetAttribute(ctx context.Context, path string, opts SetAttributeOptions) error {
+func (f *FileSystem) SetAttribute(ctx context.Context, path string, opts SetAttributeOptions) (err error) {
+	ctx, span := f.startSpan(ctx, "SetAttribute", attrPath.String(path))
+	defer func() { endSpan(span, err) }()
 	p, err := cleanPath(path)
 	if err != nil {
 		return err
@@ -596,7 +581,7 @@ func (f *FileSystem) SetAttribute(ctx context.Context, path string, opts SetAttr
 		}
 		req.TtlAction = &a
 	}
-	err = f.callMaster(ctx, "SetAttribute", func(ctx context.Context, cc *grpc.ClientConn) error {
+	err = f.callMaster(ctx, "SetAttribute", mutation, func(ctx context.Context, cc *grpc.ClientConn) error {
 		_, err := f.fsClient(cc).SetAttribute(ctx, req)
 		return err
 	})
@@ -604,9 +589,11 @@ func (f *FileSystem) SetAttribute(ctx context.Context, path string, opts SetAttr
 }
 
 // GetMasterInfo describes the masters.
-func (f *FileSystem) GetMasterInfo(ctx context.Context) (*MasterInfo, error) {
+func (f *FileSystem) GetMasterInfo(ctx context.Context) (_ *MasterInfo, err error) {
+	ctx, span := f.startSpan(ctx, "GetMasterInfo")
+	defer func() { endSpan(span, err) }()
 	var resp *pb.GetMasterInfoResponse
-	err := f.callMaster(ctx, "GetMasterInfo", func(ctx context.Context, cc *grpc.ClientConn) error {
+	err = f.callMaster(ctx, "GetMasterInfo", idempotent, func(ctx context.Context, cc *grpc.ClientConn) error {
 		var err error
 		resp, err = pb.NewMetaMasterClientServiceClient(cc).GetMasterInfo(ctx, &pb.GetMasterInfoRequest{})
 		return err
@@ -631,9 +618,11 @@ func (f *FileSystem) GetMasterInfo(ctx context.Context) (*MasterInfo, error) {
 }
 
 // GetWorkerInfoList lists the live workers, then the lost ones (State "LOST").
-func (f *FileSystem) GetWorkerInfoList(ctx context.Context) ([]WorkerInfo, error) {
+func (f *FileSystem) GetWorkerInfoList(ctx context.Context) (_ []WorkerInfo, err error) {
+	ctx, span := f.startSpan(ctx, "GetWorkerInfoList")
+	defer func() { endSpan(span, err) }()
 	var resp *pb.GetWorkerInfoListResponse
-	err := f.callMaster(ctx, "GetWorkerInfoList", func(ctx context.Context, cc *grpc.ClientConn) error {
+	err = f.callMaster(ctx, "GetWorkerInfoList", idempotent, func(ctx context.Context, cc *grpc.ClientConn) error {
 		var err error
 		resp, err = pb.NewBlockMasterClientServiceClient(cc).GetWorkerInfoList(ctx, &pb.GetWorkerInfoListRequest{})
 		return err
@@ -654,9 +643,11 @@ func (f *FileSystem) GetWorkerInfoList(ctx context.Context) ([]WorkerInfo, error
 }
 
 // GetBlockMasterInfo returns the cluster's capacity summary.
-func (f *FileSystem) GetBlockMasterInfo(ctx context.Context) (*BlockMasterInfo, error) {
+func (f *FileSystem) GetBlockMasterInfo(ctx context.Context) (_ *BlockMasterInfo, err error) {
+	ctx, span := f.startSpan(ctx, "GetBlockMasterInfo")
+	defer func() { endSpan(span, err) }()
 	var resp *pb.GetBlockMasterInfoResponse
-	err := f.callMaster(ctx, "GetBlockMasterInfo", func(ctx context.Context, cc *grpc.ClientConn) error {
+	err = f.callMaster(ctx, "GetBlockMasterInfo", idempotent, func(ctx context.Context, cc *grpc.ClientConn) error {
 		var err error
 		resp, err = pb.NewBlockMasterClientServiceClient(cc).GetBlockMasterInfo(ctx, &pb.GetBlockMasterInfoRequest{})
 		return err

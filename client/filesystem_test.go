@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -320,7 +321,6 @@ func TestInquireClientFromURI(t *testing.T) {
 	}{
 		{"/a", "m1:1234", false},
 		{"alluxio://h:5/a", "h:5", false},
-		{"alluxio://zk@z1:2181,z2:2181/a", "", true},
 	} {
 		u, err := uri.Parse(tc.uri)
 		if err != nil {
@@ -342,6 +342,26 @@ func TestInquireClientFromURI(t *testing.T) {
 	}
 	zk, _ := cfg.With("alluxio.zookeeper.enabled", "true")
 	if _, err := InquireClientFromConfig(zk); !errors.Is(err, ErrInvalidArgument) {
-		t.Errorf("zookeeper config: %v", err)
+		t.Errorf("zookeeper enabled without addresses: %v", err)
 	}
+	zk, _ = zk.With("alluxio.zookeeper.address", "z1:2181, z2:2181")
+	ic, err := InquireClientFromConfig(zk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zic, ok := ic.(*ZooKeeperInquireClient)
+	if !ok || fmt.Sprint(zic.Servers()) != "[z1:2181 z2:2181]" {
+		t.Errorf("zookeeper config: %T %v", ic, zic.Servers())
+	}
+	zic.Close()
+	u, _ := uri.Parse("alluxio://zk@z3:2181,z4:2181/a")
+	ic, err = InquireClientFromURI(u, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zic, ok = ic.(*ZooKeeperInquireClient)
+	if !ok || fmt.Sprint(zic.Servers()) != "[z3:2181 z4:2181]" {
+		t.Errorf("zk@ URI: %T %v", ic, zic.Servers())
+	}
+	zic.Close()
 }

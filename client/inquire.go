@@ -34,13 +34,35 @@ func (s *StaticInquireClient) GetPrimaryRPCAddress(context.Context) (string, err
 	return s.Address, nil
 }
 
+// PrimaryInvalidator is implemented by inquire clients that cache the
+// leader. The FileSystem calls InvalidatePrimary with the address an RPC just
+// failed against (Unavailable or NOT_LEADER) before asking for the leader
+// again, so the retry goes to whichever master leads now.
+type PrimaryInvalidator interface {
+	InvalidatePrimary(addr string)
+}
+
+// leaderChangeNotifier is implemented by inquire clients that learn of a new
+// leader by themselves (a ZooKeeper watch): the channel is closed when a
+// leader other than addr is known; stop releases it.
+type leaderChangeNotifier interface {
+	leaderChanged(addr string) (ch <-chan struct{}, stop func())
+}
+
 // InquireClientFromConfig returns the inquire client the configuration
-// describes: alluxio.master.hostname:alluxio.master.rpc.port. With
-// alluxio.zookeeper.enabled it fails until ZooKeeper inquiry is available;
-// pass one with WithMasterInquireClient instead.
+// describes: with alluxio.zookeeper.enabled, one that asks the ZooKeeper
+// ensemble of alluxio.zookeeper.address for the leader (no master host name
+// needed); otherwise alluxio.master.hostname:alluxio.master.rpc.port. Close
+// the result if it is an io.Closer and you are done with it (a FileSystem
+// that built it itself closes it).
 func InquireClientFromConfig(cfg *conf.Config) (MasterInquireClient, error) {
 	if cfg.GetBool("alluxio.zookeeper.enabled") {
-		return nil, fmt.Errorf("client: alluxio.zookeeper.enabled is true but this client cannot inquire ZooKeeper for the leader yet; set a master address: %w", ErrInvalidArgument)
+		zc := ZooKeeperConfig(cfg)
+		if len(zc.Servers) == 0 {
+			return nil, fmt.Errorf("client: alluxio.zookeeper.enabled is true (from %s) but alluxio.zookeeper.address is empty: %w",
+				cfg.Source("alluxio.zookeeper.enabled"), ErrInvalidArgument)
+		}
+		return NewZooKeeperInquireClient(zc), nil
 	}
 	host := cfg.Get("alluxio.master.hostname")
 	if host == "" {
@@ -50,13 +72,15 @@ func InquireClientFromConfig(cfg *conf.Config) (MasterInquireClient, error) {
 }
 
 // InquireClientFromURI returns the inquire client an alluxio:// URI's
-// authority names ("host:port", or the first of several masters), falling
-// back to the configuration when the URI has none. A "zk@" authority fails
-// until ZooKeeper inquiry is available.
+// authority names: "zk@zk1:2181,zk2:2181" asks that ZooKeeper ensemble (with
+// the other alluxio.zookeeper.* keys of cfg), "host:port" is that master (the
+// first of several), and no authority falls back to the configuration.
 func InquireClientFromURI(u uri.URI, cfg *conf.Config) (MasterInquireClient, error) {
 	switch {
 	case len(u.ZooKeeper) > 0:
-		return nil, fmt.Errorf("client: %s names ZooKeeper %v, but this client cannot inquire ZooKeeper for the leader yet: %w", u, u.ZooKeeper, ErrInvalidArgument)
+		zc := ZooKeeperConfig(cfg)
+		zc.Servers = append([]string(nil), u.ZooKeeper...)
+		return NewZooKeeperInquireClient(zc), nil
 	case u.MasterAddr != "":
 		return NewStaticInquireClient(u.MasterAddr), nil
 	case len(u.Masters) > 0:

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 
 	"github.com/alluxio-go/alluxio/common/retry"
@@ -20,6 +21,7 @@ type fsOptions struct {
 	retry      *retry.Policy
 	hostname   string
 	user       *[2]string
+	tp         trace.TracerProvider
 }
 
 // WithMasterAddress connects to the master at host:port, overriding
@@ -31,6 +33,15 @@ func WithMasterAddress(addr string) Option { return func(o *fsOptions) { o.maste
 func WithMasterInquireClient(ic MasterInquireClient) Option {
 	return func(o *fsOptions) { o.inquire = ic }
 }
+
+// WithTracerProvider traces the FileSystem's calls with tp: a span
+// "alluxio.client.<Method>" per call, a child span "alluxio.rpc.attempt" per
+// master RPC attempt (attributes alluxio.master.address, alluxio.rpc.attempt,
+// rpc.grpc.status_code) with an event "leader re-resolved" when the leader is
+// looked up again, and otelgrpc client spans whose W3C trace context reaches
+// the masters' and workers' server spans. The default is a no-op provider;
+// no global is read or set.
+func WithTracerProvider(tp trace.TracerProvider) Option { return func(o *fsOptions) { o.tp = tp } }
 
 // WithLogger sets the logger; the default discards.
 func WithLogger(l *slog.Logger) Option { return func(o *fsOptions) { o.logger = l } }

@@ -47,7 +47,9 @@ type FileWriter struct {
 // CreateFile creates a file and returns a writer for its contents. The file
 // becomes readable when the writer's Close returns nil. ctx bounds the
 // whole write, including later Write and Close calls.
-func (f *FileSystem) CreateFile(ctx context.Context, path string, opts ...CreateOption) (*FileWriter, error) {
+func (f *FileSystem) CreateFile(ctx context.Context, path string, opts ...CreateOption) (_ *FileWriter, err error) {
+	sctx, span := f.startSpan(ctx, "CreateFile", attrPath.String(path))
+	defer func() { endSpan(span, err) }()
 	o := createOptions{blockSize: f.blockSize}
 	for _, opt := range opts {
 		opt.applyCreate(&o)
@@ -69,7 +71,7 @@ func (f *FileSystem) CreateFile(ctx context.Context, path string, opts ...Create
 	if !o.writeType.caches() {
 		need = 0
 	}
-	worker, err := f.pickWorker(ctx, need)
+	worker, err := f.pickWorker(sctx, need)
 	if err != nil {
 		return nil, opErr("create", p, err)
 	}
@@ -87,7 +89,7 @@ func (f *FileSystem) CreateFile(ctx context.Context, path string, opts ...Create
 		Overwrite: o.overwrite, OperationId: newOperationID(),
 	}
 	var resp *pb.CreateFileResponse
-	err = f.callMaster(ctx, "CreateFile", func(ctx context.Context, cc *grpc.ClientConn) error {
+	err = f.callMaster(sctx, "CreateFile", mutation, func(ctx context.Context, cc *grpc.ClientConn) error {
 		var err error
 		resp, err = f.fsClient(cc).CreateFile(ctx, req)
 		return err
@@ -227,7 +229,7 @@ func (w *FileWriter) streamErr(what string, err error) error {
 
 func (w *FileWriter) openBlock() error {
 	var resp *pb.GetNewBlockIdResponse
-	err := w.fs.callMaster(w.ctx, "GetNewBlockId", func(ctx context.Context, cc *grpc.ClientConn) error {
+	err := w.fs.callMaster(w.ctx, "GetNewBlockId", idempotent, func(ctx context.Context, cc *grpc.ClientConn) error {
 		var err error
 		resp, err = w.fs.fsClient(cc).GetNewBlockId(ctx, &pb.GetNewBlockIdRequest{Path: w.path})
 		return err
@@ -277,9 +279,12 @@ func (w *FileWriter) Close() error {
 		return w.err
 	}
 	if w.err == nil {
-		if err := w.finish(); err != nil {
+		ctx, span := w.fs.startSpan(w.ctx, "FileWriter.Close", attrPath.String(w.path))
+		err := w.finish(ctx)
+		if err != nil {
 			w.err = fmt.Errorf("client: close %s: %w", w.path, err)
 		}
+		endSpan(span, err)
 	}
 	w.closed = true
 	defer w.cancel()
@@ -292,7 +297,7 @@ func (w *FileWriter) Close() error {
 	return nil
 }
 
-func (w *FileWriter) finish() error {
+func (w *FileWriter) finish(ctx context.Context) error {
 	if err := w.flush(); err != nil {
 		return err
 	}
@@ -316,7 +321,7 @@ func (w *FileWriter) finish() error {
 		}
 	}
 	req := &pb.CompleteFileRequest{Path: w.path, Length: w.length, UfsLength: ufsLength, OperationId: newOperationID()}
-	err := w.fs.callMaster(w.ctx, "CompleteFile", func(ctx context.Context, cc *grpc.ClientConn) error {
+	err := w.fs.callMaster(ctx, "CompleteFile", mutation, func(ctx context.Context, cc *grpc.ClientConn) error {
 		_, err := w.fs.fsClient(cc).CompleteFile(ctx, req)
 		return err
 	})

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/alluxio-go/alluxio/client"
+	"github.com/alluxio-go/alluxio/client/internal/bench"
 	"github.com/alluxio-go/alluxio/common/conf"
 	"github.com/alluxio-go/alluxio/common/uri"
 	"github.com/alluxio-go/alluxio/common/version"
@@ -233,6 +234,7 @@ func (e *env) app() *cli.App {
 				},
 			},
 			e.formatCommand(),
+			bench.Command(e.config, e.stdout),
 		},
 	}
 	setUsageErrors(app.Commands)
@@ -363,10 +365,13 @@ func describe(path string, err error) error {
 		return errors.New("interrupted")
 	}
 	msg := err.Error()
-	for strings.HasPrefix(msg, "client: ") {
-		msg = strings.TrimPrefix(msg, "client: ")
+	if errors.Is(err, client.ErrZooKeeperUnreachable) {
+		// The rest is how we got there; the reason is enough.
+		if i := strings.Index(msg, "cannot reach ZooKeeper"); i >= 0 {
+			msg = msg[i:]
+		}
 	}
-	return errors.New(msg)
+	return errors.New(strings.ReplaceAll(msg, "client: ", ""))
 }
 
 // cmdErr prefixes an error with the command name.
@@ -381,8 +386,10 @@ func cmdErr(c *cli.Context, err error) error {
 		}
 		return ee
 	}
-	if msg := err.Error(); strings.HasPrefix(msg, "client: ") {
-		err = errors.New(strings.TrimPrefix(msg, "client: "))
+	if errors.Is(err, client.ErrZooKeeperUnreachable) {
+		err = describe("", err)
+	} else if msg := err.Error(); strings.Contains(msg, "client: ") {
+		err = errors.New(strings.ReplaceAll(msg, "client: ", ""))
 	}
 	return fmt.Errorf("%s: %w", c.Command.Name, err)
 }

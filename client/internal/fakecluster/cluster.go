@@ -39,6 +39,13 @@ type Options struct {
 	User, Group string
 	// Clock returns the time; nil means time.Now.
 	Clock func() time.Time
+	// Masters is the number of master servers sharing the namespace; 0
+	// means 1. Master 0 leads at first; the others answer the file system
+	// and block master services with NOT_LEADER, as standbys do (SetLeader).
+	Masters int
+	// ServerOptions are added to every master and worker gRPC server
+	// (e.g. an otelgrpc stats handler).
+	ServerOptions []grpc.ServerOption
 }
 
 // Cluster is a running fake master with its workers.
@@ -59,11 +66,21 @@ type Cluster struct {
 	fail      map[string][]error
 	drop      map[string]int
 	calls     map[string]int
+	hang      map[string]int
+	opIDs     map[string][][2]int64 // by method: the operation id of every call
+	leader    int                   // index of the leading master, -1 for none
 
-	master  *grpc.Server
-	addr    string
+	masters []*fakeMaster
+	addr    string // master 0
 	workers []*Worker
 	closed  bool
+}
+
+// fakeMaster is one master server.
+type fakeMaster struct {
+	index int
+	srv   *grpc.Server
+	addr  string
 }
 
 type opResult struct {
@@ -131,6 +148,7 @@ func Start(opts Options) (*Cluster, error) {
 		inodes: map[string]*inode{}, blocks: map[int64]*blockMeta{}, ufs: map[string][]byte{},
 		ufsDirs: map[string]bool{}, mounts: map[string]*pb.MountPointInfo{}, ops: map[[2]int64]opResult{},
 		fail: map[string][]error{}, drop: map[string]int{}, calls: map[string]int{},
+		hang: map[string]int{}, opIDs: map[string][][2]int64{},
 		nextID: 1, nextBlock: 1 << 24, nextMount: 1,
 	}
 	now := opts.Clock()
@@ -139,18 +157,28 @@ func Start(opts Options) (*Cluster, error) {
 	c.mounts["/"] = &pb.MountPointInfo{AlluxioPath: "/", UfsUri: opts.RootUFS, MountId: 1}
 	c.ufsDirs[opts.RootUFS] = true
 
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("fakecluster: %w", err)
+	if opts.Masters <= 0 {
+		opts.Masters = 1
+		c.opts.Masters = 1
 	}
-	c.addr = lis.Addr().String()
-	c.master = grpc.NewServer(grpc.UnaryInterceptor(c.unaryInterceptor("master")), grpc.StreamInterceptor(c.streamInterceptor("master")))
-	m := &masterService{c: c}
-	pb.RegisterFileSystemMasterClientServiceServer(c.master, m)
-	pb.RegisterBlockMasterClientServiceServer(c.master, &blockMasterService{c: c})
-	pb.RegisterMetaMasterClientServiceServer(c.master, &metaService{c: c})
-	go c.master.Serve(lis)
+	for i := 0; i < opts.Masters; i++ {
+		lis, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("fakecluster: %w", err)
+		}
+		fm := &fakeMaster{index: i, addr: lis.Addr().String()}
+		sopts := append([]grpc.ServerOption{
+			grpc.UnaryInterceptor(c.masterUnaryInterceptor(i)), grpc.StreamInterceptor(c.masterStreamInterceptor(i)),
+		}, opts.ServerOptions...)
+		fm.srv = grpc.NewServer(sopts...)
+		pb.RegisterFileSystemMasterClientServiceServer(fm.srv, &masterService{c: c})
+		pb.RegisterBlockMasterClientServiceServer(fm.srv, &blockMasterService{c: c})
+		pb.RegisterMetaMasterClientServiceServer(fm.srv, &metaService{c: c, index: i})
+		go fm.srv.Serve(lis)
+		c.masters = append(c.masters, fm)
+	}
+	c.addr = c.masters[0].addr
 
 	for i := 0; i < opts.Workers; i++ {
 		w, err := c.startWorker(i)
@@ -163,8 +191,66 @@ func Start(opts Options) (*Cluster, error) {
 	return c, nil
 }
 
-// Addr returns the master's host:port.
+// Addr returns the host:port of master 0 (the only one, by default).
 func (c *Cluster) Addr() string { return c.addr }
+
+// MasterAddrs returns the host:port of every master.
+func (c *Cluster) MasterAddrs() []string {
+	var out []string
+	for _, m := range c.masters {
+		out = append(out, m.addr)
+	}
+	return out
+}
+
+// SetLeader makes master i the leader; the others answer NOT_LEADER. -1
+// leaves no leader.
+func (c *Cluster) SetLeader(i int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.leader = i
+}
+
+// LeaderAddr returns the leading master's host:port ("" with none).
+func (c *Cluster) LeaderAddr() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.leader < 0 {
+		return ""
+	}
+	return c.masters[c.leader].addr
+}
+
+// StopMaster stops master i as a crash would: its connections break.
+func (c *Cluster) StopMaster(i int) { c.masters[i].srv.Stop() }
+
+// HangNext makes the next n calls of a master method (on any master) block
+// until the caller gives up, as a paused or partitioned master would.
+func (c *Cluster) HangNext(method string, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hang[method] += n
+}
+
+// OperationIDs returns the operation id of every call of a master method
+// received so far (attempts included, answered or not), as
+// "<most>:<least>" strings.
+func (c *Cluster) OperationIDs(method string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, id := range c.opIDs[method] {
+		out = append(out, strconv.FormatInt(id[0], 16)+":"+strconv.FormatInt(id[1], 16))
+	}
+	return out
+}
+
+// CallsOn returns how many times method was called on master i.
+func (c *Cluster) CallsOn(i int, method string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.calls["master"+strconv.Itoa(i)+"/"+method]
+}
 
 // Host and Port of the master, for configuration keys.
 func (c *Cluster) Host() string { h, _, _ := net.SplitHostPort(c.addr); return h }
@@ -188,7 +274,9 @@ func (c *Cluster) Close() {
 	}
 	c.closed = true
 	c.mu.Unlock()
-	c.master.Stop()
+	for _, m := range c.masters {
+		m.srv.Stop()
+	}
 	for _, w := range c.workers {
 		w.Stop()
 	}
@@ -234,10 +322,61 @@ func (c *Cluster) injected(server, full string) error {
 	return nil
 }
 
+// masterGate runs before every master call: it counts the call, records its
+// operation id, answers NOT_LEADER on a standby (except the meta service,
+// which every master serves), hangs or fails injected calls.
+func (c *Cluster) masterGate(ctx context.Context, i int, full string, req any) error {
+	m := methodName(full)
+	c.mu.Lock()
+	c.calls["master"+strconv.Itoa(i)+"/"+m]++
+	if r, ok := req.(interface{ GetOperationId() *pb.OperationId }); ok && r.GetOperationId() != nil {
+		id := r.GetOperationId()
+		c.opIDs[m] = append(c.opIDs[m], [2]int64{id.GetMostSignificantBits(), id.GetLeastSignificantBits()})
+	}
+	standby := c.leader != i && !strings.Contains(full, "MetaMasterClientService")
+	hang := false
+	if !standby && c.hang[m] > 0 {
+		c.hang[m]--
+		hang = true
+	}
+	c.mu.Unlock()
+	if standby {
+		return status.Error(codes.Unavailable, "NOT_LEADER: master "+c.masters[i].addr+" is a standby")
+	}
+	if hang {
+		<-ctx.Done()
+		return status.FromContextError(ctx.Err()).Err()
+	}
+	return c.injected("master", full)
+}
+
+func (c *Cluster) masterUnaryInterceptor(i int) grpc.UnaryServerInterceptor {
+	inner := c.unaryInterceptor("")
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		if err := c.masterGate(ctx, i, info.FullMethod, req); err != nil {
+			return nil, err
+		}
+		return inner(ctx, req, info, h)
+	}
+}
+
+func (c *Cluster) masterStreamInterceptor(i int) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+		if err := c.masterGate(ss.Context(), i, info.FullMethod, nil); err != nil {
+			return err
+		}
+		return h(srv, ss)
+	}
+}
+
+// unaryInterceptor injects failures and dropped responses; server "" means
+// the caller already ran the injection (masterGate).
 func (c *Cluster) unaryInterceptor(server string) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-		if err := c.injected(server, info.FullMethod); err != nil {
-			return nil, err
+		if server != "" {
+			if err := c.injected(server, info.FullMethod); err != nil {
+				return nil, err
+			}
 		}
 		resp, err := h(ctx, req)
 		c.mu.Lock()

@@ -2,6 +2,8 @@ package fakecluster
 
 import (
 	"context"
+	"net"
+	"strconv"
 	"strings"
 
 	"google.golang.org/grpc/codes"
@@ -577,21 +579,47 @@ func (b *blockMasterService) GetBlockInfo(_ context.Context, req *pb.GetBlockInf
 
 type metaService struct {
 	pb.UnimplementedMetaMasterClientServiceServer
-	c *Cluster
+	c     *Cluster
+	index int
 }
 
-func (m *metaService) self() *pb.MasterStatus {
-	return &pb.MasterStatus{Address: &pb.MasterAddress{Host: m.c.Host(), RpcPort: int32(m.c.Port())}, Role: "LEADER", Epoch: 1, Version: "fake"}
+// masterStatus describes master i; the caller holds c.mu.
+func (c *Cluster) masterStatus(i int) *pb.MasterStatus {
+	host, port, _ := net.SplitHostPort(c.masters[i].addr)
+	p, _ := strconv.Atoi(port)
+	role := "STANDBY"
+	switch {
+	case len(c.masters) == 1 && c.leader == 0:
+		role = "SINGLE"
+	case c.leader == i:
+		role = "LEADER"
+	}
+	return &pb.MasterStatus{
+		Address: &pb.MasterAddress{Host: host, RpcPort: int32(p)}, Role: role, Epoch: 1, Version: "fake",
+		JournalSequence: c.nextID, ParticipantId: c.masters[i].addr,
+	}
 }
 
 func (m *metaService) GetMasterInfo(context.Context, *pb.GetMasterInfoRequest) (*pb.GetMasterInfoResponse, error) {
-	s := m.self()
-	return &pb.GetMasterInfoResponse{
-		LeaderAddress: s.Address, Masters: []*pb.MasterStatus{s}, ClusterId: "fake-cluster", Version: "fake",
-		RpcPort: int32(m.c.Port()), WebPort: 19999,
-	}, nil
+	c := m.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	resp := &pb.GetMasterInfoResponse{
+		ClusterId: "fake-cluster", Version: "fake", RpcPort: int32(m.c.Port()), WebPort: 19999,
+		ZookeeperEnabled: len(c.masters) > 1,
+	}
+	for i := range c.masters {
+		st := c.masterStatus(i)
+		if i == c.leader {
+			resp.LeaderAddress = st.Address
+		}
+		resp.Masters = append(resp.Masters, st)
+	}
+	return resp, nil
 }
 
 func (m *metaService) GetStatusOfSelf(context.Context, *pb.GetStatusOfSelfRequest) (*pb.MasterStatus, error) {
-	return m.self(), nil
+	m.c.mu.Lock()
+	defer m.c.mu.Unlock()
+	return m.c.masterStatus(m.index), nil
 }

@@ -65,7 +65,7 @@ func (c *Cluster) startWorker(i int) (*Worker, error) {
 	}
 	w := &Worker{c: c, index: i, id: int64(i + 1), dir: dir, host: host, port: lis.Addr().(*net.TCPAddr).Port,
 		blocks: map[int64]int64{}, locks: map[int64]int64{}}
-	w.srv = grpc.NewServer(grpc.UnaryInterceptor(c.unaryInterceptor("worker")), grpc.StreamInterceptor(c.streamInterceptor("worker")))
+	w.srv = grpc.NewServer(append([]grpc.ServerOption{grpc.UnaryInterceptor(c.unaryInterceptor("worker")), grpc.StreamInterceptor(c.streamInterceptor("worker"))}, c.opts.ServerOptions...)...)
 	pb.RegisterBlockWorkerServer(w.srv, w)
 	go w.srv.Serve(lis)
 	return w, nil

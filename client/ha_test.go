@@ -1,0 +1,330 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/alluxio-go/alluxio/client/internal/fakecluster"
+	"github.com/alluxio-go/alluxio/common/retry"
+	"github.com/alluxio-go/alluxio/common/rpcstatus"
+)
+
+// switchingInquire answers the fake cluster's leader, caching it as the
+// ZooKeeper inquire client does: it asks the cluster again only after
+// InvalidatePrimary. With notify it also ends RPCs in flight to a deposed
+// leader, as the ZooKeeper watch does.
+type switchingInquire struct {
+	c *fakecluster.Cluster
+
+	mu            sync.Mutex
+	cached        string
+	lookups       int
+	invalidations []string
+	waiters       []chan struct{}
+}
+
+func (s *switchingInquire) GetPrimaryRPCAddress(context.Context) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cached == "" {
+		s.lookups++
+		s.cached = s.c.LeaderAddr()
+		if s.cached == "" {
+			return "", rpcstatus.ErrUnavailable
+		}
+	}
+	return s.cached, nil
+}
+
+func (s *switchingInquire) InvalidatePrimary(addr string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.invalidations = append(s.invalidations, addr)
+	if s.cached == addr {
+		s.cached = ""
+	}
+}
+
+func (s *switchingInquire) counts() (int, []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lookups, append([]string(nil), s.invalidations...)
+}
+
+// notifyingInquire adds the leader-change notification of a watch.
+type notifyingInquire struct{ *switchingInquire }
+
+func (n notifyingInquire) leaderChanged(addr string) (<-chan struct{}, func()) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	ch := make(chan struct{})
+	n.waiters = append(n.waiters, ch)
+	return ch, func() {}
+}
+
+// publish is what the watch does when a new leader appears.
+func (n notifyingInquire) publish(addr string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.cached = addr
+	for _, ch := range n.waiters {
+		close(ch)
+	}
+	n.waiters = nil
+}
+
+func newRecorder() (*tracetest.SpanRecorder, *sdktrace.TracerProvider) {
+	rec := tracetest.NewSpanRecorder()
+	return rec, sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+}
+
+func attrOf(s sdktrace.ReadOnlySpan, k attribute.Key) (attribute.Value, bool) {
+	for _, kv := range s.Attributes() {
+		if kv.Key == k {
+			return kv.Value, true
+		}
+	}
+	return attribute.Value{}, false
+}
+
+func TestFailoverReResolvesLeader(t *testing.T) {
+	c := startCluster(t, fakecluster.Options{Masters: 2})
+	ic := &switchingInquire{c: c}
+	rec, tp := newRecorder()
+	f := newFS(t, c, nil, WithMasterInquireClient(ic), WithTracerProvider(tp))
+	ctx := context.Background()
+	m := c.MasterAddrs()
+	if err := f.CreateDirectory(ctx, "/before"); err != nil {
+		t.Fatal(err)
+	}
+	// Failover: master 1 leads; the client still has master 0 cached.
+	c.SetLeader(1)
+	rec.Reset()
+	st, err := f.GetStatus(ctx, "/before")
+	if err != nil || st.Path != "/before" {
+		t.Fatalf("GetStatus after failover: %v", err)
+	}
+	lookups, inval := ic.counts()
+	if lookups != 2 || len(inval) != 1 || inval[0] != m[0] {
+		t.Errorf("lookups %d, invalidations %v; want 2 and [%s]", lookups, inval, m[0])
+	}
+	if a, _ := f.MasterAddress(ctx); a != m[1] {
+		t.Errorf("master address %s, want %s", a, m[1])
+	}
+	if n := c.CallsOn(0, "GetStatus"); n != 1 {
+		t.Errorf("GetStatus on the deposed master: %d calls, want 1", n)
+	}
+
+	// The trace: one call span, two attempt spans against the two masters,
+	// the second with the re-resolution event.
+	var call sdktrace.ReadOnlySpan
+	var attempts []sdktrace.ReadOnlySpan
+	for _, s := range rec.Ended() {
+		switch s.Name() {
+		case "alluxio.client.GetStatus":
+			call = s
+		case "alluxio.rpc.attempt":
+			attempts = append(attempts, s)
+		}
+	}
+	if call == nil || len(attempts) != 2 {
+		t.Fatalf("spans: call %v, %d attempts", call != nil, len(attempts))
+	}
+	if p, _ := attrOf(call, attrPath); p.AsString() != "/before" {
+		t.Errorf("call span path = %q", p.AsString())
+	}
+	for i, a := range attempts {
+		if a.Parent().SpanID() != call.SpanContext().SpanID() {
+			t.Errorf("attempt %d is not a child of the call span", i)
+		}
+		if n, _ := attrOf(a, attrAttempt); n.AsInt64() != int64(i+1) {
+			t.Errorf("attempt %d: number %d", i, n.AsInt64())
+		}
+		if addr, _ := attrOf(a, attrMasterAddress); addr.AsString() != m[i] {
+			t.Errorf("attempt %d: master %s, want %s", i, addr.AsString(), m[i])
+		}
+	}
+	if code, _ := attrOf(attempts[0], attrGRPCStatus); code.AsInt64() != int64(codes.Unavailable) {
+		t.Errorf("first attempt status %d, want Unavailable", code.AsInt64())
+	}
+	if code, _ := attrOf(attempts[1], attrGRPCStatus); code.AsInt64() != int64(codes.OK) {
+		t.Errorf("second attempt status %d, want OK", code.AsInt64())
+	}
+	ev := attempts[1].Events()
+	if len(ev) != 1 || ev[0].Name != "leader re-resolved" {
+		t.Fatalf("second attempt events %v", ev)
+	}
+	got := map[attribute.Key]string{}
+	for _, kv := range ev[0].Attributes {
+		got[kv.Key] = kv.Value.AsString()
+	}
+	if got[attrOldLeader] != m[0] || got[attrNewLeader] != m[1] {
+		t.Errorf("event attributes %v", got)
+	}
+}
+
+func TestMutationKeepsOperationIDAcrossFailover(t *testing.T) {
+	c := startCluster(t, fakecluster.Options{Masters: 2})
+	ic := &switchingInquire{c: c}
+	f := newFS(t, c, nil, WithMasterInquireClient(ic))
+	ctx := context.Background()
+	if err := f.CreateDirectory(ctx, "/d"); err != nil {
+		t.Fatal(err)
+	}
+	// The leader applies the create but its answer is lost; then it is
+	// deposed. The retry goes to the new leader with the same operation id
+	// and must report success, not AlreadyExists.
+	c.DropResponse("CreateFile", 1)
+	writeFile(t, f, "/d/f", []byte("hello"))
+	c.SetLeader(1)
+	c.DropResponse("Rename", 1) // applied by master 1, answer lost
+	if err := f.Rename(ctx, "/d/f", "/d/g"); err != nil {
+		t.Fatalf("rename across failover: %v", err)
+	}
+	ids := c.OperationIDs("Rename")
+	if len(ids) != 3 { // master 0 (NOT_LEADER), master 1 (dropped), master 1 (dedup)
+		t.Fatalf("rename attempts %v, want 3", ids)
+	}
+	for _, id := range ids[1:] {
+		if id != ids[0] {
+			t.Errorf("operation ids differ across attempts: %v", ids)
+		}
+	}
+	if c.CallsOn(0, "Rename") != 1 || c.CallsOn(1, "Rename") != 2 {
+		t.Errorf("rename calls: master 0 %d, master 1 %d", c.CallsOn(0, "Rename"), c.CallsOn(1, "Rename"))
+	}
+	if ids := c.OperationIDs("CreateFile"); len(ids) != 2 || ids[0] != ids[1] {
+		t.Errorf("create attempts %v, want 2 with one id", ids)
+	}
+	if ok, _ := f.Exists(ctx, "/d/g"); !ok {
+		t.Error("/d/g missing")
+	}
+}
+
+func TestIndeterminateAfterExhaustedRetries(t *testing.T) {
+	c := startCluster(t, fakecluster.Options{})
+	short := WithRetryPolicy(retry.Policy{BaseSleep: time.Millisecond, MaxSleep: 2 * time.Millisecond, MaxDuration: 40 * time.Millisecond})
+	f := newFS(t, c, nil, short)
+	ctx := context.Background()
+
+	// Every answer is lost: the mutation may have been applied.
+	c.DropResponse("CreateDirectory", 1000)
+	err := f.CreateDirectory(ctx, "/maybe")
+	if !errors.Is(err, ErrIndeterminate) || !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("err = %v, want ErrIndeterminate wrapping ErrUnavailable", err)
+	}
+	if ids := c.OperationIDs("CreateDirectory"); len(ids) < 2 {
+		t.Errorf("only %d attempts", len(ids))
+	} else {
+		for _, id := range ids {
+			if id != ids[0] {
+				t.Fatalf("operation id changed across attempts: %v", ids)
+			}
+		}
+	}
+
+	// A read that runs out of retries is a plain failure.
+	c.FailNext("GetStatus", 1000, status.Error(codes.Unavailable, "down"))
+	if _, err := f.GetStatus(ctx, "/"); errors.Is(err, ErrIndeterminate) || !errors.Is(err, ErrUnavailable) {
+		t.Errorf("read: err = %v, want ErrUnavailable only", err)
+	}
+
+	// A definite answer is a definite failure.
+	if err := f.Delete(ctx, "/nope"); !errors.Is(err, ErrNotFound) || errors.Is(err, ErrIndeterminate) {
+		t.Errorf("delete of a missing path: %v", err)
+	}
+
+	// A mutation cut short by the caller's deadline may have been applied.
+	c.HangNext("Remove", 1)
+	if err := f.CreateDirectory(ctx, "/x"); err != nil && !errors.Is(err, ErrIndeterminate) {
+		t.Fatal(err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := f.Delete(dctx, "/x"); !errors.Is(err, ErrIndeterminate) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("delete past the deadline: %v", err)
+	}
+}
+
+func TestNoLeaderIsRetriedUntilOneAppears(t *testing.T) {
+	c := startCluster(t, fakecluster.Options{Masters: 2})
+	ic := &switchingInquire{c: c}
+	f := newFS(t, c, nil, WithMasterInquireClient(ic))
+	ctx := context.Background()
+	if _, err := f.GetStatus(ctx, "/"); err != nil {
+		t.Fatal(err)
+	}
+	c.SetLeader(-1) // an election in progress
+	time.AfterFunc(100*time.Millisecond, func() { c.SetLeader(1) })
+	if err := f.CreateDirectory(ctx, "/during"); err != nil {
+		t.Fatalf("create during the election: %v", err)
+	}
+	if c.CallsOn(1, "CreateDirectory") != 1 {
+		t.Errorf("create reached the new leader %d times", c.CallsOn(1, "CreateDirectory"))
+	}
+}
+
+func TestNewLeaderCutsShortCallToPausedLeader(t *testing.T) {
+	c := startCluster(t, fakecluster.Options{Masters: 2})
+	ic := notifyingInquire{&switchingInquire{c: c}}
+	f := newFS(t, c, nil, WithMasterInquireClient(ic))
+	ctx := context.Background()
+	if err := f.CreateDirectory(ctx, "/d"); err != nil {
+		t.Fatal(err)
+	}
+	// The leader stops answering (paused); ZooKeeper then publishes master 1.
+	c.HangNext("CreateDirectory", 1)
+	go func() {
+		for c.CallsOn(0, "CreateDirectory") < 2 {
+			time.Sleep(time.Millisecond)
+		}
+		c.SetLeader(1)
+		ic.publish(c.MasterAddrs()[1])
+	}()
+	start := time.Now()
+	if err := f.CreateDirectory(ctx, "/e"); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("took %v", d)
+	}
+	if c.CallsOn(1, "CreateDirectory") != 1 {
+		t.Errorf("the new leader saw %d creates", c.CallsOn(1, "CreateDirectory"))
+	}
+	ids := c.OperationIDs("CreateDirectory")
+	if n := len(ids); n < 2 || ids[n-1] != ids[n-2] {
+		t.Errorf("operation ids %v: the retry must reuse the id", ids)
+	}
+}
+
+func TestStandbyAnswersMetaServiceAndMasterInfo(t *testing.T) {
+	c := startCluster(t, fakecluster.Options{Masters: 3})
+	c.SetLeader(2)
+	f := newFS(t, c, nil, WithMasterInquireClient(&switchingInquire{c: c}))
+	mi, err := f.GetMasterInfo(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.MasterAddrs()
+	if mi.LeaderAddress != m[2] || len(mi.Masters) != 3 {
+		t.Fatalf("master info %+v", mi)
+	}
+	for i, ms := range mi.Masters {
+		want := "STANDBY"
+		if i == 2 {
+			want = "LEADER"
+		}
+		if ms.Address != m[i] || ms.Role != want {
+			t.Errorf("master %d: %+v, want %s %s", i, ms, m[i], want)
+		}
+	}
+}

@@ -1,0 +1,286 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/alluxio-go/alluxio/common/conf"
+	"github.com/alluxio-go/alluxio/common/rpcstatus"
+	"github.com/alluxio-go/alluxio/common/zkleader"
+)
+
+// ZooKeeperInquireClient finds the leader master through ZooKeeper, as
+// Alluxio's fault-tolerant clients do: the leader publishes an ephemeral node
+// <alluxio.zookeeper.leader.path>/<host>:<port>, and this client reads it
+// (zkleader.Inquirer). No master host name is needed.
+//
+// It caches the leader and keeps the cache fresh with a ZooKeeper watch, so
+// most calls cost nothing. When an RPC to the cached leader fails with
+// Unavailable or NOT_LEADER, the FileSystem calls InvalidatePrimary and the
+// next GetPrimaryRPCAddress asks ZooKeeper again. It is safe for concurrent
+// use; Close releases the ZooKeeper session.
+type ZooKeeperInquireClient struct {
+	inq     *zkleader.Inquirer
+	servers []string
+
+	mu       sync.Mutex
+	leader   string // cached leader, "" when unknown
+	waiters  []leaderWaiter
+	reached  bool // ZooKeeper answered at least once
+	watching bool
+	closed   bool
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// NewZooKeeperInquireClient returns an inquire client for the ZooKeeper
+// ensemble and paths of cfg. It connects lazily, on the first lookup.
+func NewZooKeeperInquireClient(cfg zkleader.Config) *ZooKeeperInquireClient {
+	var servers []string
+	for _, s := range cfg.Servers {
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				servers = append(servers, p)
+			}
+		}
+	}
+	return &ZooKeeperInquireClient{
+		inq:     zkleader.NewInquirer(cfg),
+		servers: servers,
+	}
+}
+
+// ZooKeeperConfig returns the zkleader settings of the alluxio.zookeeper.*
+// keys of cfg.
+func ZooKeeperConfig(cfg *conf.Config) zkleader.Config {
+	return zkleader.Config{
+		Servers:           cfg.GetList("alluxio.zookeeper.address"),
+		SessionTimeout:    cfg.GetDuration("alluxio.zookeeper.session.timeout"),
+		ConnectionTimeout: cfg.GetDuration("alluxio.zookeeper.connection.timeout"),
+		ElectionPath:      cfg.Get("alluxio.zookeeper.election.path"),
+		LeaderPath:        cfg.Get("alluxio.zookeeper.leader.path"),
+		InquiryRetry:      cfg.GetInt("alluxio.zookeeper.leader.inquiry.retry"),
+	}
+}
+
+// Servers returns the ZooKeeper addresses.
+func (z *ZooKeeperInquireClient) Servers() []string { return append([]string(nil), z.servers...) }
+
+// GetPrimaryRPCAddress returns the cached leader, or asks ZooKeeper when
+// none is cached (at first use and after InvalidatePrimary). When ZooKeeper
+// has never answered and none of its servers accepts a connection, the
+// error wraps ErrZooKeeperUnreachable (not retried by the FileSystem).
+func (z *ZooKeeperInquireClient) GetPrimaryRPCAddress(ctx context.Context) (string, error) {
+	z.mu.Lock()
+	if z.closed {
+		z.mu.Unlock()
+		return "", ErrClosed
+	}
+	if z.leader != "" {
+		a := z.leader
+		z.mu.Unlock()
+		return a, nil
+	}
+	z.startWatchLocked()
+	reached := z.reached
+	z.mu.Unlock()
+
+	var a string
+	var err error
+	if reached {
+		a, err = z.inq.Leader(ctx)
+	} else {
+		a, err = z.firstLeader(ctx)
+	}
+	if err != nil {
+		if errors.Is(err, zkleader.ErrClosed) {
+			return "", ErrClosed
+		}
+		var ue *zkUnreachableError
+		if errors.As(err, &ue) {
+			return "", err
+		}
+		return "", fmt.Errorf("client: find the leader master in ZooKeeper at %s: %w", strings.Join(z.servers, ","), err)
+	}
+	z.set(a)
+	return a, nil
+}
+
+// firstLeader looks the leader up while checking, in parallel, that some
+// ZooKeeper server accepts connections at all: when none does, it fails at
+// once instead of waiting out the connection timeout.
+func (z *ZooKeeperInquireClient) firstLeader(ctx context.Context) (string, error) {
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		a   string
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		a, err := z.inq.Leader(lctx)
+		ch <- result{a, err}
+	}()
+	if perr := z.probe(ctx); perr != nil && ctx.Err() == nil {
+		cancel()
+		r := <-ch
+		if r.err == nil { // answered after all
+			return r.a, nil
+		}
+		return "", &zkUnreachableError{servers: strings.Join(z.servers, ","), probe: perr}
+	}
+	r := <-ch
+	return r.a, r.err
+}
+
+// InvalidatePrimary forgets the cached leader if it is still addr (an RPC to
+// it just failed), so the next GetPrimaryRPCAddress asks ZooKeeper again.
+func (z *ZooKeeperInquireClient) InvalidatePrimary(addr string) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if z.leader == addr {
+		z.leader = ""
+	}
+}
+
+// leaderChanged returns a channel closed as soon as ZooKeeper publishes a
+// leader other than addr; the FileSystem ends an RPC in flight to a deposed
+// leader with it (a paused or partitioned one may never answer).
+// The returned stop function releases the channel.
+func (z *ZooKeeperInquireClient) leaderChanged(addr string) (<-chan struct{}, func()) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	ch := make(chan struct{})
+	if z.leader != "" && z.leader != addr {
+		close(ch)
+		return ch, func() {}
+	}
+	z.waiters = append(z.waiters, leaderWaiter{addr: addr, ch: ch})
+	return ch, func() {
+		z.mu.Lock()
+		defer z.mu.Unlock()
+		for i, w := range z.waiters {
+			if w.ch == ch {
+				z.waiters = append(z.waiters[:i], z.waiters[i+1:]...)
+				return
+			}
+		}
+	}
+}
+
+type leaderWaiter struct {
+	addr string
+	ch   chan struct{}
+}
+
+// set records a leader learnt from ZooKeeper.
+func (z *ZooKeeperInquireClient) set(a string) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	z.reached = true
+	if z.closed {
+		return
+	}
+	z.leader = a
+	kept := z.waiters[:0]
+	for _, w := range z.waiters {
+		if w.addr != a {
+			close(w.ch)
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	z.waiters = kept
+}
+
+// startWatchLocked starts following the leader node; z.mu is held.
+func (z *ZooKeeperInquireClient) startWatchLocked() {
+	if z.watching || z.closed {
+		return
+	}
+	z.watching = true
+	ctx, cancel := context.WithCancel(context.Background())
+	if z.stop != nil {
+		z.stop() // the previous watch, already ended
+	}
+	z.stop = cancel
+	ch := z.inq.Watch(ctx)
+	z.wg.Add(1)
+	go func() {
+		defer z.wg.Done()
+		for a := range ch {
+			z.set(a)
+		}
+		// The watch ended: closed, or it could not start (no session);
+		// the next lookup starts another.
+		z.mu.Lock()
+		z.watching = false
+		z.mu.Unlock()
+	}()
+}
+
+// probe tries a TCP connection to each ZooKeeper server, to tell "ZooKeeper
+// is down" from "no leader is published"; it returns the last dial error
+// when none answers.
+func (z *ZooKeeperInquireClient) probe(ctx context.Context) error {
+	if len(z.servers) == 0 {
+		return errors.New("no servers configured (alluxio.zookeeper.address)")
+	}
+	d := net.Dialer{Timeout: 2 * time.Second}
+	errs := make(chan error, len(z.servers))
+	for _, s := range z.servers {
+		go func() {
+			c, err := d.DialContext(ctx, "tcp", s)
+			if err == nil {
+				c.Close()
+			}
+			errs <- err
+		}()
+	}
+	var last error
+	for range z.servers {
+		err := <-errs
+		if err == nil {
+			return nil
+		}
+		last = err
+	}
+	return last
+}
+
+// zkUnreachableError says that no ZooKeeper server could be reached.
+type zkUnreachableError struct {
+	servers string
+	probe   error // a dial error
+}
+
+func (e *zkUnreachableError) Error() string {
+	return fmt.Sprintf("cannot reach ZooKeeper at %s: %v", e.servers, e.probe)
+}
+
+func (e *zkUnreachableError) Unwrap() []error {
+	return []error{ErrZooKeeperUnreachable, rpcstatus.ErrUnavailable}
+}
+
+// Close ends the watch and the ZooKeeper session. It is idempotent.
+func (z *ZooKeeperInquireClient) Close() error {
+	z.mu.Lock()
+	if z.closed {
+		z.mu.Unlock()
+		return nil
+	}
+	z.closed = true
+	stop := z.stop
+	z.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	err := z.inq.Close()
+	z.wg.Wait()
+	return err
+}
