@@ -22,44 +22,25 @@ import (
 // Entries loaded from a checkpoint carry seq and epoch 0. Two masters that
 // followed one history print the same lines.
 func dumpJournal(ctx context.Context, c *conf.Config, log *slog.Logger, stdout io.Writer) error {
-	j, err := journal.Open(journal.Config{
-		Folder:                  c.Get("alluxio.master.journal.folder"),
+	folder := c.Get("alluxio.master.journal.folder")
+	out := bufio.NewWriter(stdout)
+	err := journal.Dump(ctx, journal.Config{
+		Folder:                  folder,
 		LogSizeBytesMax:         c.GetBytes("alluxio.master.journal.log.size.bytes.max"),
 		CheckpointPeriodEntries: c.GetInt64("alluxio.master.journal.checkpoint.period.entries"),
 		Logger:                  log,
+	}, func(e *journalpb.JournalEntry) error {
+		line, err := DumpLine(e)
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(out, line+"\n")
+		return err
 	})
 	if err != nil {
-		return err
-	}
-	out := bufio.NewWriter(stdout)
-	rec := &recorder{w: out}
-	if _, err := j.Replay(ctx, rec); err != nil {
-		return fmt.Errorf("dump journal %s: %w", c.Get("alluxio.master.journal.folder"), err)
-	}
-	if rec.err != nil {
-		return rec.err
+		return fmt.Errorf("dump journal %s: %w", folder, err)
 	}
 	return out.Flush()
-}
-
-// recorder is a journal.StateMachine that prints what it is given.
-type recorder struct {
-	w   io.Writer
-	err error
-}
-
-func (r *recorder) Reset() {}
-
-func (r *recorder) Apply(e *journalpb.JournalEntry) error {
-	if r.err != nil {
-		return r.err
-	}
-	line, err := DumpLine(e)
-	if err == nil {
-		_, err = io.WriteString(r.w, line+"\n")
-	}
-	r.err = err
-	return err
 }
 
 // DumpLine formats one entry as --dump-journal prints it.

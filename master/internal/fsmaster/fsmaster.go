@@ -380,6 +380,10 @@ func (m *Master) flush(ctx context.Context, w journal.Writer, seq int64) error {
 		return fmt.Errorf("fsmaster: journal flush: %w", err)
 	}
 	m.setBroken(w, err)
+	if errors.Is(err, journal.ErrFenced) {
+		// A newer term sealed our log: another master leads.
+		return fmt.Errorf("fsmaster: journal flush: %v: %w", err, rpcstatus.ErrNotLeader)
+	}
 	return fmt.Errorf("fsmaster: journal flush: %v: %w", err, rpcstatus.ErrUnavailable)
 }
 
