@@ -1,0 +1,290 @@
+package hostile
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// binaries returns the directory holding alluxio, alluxio-master and alluxio-worker.
+func binaries(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if d := os.Getenv("ALLUXIO_BIN_DIR"); d != "" {
+			binDir = d
+			return
+		}
+		dir, err := os.MkdirTemp("", "alluxio-hostile-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		root, _ := filepath.Abs("../../..")
+		for _, pkg := range []string{"./master/cmd/alluxio-master", "./worker/cmd/alluxio-worker", "./client/cmd/alluxio"} {
+			cmd := exec.Command("go", "build", "-o", dir, pkg)
+			cmd.Dir = root
+			cmd.Env = append(os.Environ(), "GOWORK="+filepath.Join(root, "go.work"))
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+				return
+			}
+		}
+		binDir = dir
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	for _, b := range []string{"alluxio", "alluxio-master", "alluxio-worker"} {
+		if _, err := os.Stat(filepath.Join(binDir, b)); err != nil {
+			t.Fatalf("binary %s missing in %s (run make build): %v", b, binDir, err)
+		}
+	}
+	return binDir
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// cluster is one master and one worker process with a private configuration
+// directory, journal, UFS and tier directory.
+type cluster struct {
+	t       *testing.T
+	bin     string
+	home    string
+	confDir string
+	ufs     string
+	tier    string
+	props   map[string]string
+	master  *proc
+	worker  *proc
+}
+
+// proc is a daemon process; done closes when it has exited.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+	log  *syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer safe for the process's writes and the test's reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func newCluster(t *testing.T, extra map[string]string) *cluster {
+	t.Helper()
+	home := t.TempDir()
+	tier := filepath.Join(home, "tier")
+	c := &cluster{
+		t: t, bin: binaries(t), home: home,
+		confDir: filepath.Join(home, "conf"),
+		ufs:     filepath.Join(home, "ufs"),
+		tier:    tier,
+	}
+	c.props = map[string]string{
+		"alluxio.master.hostname":                      "127.0.0.1",
+		"alluxio.master.rpc.port":                      fmt.Sprint(freePort(t)),
+		"alluxio.master.web.port":                      fmt.Sprint(freePort(t)),
+		"alluxio.master.journal.folder":                filepath.Join(home, "journal"),
+		"alluxio.master.mount.table.root.ufs":          c.ufs,
+		"alluxio.worker.hostname":                      "127.0.0.1",
+		"alluxio.worker.rpc.port":                      fmt.Sprint(freePort(t)),
+		"alluxio.worker.web.port":                      fmt.Sprint(freePort(t)),
+		"alluxio.worker.tieredstore.levels":            "1",
+		"alluxio.worker.tieredstore.level0.alias":      "MEM",
+		"alluxio.worker.tieredstore.level0.dirs.path":  tier,
+		"alluxio.worker.tieredstore.level0.dirs.quota": "32MB",
+		"alluxio.worker.block.heartbeat.interval":      "200ms",
+		"alluxio.user.block.size.bytes.default":        "4MB",
+		"alluxio.user.rpc.retry.max.duration":          "10s",
+	}
+	for k, v := range extra {
+		c.props[k] = v
+	}
+	for _, d := range []string{c.ufs, c.tier, c.confDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var b strings.Builder
+	for k, v := range c.props {
+		fmt.Fprintf(&b, "%s=%s\n", k, v)
+	}
+	if err := os.WriteFile(filepath.Join(c.confDir, "alluxio-site.properties"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.stopAll)
+	return c
+}
+
+func (c *cluster) masterAddr() string { return "127.0.0.1:" + c.props["alluxio.master.rpc.port"] }
+func (c *cluster) workerAddr() string { return "127.0.0.1:" + c.props["alluxio.worker.rpc.port"] }
+
+func (c *cluster) env() []string {
+	var env []string
+	for _, e := range os.Environ() {
+		if strings.HasPrefix(e, "ALLUXIO_") {
+			continue
+		}
+		env = append(env, e)
+	}
+	return append(env, "ALLUXIO_CONF_DIR="+c.confDir, "ALLUXIO_HOME="+c.home, "ALLUXIO_LOGS_DIR="+filepath.Join(c.home, "logs"))
+}
+
+// cli runs bin/alluxio with args and returns its combined output and error.
+func (c *cluster) cli(args ...string) (string, error) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(c.bin, "alluxio"), args...)
+	cmd.Env = c.env()
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// ok runs the CLI and fails the test unless it exits 0.
+func (c *cluster) ok(args ...string) string {
+	c.t.Helper()
+	out, err := c.cli(args...)
+	if err != nil {
+		c.t.Fatalf("alluxio %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func (c *cluster) start(name, port string) *proc {
+	c.t.Helper()
+	cmd := exec.Command(filepath.Join(c.bin, "alluxio-"+name))
+	cmd.Env = c.env()
+	p := &proc{name: name, cmd: cmd, done: make(chan struct{}), log: &syncBuffer{}}
+	cmd.Stdout, cmd.Stderr = p.log, p.log
+	if err := cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) && !p.exited() {
+		conn, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 200*time.Millisecond)
+		if err == nil {
+			conn.Close()
+			return p
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.t.Fatalf("%s did not listen on %s; log:\n%s", name, port, p.log)
+	return nil
+}
+
+func (c *cluster) startMaster() {
+	c.t.Helper()
+	c.master = c.start("master", c.props["alluxio.master.rpc.port"])
+}
+
+func (c *cluster) startWorker() {
+	c.t.Helper()
+	c.worker = c.start("worker", c.props["alluxio.worker.rpc.port"])
+}
+
+// alive fails the test if a process has exited.
+func (c *cluster) alive() {
+	c.t.Helper()
+	for _, p := range []*proc{c.master, c.worker} {
+		if p != nil && p.exited() {
+			c.t.Fatalf("%s exited (%v); log:\n%s", p.name, p.cmd.ProcessState, p.log)
+		}
+	}
+}
+
+func (c *cluster) stop(p *proc) {
+	if p == nil || p.exited() {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		c.t.Errorf("%s did not exit within 20s of SIGTERM", p.name)
+	}
+}
+
+func (c *cluster) stopAll() {
+	c.stop(c.worker)
+	c.stop(c.master)
+	if c.t.Failed() {
+		for _, p := range []*proc{c.master, c.worker} {
+			if p != nil {
+				c.t.Logf("%s log (tail):\n%s", p.name, tail(p.log.String(), 4000))
+			}
+		}
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// dial opens a raw gRPC connection able to send 128 MB messages.
+func dial(t *testing.T, addr string) *grpc.ClientConn {
+	t.Helper()
+	cc, err := grpc.NewClient(addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(128<<20), grpc.MaxCallRecvMsgSize(128<<20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	return cc
+}
