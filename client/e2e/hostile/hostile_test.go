@@ -22,6 +22,10 @@ import (
 	"github.com/alluxio-go/alluxio/proto/alluxiopb"
 )
 
+// orphanBlockID is written to the worker without the master allocating it;
+// the master must have the worker delete it.
+const orphanBlockID = 1<<62 + 7
+
 // callTimeout bounds every hostile call: a call still running after it is a hang.
 const callTimeout = 5 * time.Second
 
@@ -144,6 +148,15 @@ func TestIntegrationHostileInput(t *testing.T) {
 		c.alive()
 	}
 
+	t.Run("OrphanBlockDeleted", func(t *testing.T) {
+		deadline := time.Now().Add(15 * time.Second)
+		for committedLen(r, orphanBlockID) != -1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("block %d, unknown to the master, is still on the worker after 15s", int64(orphanBlockID))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	t.Run("AbandonedStreams", r.abandonedStreams)
 	t.Run("TierFillsMidWrite", r.tierFillsMidWrite)
 	t.Run("DiskFillsMidWrite", r.diskFillsMidWrite)
@@ -961,7 +974,7 @@ func (r *rig) workerCases() []hcase {
 	// A block id the master never allocated: the worker may keep it but must
 	// report the failed master commit as such.
 	wb("NeverAllocatedID", codesOf(codes.NotFound, codes.InvalidArgument, codes.FailedPrecondition, codes.Unavailable), func(context.Context) ([]*alluxiopb.WriteBlockRequest, error) {
-		return []*alluxiopb.WriteBlockRequest{header(1<<62+7, 3), chunk([]byte("abc"))}, nil
+		return []*alluxiopb.WriteBlockRequest{header(orphanBlockID, 3), chunk([]byte("abc"))}, nil
 	})
 	wb("HundredMBChunk", exhausted, fresh(func(id int64) []*alluxiopb.WriteBlockRequest {
 		return []*alluxiopb.WriteBlockRequest{header(id, mb), chunk(make([]byte, bigMessage))}
@@ -1094,6 +1107,14 @@ func waitNoTempsIn(t *testing.T, tierDir string) {
 
 // committedLen returns the length of the committed block file in the MEM tier, or -1.
 func (r *rig) committedLen(id int64) int64 { return committedLenIn(r.c.tier, id) }
+
+// committedLen looks for a committed block in every tier directory.
+func committedLen(r *rig, id int64) int64 {
+	if n := committedLenIn(r.c.tier, id); n != -1 || r.ssd == "" {
+		return n
+	}
+	return committedLenIn(r.ssd, id)
+}
 
 func committedLenIn(tierDir string, id int64) int64 {
 	fi, err := os.Stat(filepath.Join(tierDir, "alluxioworker", fmt.Sprint(id)))
