@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/alluxio-go/alluxio/common/conf"
 	"github.com/alluxio-go/alluxio/common/rpcstatus"
+	"github.com/alluxio-go/alluxio/common/zkleader"
 	"github.com/alluxio-go/alluxio/common/zktest"
 	"github.com/alluxio-go/alluxio/master/internal/journal"
 	"github.com/alluxio-go/alluxio/proto/alluxiopb"
@@ -277,7 +279,110 @@ func TestIntegrationHA(t *testing.T) {
 	t.Run("ZooKeeperCutOffAndRejoin", func(t *testing.T) { testCutOffAndRejoin(t, zk) })
 	t.Run("DeposedLeaderInFlightWrite/AfterFsync", func(t *testing.T) { testDeposedInFlight(t, zk, "after") })
 	t.Run("DeposedLeaderInFlightWrite/BeforeFsync", func(t *testing.T) { testDeposedInFlight(t, zk, "before") })
+	t.Run("PartitionNoOverlap", func(t *testing.T) { testPartitionNoOverlap(t, zk) })
+	t.Run("MasterInfoUnavailableParticipant", func(t *testing.T) { testUnavailableParticipant(t, zk) })
 	t.Run("StartUpSafety", func(t *testing.T) { testStartUpSafety(t, zk) })
+}
+
+// testPartitionNoOverlap black-holes the leader's ZooKeeper traffic (a
+// partition: no error, only silence) while a client writes to it without
+// pause: its last acknowledgement precedes the new leader's first.
+func testPartitionNoOverlap(t *testing.T, zk *zktest.Ensemble) {
+	c := newHACluster(t, zk, 2)
+	a := c.waitLeader(10 * time.Second)
+	b := c.nodes[0]
+	if b == a {
+		b = c.nodes[1]
+	}
+	var lastAck atomic.Int64 // unix nanos of a's last acknowledged write
+	stop := make(chan struct{})
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if a.mkdir(fmt.Sprintf("/w%06d", i), nil) == nil {
+				lastAck.Store(time.Now().UnixNano())
+			} else {
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}()
+	pollUntil(t, 5*time.Second, "the first acknowledged writes", func() bool { return lastAck.Load() != 0 })
+	t0 := time.Now()
+	a.proxy.Blackhole()
+	var firstB time.Time
+	pollUntil(t, 3*haSessionTimeout+2*time.Second, "the other master to serve writes", func() bool {
+		if b.mkdir("/b-first", nil) == nil {
+			firstB = time.Now()
+			return true
+		}
+		return false
+	})
+	close(stop)
+	<-writerDone
+	last := time.Unix(0, lastAck.Load())
+	t.Logf("partition: old leader's last ack %v after the cut, new leader's first ack %v after the cut (gap %v)",
+		last.Sub(t0), firstB.Sub(t0), firstB.Sub(last))
+	if !last.Before(firstB) {
+		t.Fatalf("two leaders acknowledged at once: old leader's last ack %v, new leader's first %v", last, firstB)
+	}
+	if last.Sub(t0) > haSessionTimeout {
+		t.Errorf("partitioned leader kept acknowledging for %v", last.Sub(t0))
+	}
+	a.proxy.Unblock()
+	want := c.waitSynced(b)
+	if st := a.status(t, true); st.Role != "STANDBY" || st.StateDigest != want.StateDigest {
+		t.Fatalf("rejoined: %v, leader %v", st, want)
+	}
+}
+
+// testUnavailableParticipant: GetMasterInfo lists a participant that does
+// not answer as UNAVAILABLE, within about a second.
+func testUnavailableParticipant(t *testing.T, zk *zktest.Ensemble) {
+	c := newHACluster(t, zk, 1)
+	m := c.waitLeader(10 * time.Second)
+	// A participant whose address answers nothing.
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := lis.Addr().String()
+	lis.Close()
+	cfg := zkConfig(m.srv.conf, slog.New(slog.DiscardHandler))
+	cfg.Servers = zk.Servers()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	el, err := zkleader.NewElector(ctx, cfg, dead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer el.Close()
+	go el.Campaign(ctx) // waits behind the leader
+	pollUntil(t, 5*time.Second, "the fake participant to join", func() bool {
+		ps, err := el.Participants(ctx)
+		return err == nil && len(ps) == 2
+	})
+	t0 := time.Now()
+	info, err := m.meta.GetMasterInfo(ctx, &alluxiopb.GetMasterInfoRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(t0)
+	roles := map[string]string{}
+	for _, st := range info.GetMasters() {
+		roles[st.GetParticipantId()] = st.GetRole()
+	}
+	if roles[dead] != "UNAVAILABLE" || roles[m.srv.participantID()] != "LEADER" || len(roles) != 2 {
+		t.Fatalf("masters %v", info.GetMasters())
+	}
+	if took > 2*time.Second {
+		t.Errorf("GetMasterInfo took %v", took)
+	}
 }
 
 func testElectionAndCleanFailover(t *testing.T, zk *zktest.Ensemble) {
