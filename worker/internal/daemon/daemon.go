@@ -22,10 +22,16 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/attribute"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 
 	"github.com/alluxio-go/alluxio/common/conf"
 	"github.com/alluxio-go/alluxio/common/logging"
+	"github.com/alluxio-go/alluxio/common/telemetry"
 	"github.com/alluxio-go/alluxio/common/ufs"
 	"github.com/alluxio-go/alluxio/common/version"
 	"github.com/alluxio-go/alluxio/common/zkleader"
@@ -47,6 +53,11 @@ type Options struct {
 	LockLease time.Duration
 	// LockJanitorInterval is how often expired leases are released; default 10s.
 	LockJanitorInterval time.Duration
+	// TracerProvider traces the gRPC server (otelgrpc stats handler, W3C
+	// trace context from clients). nil means telemetry.Setup from the OTEL_*
+	// environment, which Shutdown flushes; a given provider is the caller's
+	// to shut down.
+	TracerProvider trace.TracerProvider
 }
 
 // Worker is a running worker.
@@ -65,6 +76,9 @@ type Worker struct {
 	bg     sync.WaitGroup
 	// closers run at the end of Shutdown.
 	closers []func() error
+	// tracing flushes and stops the tracer provider Start set up (nil when
+	// the caller passed one).
+	tracing func(context.Context) error
 
 	stopOnce sync.Once
 	stopErr  error
@@ -158,7 +172,25 @@ func Start(c *conf.Config, log *slog.Logger, opts Options) (*Worker, error) {
 	w.svc = server.New(server.Config{
 		Store: store, UFS: reg, Master: w.Master, Metrics: w.Metrics, Logger: log, LockLease: opts.LockLease,
 	})
-	w.grpc = server.NewGRPCServer(w.svc, log)
+	tp := opts.TracerProvider
+	if tp == nil {
+		var err error
+		w.tracing, tp, err = telemetry.Setup(context.Background(), "alluxio-worker", telemetry.WithAttributes(
+			attribute.String("alluxio.worker.address", net.JoinHostPort(addr.Host, strconv.Itoa(int(addr.RpcPort))))))
+		if err != nil {
+			w.lis.Close()
+			w.webLis.Close()
+			for _, f := range w.closers {
+				_ = f()
+			}
+			return nil, fmt.Errorf("worker: tracing: %w", err)
+		}
+	}
+	w.grpc = server.NewGRPCServer(w.svc, log, grpc.StatsHandler(otelgrpc.NewServerHandler(
+		otelgrpc.WithTracerProvider(tp),
+		otelgrpc.WithPropagators(propagation.TraceContext{}),
+		otelgrpc.WithMeterProvider(metricnoop.NewMeterProvider()),
+	)))
 
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", w.Metrics.Handler())
@@ -229,6 +261,14 @@ func (w *Worker) Shutdown(ctx context.Context) error {
 		w.bg.Wait()
 		for _, f := range w.closers {
 			_ = f()
+		}
+		if w.tracing != nil {
+			// Flush the spans of the last requests, even past ctx.
+			tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			if err := w.tracing(tctx); err != nil {
+				w.log.Warn("worker: flushing traces failed", "err", err)
+			}
+			cancel()
 		}
 		w.log.Info("worker: stopped")
 	})
