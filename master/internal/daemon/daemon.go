@@ -10,11 +10,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/alluxio-go/alluxio/common/conf"
 	"github.com/alluxio-go/alluxio/common/logging"
+	"github.com/alluxio-go/alluxio/common/telemetry"
 	"github.com/alluxio-go/alluxio/common/version"
 	"github.com/alluxio-go/alluxio/master/internal/journal"
 	"github.com/alluxio-go/alluxio/master/internal/server"
@@ -104,7 +109,20 @@ func RunWithHook(ctx context.Context, args []string, stdout, stderr io.Writer, s
 		return dumpJournal(ctx, c, log, stdout)
 	}
 	log.Info("starting alluxio-master", "version", version.Version, "journal_folder", folder, "root_ufs", c.Get("alluxio.master.mount.table.root.ufs"))
-	srv, err := server.Start(ctx, server.Options{Conf: c, Logger: log, Version: version.Version})
+	// Tracing from the OTEL_* environment (no exporter unless configured).
+	stopTracing, tp, err := telemetry.Setup(ctx, "alluxio-master", telemetry.WithAttributes(attribute.String("alluxio.master.address",
+		net.JoinHostPort(c.Get("alluxio.master.hostname"), strconv.Itoa(c.GetInt("alluxio.master.rpc.port"))))))
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(sctx); err != nil {
+			log.Warn("flushing trace spans at exit", "err", err)
+		}
+	}()
+	srv, err := server.Start(ctx, server.Options{Conf: c, Logger: log, Version: version.Version, TracerProvider: tp})
 	if err != nil {
 		return err
 	}
