@@ -29,6 +29,8 @@ type hooks struct {
 	// beforeFence runs in StartWriting after the scan, before the open
 	// logs are renamed (fenced).
 	beforeFence func()
+	// listed runs whenever CatchUp lists the logs directory.
+	listed func()
 	// now replaces time.Now (for the format marker and NewTermEntry).
 	now func() time.Time
 }

@@ -70,7 +70,9 @@ type recordReader struct {
 }
 
 func newRecordReader(r io.Reader, size int64) *recordReader {
-	return &recordReader{r: bufio.NewReaderSize(r, 256<<10), remain: size}
+	// Small reads (a tailing reader picking up a few new records) get a
+	// small buffer.
+	return &recordReader{r: bufio.NewReaderSize(r, int(min(size, 256<<10))), remain: size}
 }
 
 // next returns the next record's payload (valid until the following call)

@@ -40,7 +40,7 @@ func (p *scanPos) apply(e *journalpb.JournalEntry) {
 type openLogState struct {
 	seg      segment
 	validEnd int64   // offset just past the last valid record
-	lastSeq  int64   // last applied seq in this file; 0 if none
+	lastSeq  int64   // last valid (applied or covered) seq in this file; 0 if none
 	before   scanPos // reader position before this file's first record
 	from     int64   // seqs <= from at the start of the file were covered
 	unread   bool    // a .sealing log that was not read (only the sealer reads it)
@@ -59,6 +59,9 @@ type scanState struct {
 	sealer bool
 	// openNotLast: a completed log follows an open log (left by a crash).
 	openNotLast bool
+	// reach is the highest seq the journal is known to hold (applied,
+	// covered by the checkpoint, or read and skipped as already applied).
+	reach int64
 	// validateCheckpoint: read the checkpoint once without applying before
 	// loading it, so that a corrupt one applies nothing (Dump).
 	validateCheckpoint bool
@@ -165,6 +168,7 @@ func (j *Journal) scan(ctx context.Context, sm StateMachine, validateCheckpoint 
 	if err := j.loadNewestCheckpoint(ctx, cps, st, sm); err != nil {
 		return nil, err
 	}
+	st.reach = st.lastSeq
 	if err := j.readLogs(ctx, logs, st, sm); err != nil {
 		return nil, err
 	}
@@ -185,7 +189,9 @@ func (j *Journal) readLogs(ctx context.Context, logs []segment, st *scanState, s
 	from := st.lastSeq
 	for attempt := 0; ; attempt++ {
 		err := j.readLogsOnce(ctx, logs, from, st, sm)
-		if err == nil || attempt >= maxRelists || !(errors.Is(err, ErrFenced) || errors.Is(err, fs.ErrNotExist)) {
+		// A gap may be a listing that missed a log being renamed (a
+		// directory read is not atomic): list again before believing it.
+		if err == nil || attempt >= maxRelists || !(errors.Is(err, ErrFenced) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, errGap)) {
 			return err
 		}
 		var fp string
@@ -203,6 +209,7 @@ func (j *Journal) readLogsOnce(ctx context.Context, logs []segment, from int64, 
 			return err
 		}
 		if !seg.open() && seg.end-1 <= st.lastSeq {
+			st.reach = max(st.reach, seg.end-1)
 			continue // wholly covered by the checkpoint (or already applied)
 		}
 		if seg.open() && i != len(logs)-1 {
@@ -243,7 +250,7 @@ type logCursor struct {
 	off      int64   // offset of the next unconsumed record
 	from     int64   // seqs <= from at the start of the file are covered
 	before   scanPos // position before the file's first record
-	fileLast int64   // last seq applied from this file; 0 if none
+	fileLast int64   // last valid seq (applied or covered) in this file; 0 if none
 }
 
 func openCursor(seg segment, from int64, st *scanState) (*logCursor, error) {
@@ -282,6 +289,7 @@ func (j *Journal) readFrom(ctx context.Context, c *logCursor, st *scanState, sm 
 	size := info.Size()
 	cur := st.scanPos
 	off, fileLast := c.off, c.fileLast
+	reach := st.reach
 	var pending []*journalpb.JournalEntry
 	if size > c.off {
 		rr := newRecordReader(io.NewSectionReader(c.f, c.off, size-c.off), size-c.off)
@@ -331,7 +339,8 @@ func (j *Journal) readFrom(ctx context.Context, c *logCursor, st *scanState, sm 
 			}
 			seq := e.GetSequenceNumber()
 			if seq <= c.from && cur.lastSeq == c.from {
-				off = rr.off // covered by the checkpoint or applied before
+				reach = max(reach, seq)
+				off, fileLast = rr.off, max(fileLast, seq) // covered by the checkpoint or applied before
 				continue
 			}
 			if e.GetEpoch() < cur.fence {
@@ -348,7 +357,7 @@ func (j *Journal) readFrom(ctx context.Context, c *logCursor, st *scanState, sm 
 				return fmt.Errorf("%w: %s in %s at offset %d: seq %d, expected %d", ErrCorrupt, kind, seg.path, roff, seq, cur.lastSeq+1)
 			}
 			cur.apply(e)
-			off, fileLast = rr.off, seq
+			off, fileLast, reach = rr.off, seq, max(reach, seq)
 			if open {
 				pending = append(pending, e)
 				continue
@@ -360,11 +369,13 @@ func (j *Journal) readFrom(ctx context.Context, c *logCursor, st *scanState, sm 
 			}
 			st.entries++
 			st.scanPos = cur
+			st.reach = reach
 			c.off, c.fileLast = off, fileLast
 		}
 	}
 	if !open {
 		c.off = off
+		st.reach = reach
 		if cur.lastSeq < seg.end-1 {
 			return fmt.Errorf("%w: log %s ends at seq %d (offset %d), its name says %d", ErrCorrupt, seg.path, cur.lastSeq, off, seg.end-1)
 		}
@@ -385,6 +396,7 @@ func (j *Journal) readFrom(ctx context.Context, c *logCursor, st *scanState, sm 
 		st.scanPos.apply(e)
 	}
 	st.scanPos = cur // fence and epochs of skipped records
+	st.reach = reach
 	c.off, c.fileLast = off, fileLast
 	return nil
 }

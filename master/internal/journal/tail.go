@@ -120,6 +120,9 @@ func (j *Journal) tailLogs(ctx context.Context, st *scanState, sm StateMachine) 
 func (j *Journal) locate(st *scanState, old *logCursor) (*logCursor, error) {
 	next := st.lastSeq + 1
 	for attempt := 0; ; attempt++ {
+		if j.hooks.listed != nil {
+			j.hooks.listed()
+		}
 		logs, err := listSegments(j.logs)
 		if err != nil {
 			old.close()
@@ -134,11 +137,16 @@ func (j *Journal) locate(st *scanState, old *logCursor) (*logCursor, error) {
 			}
 		}
 		if found == nil {
-			old.close()
+			gap := false
 			for _, s := range logs {
-				if s.start > next {
-					return nil, fmt.Errorf("%w: log %s starts at seq %d, expected %d", errGap, s.path, s.start, next)
-				}
+				gap = gap || s.start > next
+			}
+			if gap && attempt < 3 {
+				continue // the listing may have missed a log being renamed
+			}
+			old.close()
+			if gap {
+				return nil, fmt.Errorf("%w: no log holds seq %d", errGap, next)
 			}
 			return nil, nil
 		}
@@ -164,39 +172,3 @@ func (j *Journal) locate(st *scanState, old *logCursor) (*logCursor, error) {
 	}
 }
 
-// stateFromTail builds, from CatchUp's cursor on the open log, what
-// StartWriting needs (position, epochs and the open log with the position
-// before it), so that a hot standby taking over does not re-read the logs
-// since the checkpoint. It returns nil if the cursor does not describe the
-// listed journal. Called with j.mu held.
-func (j *Journal) stateFromTail(logs []segment, fp string) *scanState {
-	c := j.tail
-	if c == nil || c.f == nil || !c.seg.open() || !j.appliedKnown || j.applied < 0 {
-		return nil
-	}
-	var open *segment
-	for i := range logs {
-		s := &logs[i]
-		if s.open() {
-			if open != nil {
-				return nil
-			}
-			open = s
-		} else if s.start > c.seg.start || s.end-1 > c.before.lastSeq {
-			return nil
-		}
-	}
-	if open == nil || open.path != c.seg.path || open.start != c.seg.start {
-		return nil
-	}
-	mine, err1 := c.f.Stat()
-	cur, err2 := os.Stat(open.path)
-	if err1 != nil || err2 != nil || !os.SameFile(mine, cur) {
-		return nil
-	}
-	return &scanState{
-		scanPos: scanPos{lastSeq: j.applied, maxEpoch: j.maxEpoch, fence: j.fence},
-		listing: fp,
-		open:    []openLogState{{seg: *open, before: c.before, from: c.from, lastSeq: c.fileLast, validEnd: c.off}},
-	}
-}

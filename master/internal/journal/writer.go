@@ -145,9 +145,12 @@ func (j *Journal) StartWriting(ctx context.Context, epoch int64) (Writer, error)
 	return w, nil
 }
 
-// writeScan returns what StartWriting needs to know about the journal,
-// reusing the last Replay's scan or CatchUp's cursor when they still
-// describe it. Called with j.mu held.
+// writeScan returns what StartWriting needs to know about the journal. It
+// reuses the last Replay's scan if the journal is unchanged since; else, if
+// this Journal's state machine position is known (after Replay, CatchUp or
+// its own writer), it reads only the logs past that position (a hot standby
+// taking over reads little more than the open log); else it validates the
+// logs after the newest checkpoint. Called with j.mu held.
 func (j *Journal) writeScan(ctx context.Context) (*scanState, error) {
 	logs, _, fp, err := j.listing()
 	if err != nil {
@@ -156,8 +159,17 @@ func (j *Journal) writeScan(ctx context.Context) (*scanState, error) {
 	if st := j.state; st != nil && st.listing == fp {
 		return st, nil
 	}
-	if st := j.stateFromTail(logs, fp); st != nil {
-		return st, nil
+	if j.appliedKnown && j.applied >= 0 {
+		st := &scanState{scanPos: scanPos{lastSeq: j.applied, maxEpoch: j.maxEpoch, fence: j.fence}, listing: fp}
+		err := j.readLogs(ctx, logs, st, nil)
+		if err == nil && st.reach >= j.applied {
+			return st, nil
+		}
+		if err != nil && !errors.Is(err, errGap) {
+			return nil, err
+		}
+		// Logs before the position were deleted by a checkpoint, or the
+		// journal does not reach the position: read it all.
 	}
 	return j.scan(ctx, nil, false)
 }
