@@ -107,6 +107,14 @@ func (e *env) report(c *cli.Context) error {
 			fmt.Fprintf(out, "        Tier: %s  Size: %s\n", t, conf.FormatBytes(bi.UsedOnTiers[t]))
 		}
 		fmt.Fprintf(out, "    Free Capacity: %s\n", conf.FormatBytes(bi.Free))
+		masters := mi.Masters
+		if len(masters) == 0 && mi.LeaderAddress != "" {
+			masters = []client.MasterStatus{{Address: mi.LeaderAddress, Role: "LEADER"}}
+		}
+		if len(masters) > 0 {
+			fmt.Fprintf(out, "    Masters: \n")
+			writeMasterTable(out, masters, "        ")
+		}
 		fmt.Fprintln(out)
 	}
 	e.workerReport(bi, workers)

@@ -50,6 +50,12 @@ type env struct {
 	// binDir holds alluxio-master and alluxio-worker; "" means the
 	// directory of the running executable.
 	binDir string
+	// closers release what the FileSystems do not own (inquire clients).
+	closers []io.Closer
+	// tracing is set while a command runs traced (--trace or OTEL_*).
+	tracing *tracing
+	// telemetryEnv replaces os.LookupEnv for telemetry.Setup; for tests.
+	telemetryEnv func(string) (string, bool)
 }
 
 // Option adjusts a CLI run; for tests.
@@ -70,6 +76,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	defer e.close()
 	app := e.app()
 	err := app.RunContext(ctx, reorderFlags(app, normalizeArgs(args)))
+	e.finishTracing(err, stderr)
 	if err == nil {
 		return 0
 	}
@@ -175,6 +182,9 @@ func (e *env) close() {
 	for _, f := range e.fss {
 		f.Close()
 	}
+	for _, c := range e.closers {
+		c.Close()
+	}
 }
 
 func usageErr(c *cli.Context, err error, _ bool) error {
@@ -202,6 +212,7 @@ func (e *env) app() *cli.App {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "conf-dir", Usage: "configuration directory (default $ALLUXIO_CONF_DIR, $ALLUXIO_HOME/conf, ./conf)", Category: "configuration"},
 			&cli.StringSliceFlag{Name: "D", Usage: "set a property, `key=value` (repeatable)", Category: "configuration"},
+			&cli.BoolFlag{Name: "trace", Usage: "print the command's span tree (calls, RPC attempts, masters) to stderr when it ends; OTEL_* variables also export it", Category: "diagnostics"},
 		},
 		Before: func(c *cli.Context) error {
 			e.confDir = c.String("conf-dir")
@@ -213,6 +224,11 @@ func (e *env) app() *cli.App {
 				}
 				e.flags[strings.TrimSpace(k)] = strings.TrimSpace(v)
 			}
+			ctx, err := e.startTracing(c.Context, c.Bool("trace"), c.Args().Slice())
+			if err != nil {
+				return err
+			}
+			c.Context = ctx
 			return nil
 		},
 		Action: func(c *cli.Context) error {
@@ -290,6 +306,9 @@ func (e *env) fsFor(ctx context.Context, u uri.URI) (*client.FileSystem, error) 
 	ic, err := client.InquireClientFromURI(u, cfg)
 	if err != nil {
 		return nil, err
+	}
+	if c, ok := ic.(io.Closer); ok {
+		e.closers = append(e.closers, c)
 	}
 	opts := append([]client.Option{client.WithMasterInquireClient(ic)}, e.clientOpts...)
 	f, err := client.NewFromConfig(ctx, cfg, opts...)
@@ -406,6 +425,12 @@ func needArgs(c *cli.Context, min, max int, usage string) error {
 // WithTerminal overrides the check of whether stderr is a terminal.
 func WithTerminal(is bool) Option {
 	return func(e *env) { e.isTerminal = func(io.Writer) bool { return is } }
+}
+
+// WithTelemetryEnv replaces the environment lookup of the OTEL_* variables
+// that choose exporters (the exporters still read the process environment).
+func WithTelemetryEnv(lookup func(string) (string, bool)) Option {
+	return func(e *env) { e.telemetryEnv = lookup }
 }
 
 // WithBinDir sets where `format` looks for alluxio-master and alluxio-worker.

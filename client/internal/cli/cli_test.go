@@ -325,7 +325,7 @@ func TestMountAndInfoCommands(t *testing.T) {
 		t.Errorf("mount table: %q", out)
 	}
 	h.ok("fs", "unmount", "/mnt")
-	if out := h.ok("fs", "leader"); out != "127.0.0.1\n" {
+	if out := h.ok("fs", "leader"); out != h.c.Addr()+"\n" {
 		t.Errorf("leader: %q", out)
 	}
 	if out := h.ok("fs", "masterInfo"); !strings.Contains(out, "Current leader master: "+h.c.Addr()) {

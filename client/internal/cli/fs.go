@@ -1059,29 +1059,23 @@ func (e *env) masterFS(c *cli.Context) (*client.FileSystem, error) {
 	return e.defaultFS(c.Context)
 }
 
+// leader prints the leader's host:port: in HA mode the one published in
+// ZooKeeper, otherwise the configured master.
 func (e *env) leader(c *cli.Context) error {
 	f, err := e.masterFS(c)
 	if err != nil {
 		return cmdErr(c, err)
 	}
-	mi, err := f.GetMasterInfo(c.Context)
+	addr, err := f.MasterAddress(c.Context)
 	if err != nil {
 		return cmdErr(c, describe("/", err))
 	}
-	addr := mi.LeaderAddress
-	if addr == "" {
-		if addr, err = f.MasterAddress(c.Context); err != nil {
-			return cmdErr(c, describe("/", err))
-		}
-	}
-	host := addr
-	if i := strings.LastIndexByte(addr, ':'); i > 0 {
-		host = addr[:i]
-	}
-	fmt.Fprintln(e.stdout, strings.Trim(host, "[]"))
+	fmt.Fprintln(e.stdout, addr)
 	return nil
 }
 
+// masterInfo prints, as Alluxio does, the ZooKeeper setting, the leader and
+// every master, then each master's role, epoch and journal sequence.
 func (e *env) masterInfo(c *cli.Context) error {
 	f, err := e.masterFS(c)
 	if err != nil {
@@ -1096,16 +1090,67 @@ func (e *env) masterInfo(c *cli.Context) error {
 	} else {
 		fmt.Fprintln(e.stdout, "Zookeeper is not enabled")
 	}
-	fmt.Fprintf(e.stdout, "Current leader master: %s\n", mi.LeaderAddress)
+	leader := mi.LeaderAddress
+	if leader == "" {
+		leader = "(none)"
+	}
+	fmt.Fprintf(e.stdout, "Current leader master: %s\n", leader)
+	masters := mi.Masters
+	if len(masters) == 0 && mi.LeaderAddress != "" {
+		masters = []client.MasterStatus{{Address: mi.LeaderAddress, Role: "LEADER"}}
+	}
 	var all []string
-	for _, m := range mi.Masters {
+	for _, m := range masters {
 		all = append(all, m.Address)
 	}
-	if len(all) == 0 && mi.LeaderAddress != "" {
-		all = []string{mi.LeaderAddress}
-	}
 	fmt.Fprintf(e.stdout, "All masters: [%s]\n", strings.Join(all, ", "))
+	if len(masters) == 0 {
+		return nil
+	}
+	fmt.Fprintln(e.stdout)
+	writeMasterTable(e.stdout, masters, "")
 	return nil
+}
+
+// writeMasterTable prints one line per master: address, role, epoch,
+// journal sequence, start time and version; unknown values are "-".
+func writeMasterTable(w io.Writer, masters []client.MasterStatus, indent string) {
+	rows := [][]string{{"Address", "Role", "Epoch", "Journal sequence", "Started", "Version"}}
+	for _, m := range masters {
+		epoch, seq, started, ver := "-", "-", "-", orDash(m.Version)
+		if m.Role != "UNAVAILABLE" {
+			epoch, seq = strconv.FormatInt(m.Epoch, 10), strconv.FormatInt(m.JournalSequence, 10)
+		}
+		if !m.StartTime.IsZero() {
+			started = m.StartTime.Format("01-02-2006 15:04:05:000")
+		}
+		rows = append(rows, []string{m.Address, orDash(m.Role), epoch, seq, started, ver})
+	}
+	widths := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for i, v := range r {
+			widths[i] = max(widths[i], len(v))
+		}
+	}
+	for _, r := range rows {
+		var b strings.Builder
+		b.WriteString(indent)
+		for i, v := range r {
+			if i == len(r)-1 {
+				b.WriteString(v)
+				break
+			}
+			fmt.Fprintf(&b, "%-*s  ", widths[i], v)
+		}
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func (e *env) setAttr(c *cli.Context, arg string, opts client.SetAttributeOptions) (pathArg, error) {
