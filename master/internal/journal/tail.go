@@ -171,4 +171,3 @@ func (j *Journal) locate(st *scanState, old *logCursor) (*logCursor, error) {
 		return c, err
 	}
 }
-
