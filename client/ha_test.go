@@ -328,3 +328,66 @@ func TestStandbyAnswersMetaServiceAndMasterInfo(t *testing.T) {
 		}
 	}
 }
+
+// A write's metadata calls (GetNewBlockId between blocks, CompleteFile at
+// Close) follow a master failover; the block streams to the worker are not
+// affected by it.
+func TestWriteSpansMasterFailover(t *testing.T) {
+	c := startCluster(t, fakecluster.Options{Masters: 2})
+	ic := &switchingInquire{c: c}
+	f := newFS(t, c, nil, WithMasterInquireClient(ic))
+	data := randomBytes(3*testBlock+100, 21)
+	w, err := f.CreateFile(context.Background(), "/across", CacheThrough)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data[:testBlock+10]); err != nil { // a second block is open
+		t.Fatal(err)
+	}
+	c.SetLeader(1)
+	if _, err := w.Write(data[testBlock+10 : 2*testBlock+50]); err != nil { // GetNewBlockId fails over
+		t.Fatalf("write across the failover: %v", err)
+	}
+	c.SetLeader(0)
+	c.DropResponse("CompleteFile", 1) // and the completion's answer is lost once
+	if _, err := w.Write(data[2*testBlock+50:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("close across failovers: %v", err)
+	}
+	if c.CallsOn(1, "GetNewBlockId") == 0 || c.CallsOn(0, "CompleteFile") != 2 {
+		t.Errorf("GetNewBlockId on master 1: %d; CompleteFile on master 0: %d", c.CallsOn(1, "GetNewBlockId"), c.CallsOn(0, "CompleteFile"))
+	}
+	if ids := c.OperationIDs("CompleteFile"); len(ids) < 2 || ids[0] != ids[len(ids)-1] {
+		t.Errorf("CompleteFile operation ids %v", ids)
+	}
+	mustEqual(t, "read back", readFile(t, f, "/across"), data)
+}
+
+// A block write interrupted by the worker's failure fails the file's write
+// (the caller may write the whole file again); it does not hang or complete
+// a partial file.
+func TestWorkerFailureFailsTheWrite(t *testing.T) {
+	c := startCluster(t, fakecluster.Options{})
+	f := newFS(t, c, nil)
+	w, err := f.CreateFile(context.Background(), "/w", MustCache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(randomBytes(testBlock/2, 3)); err != nil {
+		t.Fatal(err)
+	}
+	c.Workers()[0].Stop()
+	_, werr := w.Write(randomBytes(2*testBlock, 4))
+	cerr := w.Close()
+	if werr == nil && cerr == nil {
+		t.Fatal("write to a dead worker succeeded")
+	}
+	if errors.Is(cerr, ErrIndeterminate) {
+		t.Errorf("a failed block write is a definite failure: %v", cerr)
+	}
+	if st, err := f.GetStatus(context.Background(), "/w"); err == nil && st.Completed {
+		t.Error("a partial file was completed")
+	}
+}
