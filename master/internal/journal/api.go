@@ -43,9 +43,13 @@ type Config struct {
 // buffers it; callers that need entries in the same order as their state
 // changes call Append while holding the lock that orders those changes.
 // Flush blocks until every entry up to seq is durable (fsynced), sharing one
-// fsync among concurrent callers. After any write or sync failure the writer
-// is broken: every later Append and Flush returns an error, since the
-// in-memory state may be ahead of the journal.
+// fsync among concurrent callers. After every fsync, before any entry is
+// reported durable, the writer checks that its open log still has its name
+// (the fence check); if a newer term has renamed it to seal it, Flush
+// returns an error wrapping ErrFenced and the entries it covered are
+// indeterminate (never to be acknowledged). After any write, sync or fence
+// failure the writer is broken: every later Append and Flush returns an
+// error, since the in-memory state may be ahead of the journal.
 //
 // Close flushes and closes the open log.
 type Writer interface {

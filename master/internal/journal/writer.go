@@ -39,8 +39,9 @@ const writeBufferSize = 256 << 10
 //
 // If this Journal has replayed (or had a writer, or caught up) and the
 // journal now ends at a different seq than the state machine it fed, it
-// returns ErrReplayNeeded after sealing: call Replay, then StartWriting
-// again. A Journal that never replayed is not checked.
+// returns ErrReplayNeeded after sealing: call Replay (or, with the state
+// machine this Journal has been feeding, CatchUp), then StartWriting again.
+// A Journal that never replayed is not checked.
 //
 // Finally it creates the open log 0x<lastSeq+1>-0x7fffffffffffffff
 // (create-if-absent) and writes, durably, a NewTermEntry{epoch, leader,
