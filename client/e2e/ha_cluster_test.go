@@ -200,6 +200,9 @@ func (c *haCluster) newNode(kind string, i int, host string) *haNode {
 		n.props["alluxio.worker.tieredstore.level0.alias"] = "MEM"
 		n.props["alluxio.worker.tieredstore.level0.dirs.path"] = tier
 		n.props["alluxio.worker.tieredstore.level0.dirs.quota"] = "128MB"
+		if l := os.Getenv("E2E_HA_WORKER_LOG_LEVEL"); l != "" {
+			n.props["alluxio.logger.level"] = l // e.g. DEBUG, to see a worker's master sessions
+		}
 	}
 	writeProps(c.t, n.confDir, n.props)
 	return n
@@ -369,11 +372,20 @@ func (c *haCluster) stopAll() {
 		go stop(m)
 	}
 	wg.Wait()
-	if c.t.Failed() {
+	if c.t.Failed() || os.Getenv("E2E_HA_LOGS") != "" {
 		for _, n := range append(append([]*haNode{}, c.masters...), c.workers...) {
-			c.t.Logf("=== log of %s (pids %v), tail:\n%s", n.name, n.pids, tail(n.log.String(), 60))
+			c.t.Logf("=== log of %s (pids %v), tail:\n%s", n.name, n.pids, tail(n.log.String(), logTailLines()))
 		}
 	}
+}
+
+// logTailLines is how much of each process log a failed test shows
+// (E2E_HA_LOG_LINES, default 60).
+func logTailLines() int {
+	if n, err := strconv.Atoi(os.Getenv("E2E_HA_LOG_LINES")); err == nil && n > 0 {
+		return n
+	}
+	return 60
 }
 
 // tail returns the last n lines of s.
@@ -656,7 +668,7 @@ func checkLinearHistory(t *testing.T, lines []journalLine) []int64 {
 // that sequence and digest.
 func (c *haCluster) waitConverged() (int64, string) {
 	c.t.Helper()
-	deadline := time.Now().Add(45 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	var last string
 	for time.Now().Before(deadline) {
 		var seqs []int64
@@ -691,7 +703,7 @@ func (c *haCluster) waitConverged() (int64, string) {
 		}
 		time.Sleep(100 * time.Millisecond) // poll interval
 	}
-	c.t.Fatalf("masters did not converge on one journal sequence and state digest within 45s: %s", last)
+	c.t.Fatalf("masters did not converge on one journal sequence and state digest within 20s: %s", last)
 	return 0, ""
 }
 

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,7 +56,8 @@ type opRecord struct {
 type opLog struct {
 	mu      sync.Mutex
 	records []opRecord
-	ok      atomic.Int64
+	ok      atomic.Int64 // acknowledged operations of any kind
+	created atomic.Int64 // acknowledged file creates (master and worker path)
 }
 
 func (l *opLog) add(r opRecord) {
@@ -63,6 +66,9 @@ func (l *opLog) add(r opRecord) {
 	l.mu.Unlock()
 	if r.outcome == opOK {
 		l.ok.Add(1)
+		if r.kind == "create" {
+			l.created.Add(1)
+		}
 	}
 }
 
@@ -108,6 +114,12 @@ func runClients(t *testing.T, c *haCluster, n, maxOps int, stop <-chan struct{},
 	var readErrs atomic.Int64
 	for g := 0; g < n; g++ {
 		fsys := c.mustClient(nil)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := fsys.CreateDirectory(ctx, fmt.Sprintf("/ha/c%d", g), client.Recursive(), client.AllowExists())
+		cancel()
+		if err != nil {
+			t.Fatalf("client %d: mkdir: %v", g, err)
+		}
 		wg.Add(1)
 		go func(g int) {
 			defer wg.Done()
@@ -130,6 +142,9 @@ func runClients(t *testing.T, c *haCluster, n, maxOps int, stop <-chan struct{},
 				}
 				r.end, r.outcome = time.Now(), classify(r.err)
 				log.add(r)
+				if r.err != nil {
+					time.Sleep(20 * time.Millisecond) // no hot loop while the cluster fails over
+				}
 				if r.kind == "create" && r.outcome == opOK {
 					acked = append(acked, r)
 					back := acked[(i*7)%len(acked)]
@@ -153,19 +168,19 @@ func runClients(t *testing.T, c *haCluster, n, maxOps int, stop <-chan struct{},
 	return &wg
 }
 
-// waitProgress polls until log has at least n more acknowledged operations
-// than it had at the call, or fails after limit.
-func waitProgress(t *testing.T, log *opLog, n int64, limit time.Duration, what string) time.Duration {
+// waitProgress polls until counter (one of log's) is at least n above its
+// value at the call, or fails after limit.
+func waitProgress(t *testing.T, counter *atomic.Int64, n int64, limit time.Duration, what string) time.Duration {
 	t.Helper()
 	start := time.Now()
-	base := log.ok.Load()
+	base := counter.Load()
 	for time.Since(start) < limit {
-		if log.ok.Load() >= base+n {
+		if counter.Load() >= base+n {
 			return time.Since(start)
 		}
 		time.Sleep(20 * time.Millisecond) // poll interval
 	}
-	t.Fatalf("%s: fewer than %d operations acknowledged within %v", what, n, limit)
+	t.Fatalf("%s: fewer than %d acknowledged within %v", what, n, limit)
 	return 0
 }
 
@@ -176,6 +191,7 @@ func waitProgress(t *testing.T, log *opLog, n int64, limit time.Duration, what s
 func verifyRecords(t *testing.T, fsys *client.FileSystem, records []opRecord) {
 	t.Helper()
 	counts := map[string]map[outcome]int{"create": {}, "mkdir": {}}
+	samples := map[string]int{}
 	bad := 0
 	report := func(format string, args ...any) {
 		bad++
@@ -185,6 +201,9 @@ func verifyRecords(t *testing.T, fsys *client.FileSystem, records []opRecord) {
 	}
 	for _, r := range records {
 		counts[r.kind][r.outcome]++
+		if r.err != nil {
+			samples[r.kind+": "+digits.ReplaceAllString(r.err.Error(), "N")]++
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		st, err := fsys.GetStatus(ctx, r.path)
 		exists := err == nil
@@ -227,7 +246,20 @@ func verifyRecords(t *testing.T, fsys *client.FileSystem, records []opRecord) {
 		t.Errorf("%d record problems in all", bad)
 	}
 	t.Logf("client operations: create %v, mkdir %v", fmtCounts(counts["create"]), fmtCounts(counts["mkdir"]))
+	errs := make([]string, 0, len(samples))
+	for e, n := range samples {
+		errs = append(errs, fmt.Sprintf("%5d x %s", n, e))
+	}
+	sort.Strings(errs)
+	if len(errs) > 15 {
+		errs = errs[:15]
+	}
+	if len(errs) > 0 {
+		t.Logf("client errors (first 15 kinds):\n%s", strings.Join(errs, "\n"))
+	}
 }
+
+var digits = regexp.MustCompile(`[0-9]+`)
 
 func fmtCounts(m map[outcome]int) string {
 	return fmt.Sprintf("ok=%d failed=%d indeterminate=%d", m[opOK], m[opFailed], m[opIndeterminate])
@@ -257,7 +289,7 @@ func TestIntegrationFailover(t *testing.T) {
 	}
 	t.Cleanup(stopClients)
 	wg := runClients(t, c, 4, 5000, stop, log)
-	waitProgress(t, log, 20, 30*time.Second, "before the first failover")
+	waitProgress(t, &log.created, 20, 30*time.Second, "file creates before the first failover")
 
 	testStart := time.Now()
 	for round, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGKILL, syscall.SIGKILL, syscall.SIGTERM} {
@@ -269,21 +301,35 @@ func TestIntegrationFailover(t *testing.T) {
 		if nextEpoch <= oldEpoch {
 			t.Errorf("round %d: new leader %s has epoch %d, not greater than %d of %s", round, next.name, nextEpoch, oldEpoch, old.name)
 		}
-		resumed := waitProgress(t, log, 5, 30*time.Second, fmt.Sprintf("after failover %d (%v of %s)", round, sig, old.name))
-		t.Logf("round %d: %v of leader %s (epoch %d): %s leads with epoch %d after %v; clients acknowledged 5 more operations %v later",
-			round, sig, old.name, oldEpoch, next.name, nextEpoch, elected.Round(time.Millisecond), resumed.Round(time.Millisecond))
+		resumed := waitProgress(t, &log.ok, 5, 30*time.Second, fmt.Sprintf("operations after failover %d (%v of %s)", round, sig, old.name))
+		created := waitProgress(t, &log.created, 2, 30*time.Second, fmt.Sprintf("file creates after failover %d (%v of %s)", round, sig, old.name))
+		t.Logf("round %d: %s of leader %s (epoch %d): %s leads with epoch %d after %v; then clients had 5 more operations acknowledged within %v, 2 more file creates within %v",
+			round, sigName(sig), old.name, oldEpoch, next.name, nextEpoch, elected.Round(time.Millisecond), resumed.Round(time.Millisecond), created.Round(time.Millisecond))
 		c.start(old) // back to three masters, as a standby
 		if time.Since(testStart) > 90*time.Second {
 			t.Fatalf("failover rounds took more than 90s")
 		}
 	}
-	waitProgress(t, log, 10, 30*time.Second, "after the last failover")
+	waitProgress(t, &log.created, 10, 30*time.Second, "file creates after the last failover")
 	stopClients()
 	wg.Wait()
+	// Block locations live only in worker registrations: wait until both
+	// workers have registered with the final leader before reading back.
+	c.waitWorkers(len(c.workers))
 
 	verifier := c.mustClient(nil)
 	verifyRecords(t, verifier, log.all())
 	c.checkOneHistory()
+}
+
+func sigName(sig syscall.Signal) string {
+	switch sig {
+	case syscall.SIGKILL:
+		return "kill -9"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return sig.String()
 }
 
 // TestIntegrationZooKeeperOutage: with ZooKeeper stopped, the leader stops
@@ -458,5 +504,22 @@ func TestIntegrationPausedLeader(t *testing.T) {
 			t.Errorf("%s exists=%v (err %v), want present", p, ok, err)
 		}
 	}
+	c.checkOneHistory()
+}
+
+// TestIntegrationQuietFailoverStatus: right after a failover, before any
+// client write, every master reports the same journal_sequence and
+// state_digest (the new leader's NewTerm entry included) and the journal
+// dump ends at that sequence.
+func TestIntegrationQuietFailoverStatus(t *testing.T) {
+	c := newHACluster(t, haConfig{masters: 3})
+	c.startAll()
+	fsys := c.mustClient(nil)
+	if err := fsys.CreateDirectory(context.Background(), "/x"); err != nil {
+		t.Fatal(err)
+	}
+	old, _ := c.waitLeader(nil)
+	c.signal(old, syscall.SIGKILL)
+	c.waitLeader(old)
 	c.checkOneHistory()
 }

@@ -218,6 +218,9 @@ func TestIntegrationPartition(t *testing.T) {
 	_, isoEpoch := c.waitLeader(nil)
 	fsys := c.mustClient(nil)
 	ctx := context.Background()
+	if err := fsys.CreateDirectory(ctx, "/part", client.Recursive()); err != nil {
+		t.Fatalf("mkdir before the partition: %v", err)
+	}
 	for i := 0; i < 5; i++ {
 		p := fmt.Sprintf("/part/before-%d", i)
 		if err := createFile(ctx, fsys, p, fileContent(0, i), client.CacheThrough); err != nil {
@@ -233,6 +236,11 @@ func TestIntegrationPartition(t *testing.T) {
 	if nextEpoch <= isoEpoch {
 		t.Errorf("new epoch %d not greater than the isolated leader's %d", nextEpoch, isoEpoch)
 	}
+	// Block locations come from worker registrations: the workers, cut off
+	// from their leader, must find and register with the new one.
+	reg := time.Now()
+	c.waitWorkers(len(c.workers))
+	t.Logf("both workers registered with %s %v after it was elected", next.name, time.Since(reg).Round(time.Millisecond))
 	// The clients that reach the new leader are served: writes and reads.
 	var records []opRecord
 	for i := 0; i < 10; i++ {
