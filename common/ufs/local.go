@@ -30,7 +30,8 @@ func NewLocal() UnderFileSystem {
 }
 
 // NewRegistry returns a registry with the built-in backends: the local one
-// under the schemes "" and "file".
+// under the schemes "" and "file", and HDFS under "hdfs" (see NewHDFS; the
+// registry's HDFS backends share one NameNode connection per cluster and user).
 func NewRegistry() *Registry {
 	r := &Registry{}
 	f := func(context.Context, *url.URL, map[string]string) (UnderFileSystem, error) {
@@ -38,6 +39,7 @@ func NewRegistry() *Registry {
 	}
 	r.Register("", f)
 	r.Register("file", f)
+	r.Register("hdfs", (&hdfsPool{}).factory)
 	return r
 }
 

@@ -1,0 +1,269 @@
+package hdfstest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// InstallCommand installs what the harness needs on Debian and Ubuntu.
+const InstallCommand = "apt-get install -y openjdk-17-jdk-headless maven"
+
+// Option configures Start.
+type Option func(*options)
+
+type options struct {
+	startTimeout time.Duration
+	conf         []string
+}
+
+// WithStartTimeout bounds how long Start and Restart wait for HDFS to serve
+// (default 120s).
+func WithStartTimeout(d time.Duration) Option {
+	return func(o *options) { o.startTimeout = d }
+}
+
+// WithConf sets a Hadoop configuration key of the cluster (for example
+// "dfs.blocksize", "1048576").
+func WithConf(key, value string) Option {
+	return func(o *options) { o.conf = append(o.conf, "-D"+key+"="+value) }
+}
+
+// Cluster is a running single-node HDFS. Its methods are for the test
+// goroutine (they call t.Fatalf).
+type Cluster struct {
+	// URI is the file system's URI, "hdfs://127.0.0.1:PORT".
+	URI string
+	// NameNodeAddr is the NameNode's RPC address, "127.0.0.1:PORT".
+	NameNodeAddr string
+	// Dir holds the cluster's data (Dir/hdfs) and log (Dir/minihdfs.log).
+	Dir string
+	// StartupTime is how long the last start took, from exec to serving.
+	StartupTime time.Duration
+
+	t      testing.TB
+	opts   options
+	deploy string
+
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser
+	exited  chan struct{}
+	exitErr error
+}
+
+// Start starts HDFS in a new temporary directory and waits until it serves.
+// t.Cleanup stops it.
+func Start(t testing.TB, opts ...Option) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t, opts: options{startTimeout: 120 * time.Second}}
+	for _, o := range opts {
+		o(&c.opts)
+	}
+	c.deploy = deployDir(t)
+	for _, tool := range []string{"java", "javac"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("hdfstest: %s not found; install it with: %s", tool, InstallCommand)
+		}
+	}
+	fetch := filepath.Join(c.deploy, "fetch.sh")
+	if out, err := exec.Command("bash", fetch).CombinedOutput(); err != nil {
+		t.Fatalf("hdfstest: %s failed: %v\n%s\nrun it by hand (needs mvn and Maven Central: %s)", fetch, err, out, InstallCommand)
+	}
+	c.Dir = t.TempDir()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("hdfstest: last lines of %s:\n%s", c.LogFile(), tail(c.LogFile(), 60))
+		}
+		c.Stop()
+	})
+	c.start(0)
+	return c
+}
+
+// deployDir finds deploy/hdfs: $ALLUXIO_HDFS_DEPLOY, or the first
+// deploy/hdfs with a start.sh above the working directory.
+func deployDir(t testing.TB) string {
+	if d := os.Getenv("ALLUXIO_HDFS_DEPLOY"); d != "" {
+		return d
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatalf("hdfstest: %v", err)
+	}
+	for {
+		d := filepath.Join(dir, "deploy", "hdfs")
+		if _, err := os.Stat(filepath.Join(d, "start.sh")); err == nil {
+			return d
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatalf("hdfstest: no deploy/hdfs/start.sh above the working directory; set ALLUXIO_HDFS_DEPLOY")
+		}
+		dir = parent
+	}
+}
+
+// LogFile is the cluster's log (the JVM's standard output and error).
+func (c *Cluster) LogFile() string { return filepath.Join(c.Dir, "minihdfs.log") }
+
+// start runs the launcher on port (0: a free one) and waits for it to serve.
+func (c *Cluster) start(port int) {
+	c.t.Helper()
+	uriFile := filepath.Join(c.Dir, "uri")
+	os.Remove(uriFile)
+	logf, err := os.OpenFile(c.LogFile(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		c.t.Fatalf("hdfstest: %v", err)
+	}
+	defer logf.Close()
+	args := []string{filepath.Join(c.deploy, "start.sh"), "--foreground", "--port", fmt.Sprint(port), c.Dir}
+	args = append(args, c.opts.conf...)
+	cmd := exec.Command("bash", args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = sysProcAttr()
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		c.t.Fatalf("hdfstest: %v", err)
+	}
+	begin := time.Now()
+	if err := cmd.Start(); err != nil {
+		c.t.Fatalf("hdfstest: start %v: %v", args, err)
+	}
+	exited := make(chan struct{})
+	c.mu.Lock()
+	c.cmd, c.stdin, c.exited, c.exitErr = cmd, stdin, exited, nil
+	c.mu.Unlock()
+	go func() {
+		err := cmd.Wait()
+		c.mu.Lock()
+		c.exitErr = err
+		c.mu.Unlock()
+		close(exited)
+	}()
+
+	deadline := time.Now().Add(c.opts.startTimeout)
+	for {
+		if b, err := os.ReadFile(uriFile); err == nil && len(bytes.TrimSpace(b)) > 0 {
+			c.setURI(strings.TrimSpace(string(b)))
+			break
+		}
+		select {
+		case <-exited:
+			c.t.Fatalf("hdfstest: HDFS exited during start-up (%v); last lines of %s:\n%s", c.exitErr, c.LogFile(), tail(c.LogFile(), 60))
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			c.Stop()
+			c.t.Fatalf("hdfstest: HDFS did not serve within %v; last lines of %s:\n%s", c.opts.startTimeout, c.LogFile(), tail(c.LogFile(), 60))
+		}
+	}
+	c.StartupTime = time.Since(begin)
+	c.t.Logf("hdfstest: HDFS serving at %s after %v (log %s)", c.URI, c.StartupTime.Round(time.Millisecond), c.LogFile())
+}
+
+func (c *Cluster) setURI(uri string) {
+	u, err := url.Parse(uri)
+	if err != nil || u.Scheme != "hdfs" || u.Port() == "" {
+		c.t.Fatalf("hdfstest: launcher wrote a bad URI %q", uri)
+	}
+	c.URI = "hdfs://" + u.Host
+	c.NameNodeAddr = u.Host
+}
+
+// Port is the NameNode's RPC port.
+func (c *Cluster) Port() int {
+	_, p, _ := net.SplitHostPort(c.NameNodeAddr)
+	var n int
+	fmt.Sscan(p, &n)
+	return n
+}
+
+// Running reports whether the cluster's JVM is running.
+func (c *Cluster) Running() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cmd == nil {
+		return false
+	}
+	select {
+	case <-c.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// Stop shuts HDFS down cleanly (SIGTERM; SIGKILL after 30s) and waits for
+// the JVM to exit. The data stays; Restart brings it back. Idempotent.
+func (c *Cluster) Stop() {
+	c.stop(terminateSignal, 30*time.Second)
+}
+
+// Kill stops HDFS with SIGKILL, as a crash would, and waits for the exit.
+func (c *Cluster) Kill() {
+	c.stop(os.Kill, 30*time.Second)
+}
+
+func (c *Cluster) stop(sig os.Signal, grace time.Duration) {
+	c.mu.Lock()
+	cmd, stdin, exited := c.cmd, c.stdin, c.exited
+	c.cmd = nil
+	c.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	signalGroup(cmd, sig)
+	select {
+	case <-exited:
+	case <-time.After(grace):
+		signalGroup(cmd, os.Kill)
+		<-exited
+	}
+	stdin.Close()
+}
+
+// Restart stops HDFS and starts it again on the same port with the same
+// data, waiting until it serves. Clients that were connected see the
+// NameNode go away and come back at the same address.
+func (c *Cluster) Restart() {
+	c.t.Helper()
+	port := c.Port()
+	c.Stop()
+	c.start(port)
+}
+
+// Start starts a stopped cluster again on its port with its data.
+func (c *Cluster) Start() {
+	c.t.Helper()
+	if c.Running() {
+		return
+	}
+	c.start(c.Port())
+}
+
+// tail returns the last n lines of a file.
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "(no log)"
+		}
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

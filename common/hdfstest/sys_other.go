@@ -1,0 +1,15 @@
+//go:build !linux
+
+package hdfstest
+
+import (
+	"os"
+	"os/exec"
+	"syscall"
+)
+
+var terminateSignal = os.Interrupt
+
+func sysProcAttr() *syscall.SysProcAttr { return nil }
+
+func signalGroup(cmd *exec.Cmd, sig os.Signal) { cmd.Process.Signal(sig) }
