@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -382,5 +384,61 @@ func TestStandbyTakesOver(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestStandbyNeverAppliesPastFence: a standby tailing the open log reads
+// records that the deposed leader wrote after a new leader fenced the log.
+// Until the seal decides their fate it must not apply them; here the sealer
+// read the log before they were written, so they are not history.
+func TestStandbyNeverAppliesPastFence(t *testing.T) {
+	ctx := context.Background()
+	leader := newTestJournal(t, Config{})
+	w1, last := writeBlocks(t, leader, 1, 1, 10, false) // seqs 1..11
+	standby := reopen(t, leader)
+	sm := &memSM{}
+	if _, err := standby.Replay(ctx, sm); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := standby.CatchUp(ctx, sm); err != nil || res.LastSeq != last {
+		t.Fatalf("catch up: %+v %v", res, err)
+	}
+	open := findLog(t, leader, true)
+	info, _ := os.Stat(open)
+	sealedSize := info.Size()
+	// Step 1 of a seal: fence.
+	if err := os.Rename(open, open+sealingSuffix); err != nil {
+		t.Fatal(err)
+	}
+	// The deposed leader writes on; its flush fails the fence check but
+	// the bytes are in the file, where the standby's descriptor sees them.
+	seq, _ := w1.Append(newBlock(11))
+	if err := w1.Flush(ctx, seq); !errors.Is(err, ErrFenced) {
+		t.Fatalf("flush after fence: %v", err)
+	}
+	for i := 0; i < 3; i++ {
+		if res, err := standby.CatchUp(ctx, sm); err != nil || res.LastSeq != last || res.Entries != 0 {
+			t.Fatalf("catch up during the seal: %+v %v", res, err)
+		}
+	}
+	// Steps 2-3 as if the sealer had read before the late record: truncate
+	// to what it saw and rename to the true end.
+	if err := os.Truncate(open+sealingSuffix, sealedSize); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(open+sealingSuffix, filepath.Join(leader.Dir(), logsDir, segName(1, last+1))); err != nil {
+		t.Fatal(err)
+	}
+	j2 := reopen(t, leader)
+	if _, err := j2.Replay(ctx, &memSM{}); err != nil {
+		t.Fatal(err)
+	}
+	w2, last2 := writeBlocks(t, j2, 2, 100, 105, false)
+	defer w2.Close()
+	if res, err := standby.CatchUp(ctx, sm); err != nil || res.LastSeq != last2 {
+		t.Fatalf("catch up after the seal: %+v %v", res, err)
+	}
+	if got := sm.blockIDs(); !equalInts(got, append(seqRange(1, 10), seqRange(100, 105)...)) {
+		t.Fatalf("standby blocks %v", got)
 	}
 }
