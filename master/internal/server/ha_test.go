@@ -95,6 +95,13 @@ func newHACluster(t *testing.T, zk *zktest.Ensemble, n int) *haCluster {
 	if err := journal.Format(c.journal); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { // after the nodes stopped (cleanups run last first)
+		if t.Failed() && !testing.Verbose() {
+			for _, n := range c.nodes {
+				t.Logf("=== log of %s:\n%s", n.name, n.logs.String())
+			}
+		}
+	})
 	for i := 0; i < n; i++ {
 		c.nodes = append(c.nodes, c.start(fmt.Sprintf("m%d", i), nil))
 	}
