@@ -24,6 +24,7 @@ import (
 	"github.com/alluxio-go/alluxio/common/zktest"
 	"github.com/alluxio-go/alluxio/master/internal/journal"
 	"github.com/alluxio-go/alluxio/proto/alluxiopb"
+	"github.com/alluxio-go/alluxio/proto/journalpb"
 )
 
 // haSessionTimeout is the ZooKeeper session timeout of the HA tests
@@ -619,13 +620,34 @@ func testDeposedInFlight(t *testing.T, zk *zktest.Ensemble, stage string) {
 		t.Fatalf("deposed leader's write: %v, want NOT_LEADER or Unavailable", err)
 	}
 	t.Logf("deposed leader's in-flight write (paused %s fsync) answered: %v", stage, err)
-	// The entry is in the new history only if the seal took it in; either
-	// way the client's retry with the same operation id succeeds once.
-	_, sealedIn := b.fs.GetStatus(context.Background(), &alluxiopb.GetStatusRequest{Path: "/inflight"})
+	// The entry is in the new history only if the seal took it in: then it
+	// carries the old epoch and precedes the new term. The new leader's
+	// state agrees with the history.
+	var entrySeq, entryEpoch, newTermSeq int64
+	bEpoch := b.status(t, false).Epoch
+	if err := journal.Dump(context.Background(), journal.Config{Folder: c.journal}, func(e *journalpb.JournalEntry) error {
+		if e.GetOperationId().GetLeastSignificantBits() == 42 && e.GetInodeDirectory() != nil {
+			entrySeq, entryEpoch = e.GetSequenceNumber(), e.GetEpoch()
+		}
+		if e.GetNewTerm().GetEpoch() == bEpoch {
+			newTermSeq = e.GetSequenceNumber()
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, statErr := b.fs.GetStatus(context.Background(), &alluxiopb.GetStatusRequest{Path: "/inflight"})
+	if (entrySeq != 0) != (statErr == nil) {
+		t.Fatalf("history has the entry at seq %d, new leader's GetStatus: %v", entrySeq, statErr)
+	}
+	if entrySeq != 0 && (entryEpoch >= bEpoch || entrySeq > newTermSeq) {
+		t.Fatalf("entry at seq %d epoch %d, new term %d starts at seq %d", entrySeq, entryEpoch, bEpoch, newTermSeq)
+	}
+	t.Logf("entry sealed into the new history: %v (seq %d, epoch %d; new term %d at seq %d)", entrySeq != 0, entrySeq, entryEpoch, bEpoch, newTermSeq)
+	// Either way the client's retry with the same operation id succeeds.
 	if err := b.mkdir("/inflight", op); err != nil {
 		t.Fatalf("retry at the new leader: %v", err)
 	}
-	t.Logf("entry sealed into the new history: %v", sealedIn == nil)
 	// The old leader rejoins with the same history.
 	a.proxy.Unblock()
 	want := c.waitSynced(b)
