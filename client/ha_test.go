@@ -391,3 +391,28 @@ func TestWorkerFailureFailsTheWrite(t *testing.T) {
 		t.Error("a partial file was completed")
 	}
 }
+
+// After a failover the new leader knows no workers and no block locations
+// until the workers register with it; writes and reads wait for them
+// instead of failing.
+func TestWaitsForWorkersToRegisterWithNewLeader(t *testing.T) {
+	c := startCluster(t, fakecluster.Options{Masters: 2})
+	f := newFS(t, c, nil, WithMasterInquireClient(&switchingInquire{c: c}))
+	data := randomBytes(testBlock+7, 5)
+	writeFile(t, f, "/cached", data, MustCache)
+
+	c.SetLeader(1)
+	c.ForgetWorkers(true)
+	time.AfterFunc(150*time.Millisecond, func() { c.ForgetWorkers(false) })
+	writeFile(t, f, "/new", []byte("after the failover"), MustCache)
+
+	c.ForgetWorkers(true)
+	time.AfterFunc(150*time.Millisecond, func() { c.ForgetWorkers(false) })
+	mustEqual(t, "read of a cached, unpersisted file", readFile(t, f, "/cached"), data)
+
+	// Workers that never come back: the wait is bounded.
+	c.ForgetWorkers(true)
+	if _, err := f.CreateFile(context.Background(), "/never", MustCache); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("create with no workers: %v", err)
+	}
+}

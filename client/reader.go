@@ -261,7 +261,33 @@ func (r *FileReader) blockAt(pos int64) (FileBlock, bool) {
 // a local block file, else a worker holding the block, else (for persisted
 // files) a worker reading the UFS. If every location fails it re-fetches
 // the file's status once and tries again.
+//
+// A block of an unpersisted file with no location at all is waited for (see
+// awaitWorkers): after a master failover the new leader learns the
+// locations as the workers, which keep their blocks, register with it.
 func (r *FileReader) openSource(blk FileBlock, inBlock, length int64) (io.ReadCloser, error) {
+	r.locMu.Lock()
+	noSource := len(blk.Locations) == 0 && !r.status.Persisted
+	r.locMu.Unlock()
+	if noSource {
+		err := r.fs.awaitWorkers(r.ctx, func(context.Context) error {
+			if err := r.refresh(); err != nil {
+				return err
+			}
+			if b, ok := r.blockAt(blk.Offset); ok && b.ID == blk.ID {
+				blk = b
+			}
+			r.locMu.Lock()
+			defer r.locMu.Unlock()
+			if len(blk.Locations) == 0 && !r.status.Persisted {
+				return &noWorkersError{fmt.Sprintf("block %d is not cached on any worker and the file is not persisted", blk.ID)}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("client: read %s: %w", r.path, err)
+		}
+	}
 	var lastErr error
 	for round := 0; round < 2; round++ {
 		if round == 1 {

@@ -2,8 +2,10 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"time"
 
 	"github.com/alluxio-go/alluxio/common/rpcstatus"
 	pb "github.com/alluxio-go/alluxio/proto/alluxiopb"
@@ -18,20 +20,52 @@ func (f *FileSystem) workerClient(addr WorkerAddress) (pb.BlockWorkerClient, err
 	return pb.NewBlockWorkerClient(cc), nil
 }
 
-// liveWorkers returns the live workers.
+// workerWait bounds how long a call waits for the master to know a live
+// worker (or a block's location): a newly elected leader learns them as the
+// workers register with it, within seconds of the failover.
+const workerWait = 30 * time.Second
+
+// noWorkersError says the master knows no suitable worker (yet); it wraps
+// ErrUnavailable and is what awaitWorkers retries.
+type noWorkersError struct{ msg string }
+
+func (e *noWorkersError) Error() string { return e.msg }
+func (e *noWorkersError) Unwrap() error { return rpcstatus.ErrUnavailable }
+
+// awaitWorkers runs op, which fails with a *noWorkersError while the master
+// knows no suitable worker, under the retry policy for at most workerWait
+// (and the policy's max duration). Other errors end it at once.
+func (f *FileSystem) awaitWorkers(ctx context.Context, op func(ctx context.Context) error) error {
+	p := f.retry
+	if p.MaxDuration <= 0 || p.MaxDuration > workerWait {
+		p.MaxDuration = workerWait
+	}
+	return p.Do(ctx, func(ctx context.Context, _ int) error { return op(ctx) },
+		func(err error) bool { var nw *noWorkersError; return errors.As(err, &nw) })
+}
+
+// liveWorkers returns the live workers, waiting (see awaitWorkers) while the
+// master knows none, as after a failover.
 func (f *FileSystem) liveWorkers(ctx context.Context) ([]WorkerInfo, error) {
-	all, err := f.GetWorkerInfoList(ctx)
+	var live []WorkerInfo
+	err := f.awaitWorkers(ctx, func(ctx context.Context) error {
+		all, err := f.GetWorkerInfoList(ctx)
+		if err != nil {
+			return err
+		}
+		live = live[:0]
+		for _, w := range all {
+			if w.State != "LOST" {
+				live = append(live, w)
+			}
+		}
+		if len(live) == 0 {
+			return &noWorkersError{"client: no live workers"}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	var live []WorkerInfo
-	for _, w := range all {
-		if w.State != "LOST" {
-			live = append(live, w)
-		}
-	}
-	if len(live) == 0 {
-		return nil, fmt.Errorf("client: no live workers: %w", rpcstatus.ErrUnavailable)
 	}
 	return live, nil
 }

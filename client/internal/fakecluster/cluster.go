@@ -53,22 +53,23 @@ type Cluster struct {
 	opts Options
 	dir  string
 
-	mu        sync.Mutex
-	inodes    map[string]*inode // by clean path
-	nextID    int64
-	nextBlock int64
-	blocks    map[int64]*blockMeta
-	ufs       map[string][]byte // simulated UFS: full ufs path -> contents
-	ufsDirs   map[string]bool
-	mounts    map[string]*pb.MountPointInfo
-	nextMount int64
-	ops       map[[2]int64]opResult
-	fail      map[string][]error
-	drop      map[string]int
-	calls     map[string]int
-	hang      map[string]int
-	opIDs     map[string][][2]int64 // by method: the operation id of every call
-	leader    int                   // index of the leading master, -1 for none
+	mu             sync.Mutex
+	inodes         map[string]*inode // by clean path
+	nextID         int64
+	nextBlock      int64
+	blocks         map[int64]*blockMeta
+	ufs            map[string][]byte // simulated UFS: full ufs path -> contents
+	ufsDirs        map[string]bool
+	mounts         map[string]*pb.MountPointInfo
+	nextMount      int64
+	ops            map[[2]int64]opResult
+	fail           map[string][]error
+	drop           map[string]int
+	calls          map[string]int
+	hang           map[string]int
+	opIDs          map[string][][2]int64 // by method: the operation id of every call
+	leader         int                   // index of the leading master, -1 for none
+	unknownWorkers bool                  // the master has not heard from its workers yet
 
 	masters []*fakeMaster
 	addr    string // master 0
@@ -219,6 +220,21 @@ func (c *Cluster) LeaderAddr() string {
 		return ""
 	}
 	return c.masters[c.leader].addr
+}
+
+// ForgetWorkers makes the masters report no workers and no block
+// locations while the workers go on serving, as a newly elected leader does
+// until the workers register with it; false ends that.
+func (c *Cluster) ForgetWorkers(forget bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.unknownWorkers = forget
+}
+
+func (c *Cluster) workersUnknown() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.unknownWorkers
 }
 
 // StopMaster stops master i as a crash would: its connections break.
@@ -512,7 +528,7 @@ func (c *Cluster) info(n *inode) *pb.FileInfo {
 		}
 		bi := &pb.BlockInfo{BlockId: id, Length: b.length}
 		for i := range c.workers {
-			if b.workers[i] {
+			if b.workers[i] && !c.unknownWorkers {
 				bi.Locations = append(bi.Locations, &pb.BlockLocation{WorkerId: c.workers[i].id, WorkerAddress: c.workers[i].address(), TierAlias: "MEM"})
 			}
 		}

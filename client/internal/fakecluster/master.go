@@ -530,6 +530,9 @@ type blockMasterService struct {
 
 func (b *blockMasterService) GetWorkerInfoList(context.Context, *pb.GetWorkerInfoListRequest) (*pb.GetWorkerInfoListResponse, error) {
 	resp := &pb.GetWorkerInfoListResponse{}
+	if b.c.workersUnknown() {
+		return resp, nil
+	}
 	for _, w := range b.c.workers {
 		wi := w.info()
 		if w.stopped() {
