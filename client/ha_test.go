@@ -416,3 +416,30 @@ func TestWaitsForWorkersToRegisterWithNewLeader(t *testing.T) {
 		t.Errorf("create with no workers: %v", err)
 	}
 }
+
+// A failed write whose incomplete file cannot be deleted (the masters are
+// unreachable) may leave it behind: the error says so with ErrIndeterminate.
+func TestFailedWriteThatCannotCleanUpIsIndeterminate(t *testing.T) {
+	c := startCluster(t, fakecluster.Options{})
+	f := newFS(t, c, nil, WithRetryPolicy(retry.Policy{BaseSleep: time.Millisecond, MaxSleep: 2 * time.Millisecond, MaxDuration: 50 * time.Millisecond}))
+	w, err := f.CreateFile(context.Background(), "/left", MustCache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(randomBytes(testBlock/2, 3)); err != nil {
+		t.Fatal(err)
+	}
+	c.Workers()[0].Stop()
+	c.FailNext("Remove", 1000, status.Error(codes.Unavailable, "master down"))
+	_, werr := w.Write(randomBytes(2*testBlock, 4))
+	if werr == nil {
+		werr = w.Close()
+	}
+	if !errors.Is(werr, ErrIndeterminate) {
+		t.Fatalf("err = %v, want ErrIndeterminate", werr)
+	}
+	if cerr := w.Close(); !errors.Is(cerr, ErrIndeterminate) {
+		t.Errorf("Close after the failed Write: %v", cerr)
+	}
+	t.Log(werr)
+}

@@ -15,7 +15,14 @@ import (
 
 // FileWriter writes a new file. Bytes are sent to a worker in chunks; each
 // full block is committed as it ends, and Close completes the file on the
-// master. Cancel abandons the file instead. A FileWriter is safe for
+// master. Cancel abandons the file instead.
+//
+// A failed Write or Close (e.g. the worker died mid-block) abandons the
+// file at once: its streams are cancelled and the incomplete file deleted, so
+// the error is a definite failure and the caller may write the file again.
+// If the deletion could not be confirmed, the error also wraps
+// ErrIndeterminate: an incomplete file may remain under the name, so write
+// the retry under a new name (or delete the old one first). A FileWriter is safe for
 // concurrent use, though writes from several goroutines interleave.
 type FileWriter struct {
 	fs *FileSystem
@@ -42,6 +49,8 @@ type FileWriter struct {
 	length       int64
 	err          error // sticky
 	closed       bool
+	abandoned    bool // abort ran
+	abortErr     error
 }
 
 // CreateFile creates a file and returns a writer for its contents. The file
@@ -183,9 +192,31 @@ func (w *FileWriter) Write(p []byte) (int, error) {
 	return written, nil
 }
 
+// fail records a write error and abandons the file at once: the writer is
+// unusable from now on, and the caller learns from this error whether the
+// incomplete file is gone (a definite failure) or may remain
+// (ErrIndeterminate).
 func (w *FileWriter) fail(err error) error {
 	w.err = fmt.Errorf("client: write %s: %w", w.path, err)
+	w.abandon()
 	return w.err
+}
+
+// abandon aborts the streams and deletes the incomplete file, once. If the
+// file could not be deleted, w.err is made to wrap ErrIndeterminate: the
+// operation failed but left something behind.
+func (w *FileWriter) abandon() {
+	if w.abandoned {
+		return
+	}
+	w.abandoned = true
+	w.abortErr = w.abort()
+	if w.abortErr != nil {
+		w.fs.logger.Debug("clean-up of failed write incomplete", "path", w.path, "err", w.abortErr)
+		if w.err != nil && !errors.Is(w.err, ErrIndeterminate) {
+			w.err = fmt.Errorf("%w; the incomplete file may remain (%v): %w", w.err, w.abortErr, ErrIndeterminate)
+		}
+	}
 }
 
 // flush sends the buffered bytes to the block and UFS streams, and commits
@@ -289,9 +320,7 @@ func (w *FileWriter) Close() error {
 	w.closed = true
 	defer w.cancel()
 	if w.err != nil {
-		if err := w.abort(); err != nil {
-			w.fs.logger.Debug("clean-up of failed write incomplete", "path", w.path, "err", err)
-		}
+		w.abandon()
 		return w.err
 	}
 	return nil
@@ -350,7 +379,8 @@ func (w *FileWriter) Cancel() error {
 	if w.err == nil {
 		w.err = fmt.Errorf("client: write %s: %w", w.path, ErrCanceled)
 	}
-	return w.abort()
+	w.abandon()
+	return w.abortErr
 }
 
 // abort cancels the streams and deletes the file. It runs even when the
