@@ -115,9 +115,10 @@ func (f *FileSystem) CreateFile(ctx context.Context, path string, opts ...Create
 	w.buf = make([]byte, 0, w.chunkSize)
 	if o.writeType.throughs() {
 		if err := w.openUfs(o); err != nil {
-			w.abort()
+			w.err = opErr("create", p, err)
+			w.abandon()
 			w.cancel()
-			return nil, opErr("create", p, err)
+			return nil, w.err
 		}
 	}
 	f.logger.Debug("creating file", "path", p, "writeType", o.writeType, "worker", worker.String(), "blockSize", o.blockSize)
