@@ -11,6 +11,8 @@ import (
 
 	"github.com/alluxio-go/alluxio/client"
 	"github.com/alluxio-go/alluxio/client/internal/fakecluster"
+	"github.com/alluxio-go/alluxio/common/conf"
+	"github.com/alluxio-go/alluxio/common/telemetry"
 )
 
 // startFake starts an in-process fake cluster for the examples; real
@@ -154,4 +156,49 @@ func ExampleNewIOFS() {
 	// css/main.css false
 	// index.html false
 	// /SITE/CSS/MAIN.CSS
+}
+
+// In fault-tolerant mode the client needs only the ZooKeeper ensemble: it
+// finds the leader master there, follows failovers, and tells a failed
+// mutation from one that may have been applied.
+func Example_zooKeeper() {
+	cfg, err := conf.FromMap(map[string]string{
+		"alluxio.zookeeper.enabled": "true",
+		"alluxio.zookeeper.address": "zk1:2181,zk2:2181,zk3:2181",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	fsys, err := client.NewFromConfig(ctx, cfg) // or a path alluxio://zk@zk1:2181,zk2:2181/...
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer fsys.Close()
+	err = fsys.CreateDirectory(ctx, "/jobs/42", client.Recursive())
+	switch {
+	case err == nil:
+	case errors.Is(err, client.ErrIndeterminate):
+		// The master may have created it: look before trying again.
+	case errors.Is(err, client.ErrZooKeeperUnreachable):
+		// No ZooKeeper server answered.
+	default:
+		// A definite failure: nothing was applied.
+	}
+}
+
+// Tracing: spans per call and per RPC attempt, exported as the OTEL_*
+// environment says (common/telemetry), with no global provider.
+func ExampleWithTracerProvider() {
+	ctx := context.Background()
+	shutdown, tp, err := telemetry.Setup(ctx, "my-app")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer shutdown(ctx)
+	fsys, err := client.New(ctx, client.WithTracerProvider(tp))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer fsys.Close()
 }
