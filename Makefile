@@ -56,7 +56,21 @@ proto:
 proto-check: proto
 	@git diff --exit-code -- proto/alluxiopb proto/journalpb || (echo "generated protobuf code is stale: run make proto and commit" && exit 1)
 
+## bench: the standard benchmark set (alluxio bench all, about 5 minutes) against a private local
+## cluster started from bin/ (free ports, journal on the local disk, MEM tier on /dev/shm);
+## rewrites its sections of docs/benchmarks.md and docs/benchmarks-create.png. BENCH_FLAGS adjusts
+## sizes; the Go micro-benchmarks of every module run with bench-go.
+BENCH_FLAGS ?= --clients 32 --duration 10s --step 3s --size 256MB --files 100000
 bench: build
+	$(BIN)/alluxio bench all --start-cluster --bin-dir $(BIN) --doc docs/benchmarks.md --plot docs/benchmarks-create.png $(BENCH_FLAGS)
+
+## bench-memory: master memory per file and start-to-serving time at 10^6 files (about 10 minutes)
+.PHONY: bench-memory bench-go
+bench-memory: build
+	$(BIN)/alluxio bench memory --start-cluster --bin-dir $(BIN) --files 1000000 --section memory-1m --doc docs/benchmarks.md
+
+## bench-go: every module's Go micro-benchmarks, once each
+bench-go:
 	@for m in $(MODULES); do (cd $$m && $(GO) test -run '^$$' -bench . -benchtime 1x ./...) || exit 1; done
 
 ## bench-failover: failover time (kill -9 and SIGTERM of the leader) at 10^4 and 10^6 files; writes docs/benchmarks.md
