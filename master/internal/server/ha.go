@@ -260,6 +260,12 @@ func (h *haMaster) leadTerm(ctx context.Context, term *zkleader.Term) {
 	case <-h.broken:
 	default:
 	}
+	if err := h.s.applyNewTerm(epoch, h.id); err != nil {
+		log.Error("cannot apply the new term's entry; resigning", "err", err)
+		h.resign(term)
+		h.stepDown(ctx, w)
+		return
+	}
 	tw := &termWriter{Writer: w, epoch: epoch, valid: term.Valid, hook: h.s.opts.FlushHook}
 	h.s.bm.BeginTerm()
 	h.s.fs.StartLeading(tw, h.s.journal)

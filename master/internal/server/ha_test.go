@@ -403,6 +403,19 @@ func testElectionAndCleanFailover(t *testing.T, zk *zktest.Ensemble) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	// Before any write, the leader counts its NewTermEntry like the
+	// standbys: same sequence, the journal's last.
+	synced := c.waitSynced(leader)
+	var lastSeq int64
+	if err := journal.Dump(context.Background(), journal.Config{Folder: c.journal}, func(e *journalpb.JournalEntry) error {
+		lastSeq = e.GetSequenceNumber()
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if lastSeq != synced.JournalSequence || lastSeq == 0 {
+		t.Fatalf("journal ends at seq %d, masters report %d", lastSeq, synced.JournalSequence)
+	}
 	acked := mkdirs(t, leader, "/a", 50)
 	for _, n := range c.running() {
 		st := n.status(t, false)

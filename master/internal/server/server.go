@@ -43,6 +43,7 @@ import (
 	"github.com/alluxio-go/alluxio/master/internal/journal"
 	"github.com/alluxio-go/alluxio/master/internal/leadership"
 	"github.com/alluxio-go/alluxio/proto/alluxiopb"
+	"github.com/alluxio-go/alluxio/proto/journalpb"
 )
 
 // MaxMessageBytes bounds gRPC messages in both directions.
@@ -156,7 +157,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return s.startHA(ctx, fcfg)
 	}
 	s.fs = fsmaster.New(fcfg)
-	j, err := s.openJournal(net.JoinHostPort(c.Get("alluxio.master.hostname"), strconv.Itoa(c.GetInt("alluxio.master.rpc.port"))))
+	self := net.JoinHostPort(c.Get("alluxio.master.hostname"), strconv.Itoa(c.GetInt("alluxio.master.rpc.port")))
+	j, err := s.openJournal(self)
 	if err != nil {
 		return nil, err
 	}
@@ -167,6 +169,10 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	w, err := j.StartWriting(ctx, epoch)
 	if err != nil {
 		return nil, fmt.Errorf("start journal term %d: %w", epoch, err)
+	}
+	if err := s.applyNewTerm(epoch, self); err != nil {
+		_ = w.Close()
+		return nil, err
 	}
 	s.fs.StartLeading(w, j)
 	s.static = leadership.NewStatic(epoch, leadership.RoleSingle)
@@ -216,6 +222,15 @@ func (s *Server) replayAll(ctx context.Context) error {
 	s.log.Info("journal replayed", "folder", folder, "entries", res.Entries, "last_seq", res.LastSeq, "last_epoch", res.LastEpoch,
 		"checkpoint_seq", res.CheckpointSeq, "inodes", s.fs.InodeCount(), "took", time.Since(t0))
 	return nil
+}
+
+// applyNewTerm applies to the namespace the NewTermEntry that
+// journal.StartWriting has just written as seq LastSeq()+1 (the journal
+// checked that the state machine ends where the journal did), so that the
+// leader's journal sequence counts it as the standbys' does.
+func (s *Server) applyNewTerm(epoch int64, leader string) error {
+	return s.fs.Apply(&journalpb.JournalEntry{SequenceNumber: s.fs.LastSeq() + 1, Epoch: epoch,
+		Entry: &journalpb.JournalEntry_NewTerm{NewTerm: &journalpb.NewTermEntry{Epoch: epoch, Leader: leader, TimeMs: time.Now().UnixMilli()}}})
 }
 
 // serve starts the gRPC and web servers on their listeners.
