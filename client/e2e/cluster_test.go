@@ -105,13 +105,13 @@ func newCluster(t *testing.T, extra map[string]string) *cluster {
 	}
 	c.props = map[string]string{
 		"alluxio.master.hostname":                      "127.0.0.1",
-		"alluxio.master.rpc.port":                      fmt.Sprint(freePort(t)),
-		"alluxio.master.web.port":                      fmt.Sprint(freePort(t)),
+		"alluxio.master.rpc.port":                      fmt.Sprint(stablePort(t)),
+		"alluxio.master.web.port":                      fmt.Sprint(stablePort(t)),
 		"alluxio.master.journal.folder":                c.journal,
 		"alluxio.master.mount.table.root.ufs":          c.ufs,
 		"alluxio.worker.hostname":                      "127.0.0.1",
-		"alluxio.worker.rpc.port":                      fmt.Sprint(freePort(t)),
-		"alluxio.worker.web.port":                      fmt.Sprint(freePort(t)),
+		"alluxio.worker.rpc.port":                      fmt.Sprint(stablePort(t)),
+		"alluxio.worker.web.port":                      fmt.Sprint(stablePort(t)),
 		"alluxio.worker.tieredstore.levels":            "1",
 		"alluxio.worker.tieredstore.level0.alias":      "MEM",
 		"alluxio.worker.tieredstore.level0.dirs.path":  tier,

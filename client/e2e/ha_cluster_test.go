@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -147,6 +148,33 @@ func newHACluster(t *testing.T, cfg haConfig) *haCluster {
 	return c
 }
 
+// stablePort returns a free TCP port below the kernel's ephemeral range
+// (ip_local_port_range), so that it stays free while its process is down
+// between a kill and a restart: a port from the ephemeral range (what
+// listening on port 0 gives) can meanwhile become the local port of any
+// outgoing connection on this busy machine.
+func stablePort(t *testing.T) int {
+	t.Helper()
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 12000 {
+				low = n
+			}
+		}
+	}
+	for i := 0; i < 1000; i++ {
+		p := 10000 + rand.IntN(low-10000)
+		l, err := net.Listen("tcp", fmt.Sprintf(":%d", p))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return p
+	}
+	return freePort(t)
+}
+
 func durationProp(d time.Duration) string { return fmt.Sprintf("%dms", d.Milliseconds()) }
 
 func writeProps(t *testing.T, dir string, props map[string]string) {
@@ -177,12 +205,12 @@ func (c *haCluster) newNode(kind string, i int, host string) *haNode {
 	for k, v := range c.common {
 		n.props[k] = v
 	}
-	n.rpcPort = freePort(c.t)
+	n.rpcPort = stablePort(c.t)
 	switch kind {
 	case "master":
 		n.props["alluxio.master.hostname"] = host
 		n.props["alluxio.master.rpc.port"] = strconv.Itoa(n.rpcPort)
-		n.props["alluxio.master.web.port"] = strconv.Itoa(freePort(c.t))
+		n.props["alluxio.master.web.port"] = strconv.Itoa(stablePort(c.t))
 	case "worker":
 		tierBase := "/dev/shm"
 		if _, err := os.Stat(tierBase); err != nil {
@@ -195,7 +223,7 @@ func (c *haCluster) newNode(kind string, i int, host string) *haNode {
 		c.t.Cleanup(func() { os.RemoveAll(tier) })
 		n.props["alluxio.worker.hostname"] = host
 		n.props["alluxio.worker.rpc.port"] = strconv.Itoa(n.rpcPort)
-		n.props["alluxio.worker.web.port"] = strconv.Itoa(freePort(c.t))
+		n.props["alluxio.worker.web.port"] = strconv.Itoa(stablePort(c.t))
 		n.props["alluxio.worker.tieredstore.levels"] = "1"
 		n.props["alluxio.worker.tieredstore.level0.alias"] = "MEM"
 		n.props["alluxio.worker.tieredstore.level0.dirs.path"] = tier
