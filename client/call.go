@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -11,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 
 	"github.com/alluxio-go/alluxio/common/rpcstatus"
@@ -59,7 +61,8 @@ func (f *FileSystem) connWith(addr string, master bool) (*grpc.ClientConn, error
 	}
 	opts := f.dialOpts
 	if master {
-		opts = append(append([]grpc.DialOption(nil), opts...), grpc.WithKeepaliveParams(masterKeepalive))
+		opts = append(append([]grpc.DialOption(nil), opts...),
+			grpc.WithKeepaliveParams(masterKeepalive), grpc.WithStatsHandler(sentTracker{}))
 	}
 	cc, err := grpc.NewClient(addr, opts...)
 	if err != nil {
@@ -171,7 +174,8 @@ func (f *FileSystem) callMaster(ctx context.Context, name string, kind callKind,
 			cc.ResetConnectBackoff()
 		}
 		actx, done := f.attemptContext(ctx, addr)
-		rerr := op(actx, cc)
+		sent := new(atomic.Bool)
+		rerr := op(context.WithValue(actx, sentKey{}, sent), cc)
 		moved := done()
 		st, _ := status.FromError(rerr)
 		span.SetAttributes(attrGRPCStatus.Int(int(st.Code())), attrStatusName.String(st.Code().String()))
@@ -183,7 +187,9 @@ func (f *FileSystem) callMaster(ctx context.Context, name string, kind callKind,
 			return nil
 		}
 		span.SetStatus(otelcodes.Error, err.Error())
-		if retryable(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		if sent.Load() && (retryable(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+			// The request left: the master may have applied it. (A request
+			// that never got a connection, e.g. to a dead leader, did not.)
 			maybeApplied = true
 		}
 		if retryable(err) {
@@ -226,6 +232,29 @@ func (f *FileSystem) attemptContext(ctx context.Context, addr string) (context.C
 		moved := errors.Is(context.Cause(actx), errLeaderMoved)
 		cancel(nil)
 		return moved
+	}
+}
+
+// sentKey carries, in an attempt's context, an *atomic.Bool that
+// sentTracker sets once the request's headers are handed to a connection:
+// from then on the master may receive, and apply, it.
+type sentKey struct{}
+
+// sentTracker is a gRPC stats handler on master connections that tells an
+// RPC that reached the wire from one that failed before (no connection).
+type sentTracker struct{}
+
+func (sentTracker) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context { return ctx }
+func (sentTracker) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
+	return ctx
+}
+func (sentTracker) HandleConn(context.Context, stats.ConnStats) {}
+func (sentTracker) HandleRPC(ctx context.Context, s stats.RPCStats) {
+	switch s.(type) {
+	case *stats.OutHeader, *stats.OutPayload:
+		if b, ok := ctx.Value(sentKey{}).(*atomic.Bool); ok {
+			b.Store(true)
+		}
 	}
 }
 

@@ -59,10 +59,11 @@
 // reconnection and leader change, and the master deduplicates it: a retry
 // of an operation whose first attempt applied reports that attempt's
 // success, not AlreadyExists or NotFound. When the outcome of a mutation
-// stays unknown (its answers were lost and the retries ran out, or the
-// caller's context ended mid-call), the error wraps ErrIndeterminate (as
-// well as the last cause): the operation may or may not have been applied.
-// Any other error means it was not. Errors wrap the sentinels ErrNotFound,
+// stays unknown (a request reached a master but no verdict came back before
+// the retries ran out or the caller's context ended), the error wraps
+// ErrIndeterminate (as well as the last cause): the operation may or may not
+// have been applied. Any other error means it was not; in particular a
+// request that never got a connection (a dead leader) was not sent. Errors wrap the sentinels ErrNotFound,
 // ErrAlreadyExists, ... so callers can test them with errors.Is.
 //
 // A file write talks to the master between blocks (GetNewBlockId) and at

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -442,4 +443,22 @@ func TestFailedWriteThatCannotCleanUpIsIndeterminate(t *testing.T) {
 		t.Errorf("Close after the failed Write: %v", cerr)
 	}
 	t.Log(werr)
+}
+
+// A mutation that never reached a master (none listens: no connection) is
+// a definite failure, not an indeterminate one.
+func TestUnsentMutationIsDefiniteFailure(t *testing.T) {
+	c := startCluster(t, fakecluster.Options{})
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := lis.Addr().String()
+	lis.Close()
+	f := newFS(t, c, nil, WithMasterAddress(dead),
+		WithRetryPolicy(retry.Policy{BaseSleep: time.Millisecond, MaxSleep: 5 * time.Millisecond, MaxDuration: 100 * time.Millisecond}))
+	err = f.CreateDirectory(context.Background(), "/down")
+	if !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrIndeterminate) {
+		t.Fatalf("err = %v, want a definite ErrUnavailable", err)
+	}
 }
