@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	"github.com/alluxio-go/alluxio/client"
 	"github.com/alluxio-go/alluxio/client/internal/bench"
@@ -76,7 +78,15 @@ func TestBenchFailover(t *testing.T) {
 
 	// One worker: the client places even an empty file's (absent) blocks,
 	// so it wants a live worker.
-	c := newHACluster(t, haConfig{masters: 3, workers: 1, props: map[string]string{
+	session := haSessionTimeout
+	if s := os.Getenv("ALLUXIO_BENCH_SESSION_TIMEOUT"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 400*time.Millisecond || d > 4*time.Second {
+			t.Fatalf("ALLUXIO_BENCH_SESSION_TIMEOUT=%q: want a duration from 400ms to 4s (ZooKeeper tickTime 200ms)", s)
+		}
+		session = d
+	}
+	c := newHACluster(t, haConfig{masters: 3, workers: 1, sessionTimeout: session, props: map[string]string{
 		// Many small entries: let the log rotate as it would in production.
 		"alluxio.master.journal.log.size.bytes.max": "64MB",
 	}})
@@ -170,7 +180,7 @@ func TestBenchFailover(t *testing.T) {
 		}
 	}
 	samples = resolveTrials(t, c, pending)
-	report := benchReport(samples, notes)
+	report := benchReport(samples, notes, session)
 	t.Logf("\n%s", report)
 	if out := os.Getenv("ALLUXIO_BENCH_OUT"); out != "" {
 		// Only the section between <!-- BEGIN bench:failover --> and
@@ -246,31 +256,29 @@ func resolveTrials(t *testing.T, c *haCluster, trials []pendingTrial) []failover
 func populate(t *testing.T, c *haCluster, created *atomic.Int64, target int64, limit time.Duration) int64 {
 	t.Helper()
 	deadline := time.Now().Add(limit)
-	leader, _ := c.waitLeader(nil)
-	var conns []pb.FileSystemMasterClientServiceClient
-	for i := 0; i < 8; i++ {
-		cc, err := grpc.NewClient(leader.addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cc.Close()
-		conns = append(conns, pb.NewFileSystemMasterClientServiceClient(cc))
+	lc := &leaderConns{c: c}
+	defer lc.close()
+	if err := lc.refresh(""); err != nil {
+		t.Fatal(err)
 	}
 	for d := 0; d < 1000; d++ {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		_, err := conns[0].CreateDirectory(ctx, &pb.CreateDirectoryRequest{Path: fmt.Sprintf("/bench/d%04d", d), Recursive: true, AllowExists: true, WriteType: pb.WriteType_MUST_CACHE})
-		cancel()
+		p := fmt.Sprintf("/bench/d%04d", d)
+		err := lc.do(func(fs pb.FileSystemMasterClientServiceClient, ctx context.Context) error {
+			_, err := fs.CreateDirectory(ctx, &pb.CreateDirectoryRequest{Path: p, Recursive: true, AllowExists: true, WriteType: pb.WriteType_MUST_CACHE})
+			return err
+		})
 		if err != nil {
-			t.Fatalf("mkdir: %v", err)
+			t.Fatalf("mkdir %s: %v", p, err)
 		}
 	}
 	var next atomic.Int64
 	next.Store(created.Load())
 	var wg sync.WaitGroup
 	var firstErr atomic.Value
+	var seq atomic.Int64
 	for g := 0; g < populateConcurrency; g++ {
 		wg.Add(1)
-		go func(fs pb.FileSystemMasterClientServiceClient) {
+		go func() {
 			defer wg.Done()
 			for time.Now().Before(deadline) && firstErr.Load() == nil {
 				i := next.Add(1) - 1
@@ -278,33 +286,120 @@ func populate(t *testing.T, c *haCluster, created *atomic.Int64, target int64, l
 					return
 				}
 				p := fmt.Sprintf("/bench/d%04d/f%07d", i%1000, i)
-				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-				_, err := fs.CreateFile(ctx, &pb.CreateFileRequest{Path: p, BlockSizeBytes: 64 << 20, WriteType: pb.WriteType_MUST_CACHE})
+				// Operation ids let a new leader deduplicate a create
+				// retried after an (unplanned) leader change.
+				createID := &pb.OperationId{MostSignificantBits: 0x62656e6368, LeastSignificantBits: seq.Add(1)}
+				completeID := &pb.OperationId{MostSignificantBits: 0x62656e6368, LeastSignificantBits: seq.Add(1)}
+				err := lc.do(func(fs pb.FileSystemMasterClientServiceClient, ctx context.Context) error {
+					_, err := fs.CreateFile(ctx, &pb.CreateFileRequest{Path: p, BlockSizeBytes: 64 << 20, WriteType: pb.WriteType_MUST_CACHE, OperationId: createID})
+					return err
+				})
 				if err == nil {
-					_, err = fs.CompleteFile(ctx, &pb.CompleteFileRequest{Path: p})
+					err = lc.do(func(fs pb.FileSystemMasterClientServiceClient, ctx context.Context) error {
+						_, err := fs.CompleteFile(ctx, &pb.CompleteFileRequest{Path: p, OperationId: completeID})
+						return err
+					})
 				}
-				cancel()
 				if err != nil {
 					firstErr.CompareAndSwap(nil, fmt.Errorf("create file %s: %w", p, err))
 					return
 				}
 				created.Add(1)
 			}
-		}(conns[g%len(conns)])
+		}()
 	}
 	wg.Wait()
 	if err, ok := firstErr.Load().(error); ok && err != nil {
 		t.Fatal(err)
 	}
+	if n := lc.changes.Load(); n > 0 {
+		t.Logf("population saw %d unplanned leader changes (ZooKeeper sessions lost under load)", n)
+	}
 	return created.Load()
+}
+
+// leaderConns are gRPC connections to the current leader, found again
+// (through ZooKeeper and the masters' own role) when a call fails with
+// Unavailable/NOT_LEADER.
+type leaderConns struct {
+	c       *haCluster
+	mu      sync.Mutex
+	addr    string
+	ccs     []*grpc.ClientConn
+	clients []pb.FileSystemMasterClientServiceClient
+	n       atomic.Int64
+	changes atomic.Int64
+}
+
+func (l *leaderConns) refresh(failed string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if failed != "" && l.addr != failed {
+		return nil // another goroutine already moved on
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		m, _, err := l.c.leader(context.Background())
+		if err == nil && m.addr() != failed {
+			if l.addr != "" {
+				l.changes.Add(1)
+			}
+			for _, cc := range l.ccs {
+				cc.Close()
+			}
+			l.ccs, l.clients = nil, nil
+			for i := 0; i < 8; i++ {
+				cc, err := grpc.NewClient(m.addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+				if err != nil {
+					return err
+				}
+				l.ccs = append(l.ccs, cc)
+				l.clients = append(l.clients, pb.NewFileSystemMasterClientServiceClient(cc))
+			}
+			l.addr = m.addr()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no leader within 2 minutes: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond) // poll interval
+	}
+}
+
+// do runs op against the leader, retrying (same request, same operation
+// id) on another leader after Unavailable/NOT_LEADER, up to 10 times.
+func (l *leaderConns) do(op func(pb.FileSystemMasterClientServiceClient, context.Context) error) error {
+	var err error
+	for attempt := 0; attempt < 10; attempt++ {
+		l.mu.Lock()
+		addr, fs := l.addr, l.clients[int(l.n.Add(1))%len(l.clients)]
+		l.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err = op(fs, ctx)
+		cancel()
+		if status.Code(err) != codes.Unavailable {
+			return err
+		}
+		if rerr := l.refresh(addr); rerr != nil {
+			return fmt.Errorf("%w (finding the leader again: %v)", err, rerr)
+		}
+	}
+	return err
+}
+
+func (l *leaderConns) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, cc := range l.ccs {
+		cc.Close()
+	}
 }
 
 // populateConcurrency is how many creates are in flight while populating.
 const populateConcurrency = 256
 
-func benchReport(samples []failoverSample, notes []string) string {
+func benchReport(samples []failoverSample, notes []string, session time.Duration) string {
 	var b strings.Builder
-	session := haSessionTimeout
 	crashTarget := session + time.Second
 	cleanTarget := time.Second
 	b.WriteString("## Failover time (issue 3)\n\n")
@@ -353,8 +448,8 @@ func benchReport(samples []failoverSample, notes []string) string {
 		fmt.Fprintf(&b, "- %s\n", n)
 	}
 	b.WriteString("\nThe probe loop, the epochs read back from the journal and the population are in\n")
-	b.WriteString("`client/e2e/bench_failover_test.go`; `ALLUXIO_BENCH_SIZES` and `ALLUXIO_BENCH_TRIALS` change\n")
-	b.WriteString("the sizes and the number of trials.\n\n")
+	b.WriteString("`client/e2e/bench_failover_test.go`; `ALLUXIO_BENCH_SIZES`, `ALLUXIO_BENCH_TRIALS` and\n")
+	b.WriteString("`ALLUXIO_BENCH_SESSION_TIMEOUT` change the sizes, the number of trials and the session timeout.\n\n")
 	b.WriteString(bench.Provenance(benchCommand, time.Now()))
 	return b.String()
 }
