@@ -107,6 +107,10 @@ type Master struct {
 	// names interns owner and group strings (guarded by mu), so a million
 	// files owned by one user share one string.
 	names map[string]string
+	// toPersist holds the completed files waiting for asynchronous
+	// persistence (guarded by mu), kept by apply so that a new leader finds
+	// them without a scan of the namespace.
+	toPersist map[int64]struct{}
 }
 
 func (m *Master) intern(s string) string {
@@ -167,6 +171,16 @@ func (m *Master) resetLocked() {
 	m.mounts = map[string]*mountPoint{"/": {path: "/", uri: m.cfg.RootUFS, id: rootMountID}}
 	m.ops = newOpCache(m.cfg.RecentOps)
 	m.names = map[string]string{}
+	m.toPersist = map[int64]struct{}{}
+}
+
+// trackPersist records whether file n waits for asynchronous persistence.
+func (m *Master) trackPersist(n *inode) {
+	if !n.isDir() && n.has(flagCompleted) && n.persist == uint8(alluxiopb.PersistenceState_TO_BE_PERSISTED) {
+		m.toPersist[n.id] = struct{}{}
+	} else {
+		delete(m.toPersist, n.id)
+	}
 }
 
 // Reset empties the state (journal.StateMachine).
@@ -212,11 +226,9 @@ func (m *Master) StartLeading(w journal.Writer, ckpt Checkpointer) {
 	if m.nextContainer < m.reservedContainer {
 		m.nextContainer = m.reservedContainer
 	}
-	var pending []int64
-	for id, n := range m.byID {
-		if !n.isDir() && n.has(flagCompleted) && n.persist == uint8(alluxiopb.PersistenceState_TO_BE_PERSISTED) {
-			pending = append(pending, id)
-		}
+	pending := make([]int64, 0, len(m.toPersist))
+	for id := range m.toPersist {
+		pending = append(pending, id)
 	}
 	m.mu.Unlock()
 	m.pmu.Lock()
@@ -534,6 +546,7 @@ func (m *Master) applyLocked(e *journalpb.JournalEntry) error {
 		p.mtime = max(p.mtime, x.DeleteFile.GetOpTimeMs())
 		_ = walk(n, func(c *inode) error {
 			delete(m.byID, c.id)
+			delete(m.toPersist, c.id)
 			m.inodes.Add(-1)
 			return nil
 		})
@@ -620,6 +633,20 @@ func (m *Master) applyLocked(e *journalpb.JournalEntry) error {
 	}
 	if err != nil {
 		return fmt.Errorf("entry seq %d: %w", e.GetSequenceNumber(), err)
+	}
+	var changed int64
+	switch x := e.GetEntry().(type) {
+	case *journalpb.JournalEntry_InodeFile:
+		changed = x.InodeFile.GetId()
+	case *journalpb.JournalEntry_CompleteFile:
+		changed = x.CompleteFile.GetId()
+	case *journalpb.JournalEntry_SetAttribute:
+		changed = x.SetAttribute.GetId()
+	case *journalpb.JournalEntry_PersistFile:
+		changed = x.PersistFile.GetId()
+	}
+	if n := m.byID[changed]; changed != 0 && n != nil {
+		m.trackPersist(n)
 	}
 	if key, ok := opKeyOf(e.GetOperationId()); ok {
 		m.ops.put(key, e.GetSequenceNumber())

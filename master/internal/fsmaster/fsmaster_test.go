@@ -751,3 +751,75 @@ func TestRenameWhilePersisting(t *testing.T) {
 		t.Fatalf("old path reappeared: %v", err)
 	}
 }
+
+// TestPendingPersistsTracked: the files a new leader must persist are known
+// from apply alone (no scan at StartLeading), and match a scan.
+func TestPendingPersistsTracked(t *testing.T) {
+	for seed := int64(1); seed <= 3; seed++ {
+		f := newFixture(t)
+		randomOps(t, f, rand.New(rand.NewSource(seed)), 300)
+		m2, _ := newMaster(f.ufs)
+		for _, e := range f.w.all() {
+			if err := m2.Apply(e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, m := range []*Master{f.m, m2} {
+			m.mu.RLock()
+			want := map[int64]struct{}{}
+			for id, n := range m.byID {
+				if !n.isDir() && n.has(flagCompleted) && n.persist == uint8(alluxiopb.PersistenceState_TO_BE_PERSISTED) {
+					want[id] = struct{}{}
+				}
+			}
+			got := len(m.toPersist)
+			for id := range want {
+				if _, ok := m.toPersist[id]; !ok {
+					t.Errorf("seed %d: file %d waits for persistence but is not tracked", seed, id)
+				}
+			}
+			m.mu.RUnlock()
+			if got != len(want) {
+				t.Errorf("seed %d: %d tracked, %d waiting", seed, got, len(want))
+			}
+		}
+		// Files completed with ASYNC_THROUGH wait; removing or persisting
+		// one ends its wait.
+		for i := 0; i < 3; i++ {
+			p := fmt.Sprintf("/async%d", i)
+			if _, err := f.m.CreateFile(bg, &alluxiopb.CreateFileRequest{Path: p, WriteType: alluxiopb.WriteType_ASYNC_THROUGH}); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.m.CompleteFile(bg, &alluxiopb.CompleteFileRequest{Path: p}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.m.mu.RLock()
+		waiting := len(f.m.toPersist)
+		f.m.mu.RUnlock()
+		if waiting < 3 {
+			t.Fatalf("seed %d: %d files tracked after 3 async completes", seed, waiting)
+		}
+		if err := f.m.Remove(bg, &alluxiopb.DeleteRequest{Path: "/async0"}); err != nil {
+			t.Fatal(err)
+		}
+		fi, _ := f.m.GetStatus(bg, "/async1")
+		os.WriteFile(filepath.Join(f.ufs, "async1"), nil, 0o644)
+		hooks{f.m}.FilesPersisted(bg, 1, []int64{fi.FileId}, nil)
+		f.m.mu.RLock()
+		if _, ok := f.m.toPersist[fi.FileId]; ok || len(f.m.toPersist) != waiting-2 {
+			t.Errorf("seed %d: after remove and persist: %d tracked, want %d", seed, len(f.m.toPersist), waiting-2)
+		}
+		f.m.mu.RUnlock()
+		m2, _ = newMaster(f.ufs)
+		for _, e := range f.w.all() {
+			if err := m2.Apply(e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m2.StartLeading(&memWriter{epoch: 2, seq: f.w.seq}, nil)
+		if m2.PendingPersists() != waiting-2 {
+			t.Fatalf("pending persists %d, tracked %d", m2.PendingPersists(), len(m2.toPersist))
+		}
+	}
+}
