@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"regexp"
 	"sort"
@@ -275,7 +276,8 @@ func populate(t *testing.T, c *haCluster, created *atomic.Int64, target int64, l
 	next.Store(created.Load())
 	var wg sync.WaitGroup
 	var firstErr atomic.Value
-	var seq atomic.Int64
+	// Unique per file (i) and per run (a random high half).
+	opIDBase := rand.Int64()
 	for g := 0; g < populateConcurrency; g++ {
 		wg.Add(1)
 		go func() {
@@ -288,8 +290,8 @@ func populate(t *testing.T, c *haCluster, created *atomic.Int64, target int64, l
 				p := fmt.Sprintf("/bench/d%04d/f%07d", i%1000, i)
 				// Operation ids let a new leader deduplicate a create
 				// retried after an (unplanned) leader change.
-				createID := &pb.OperationId{MostSignificantBits: 0x62656e6368, LeastSignificantBits: seq.Add(1)}
-				completeID := &pb.OperationId{MostSignificantBits: 0x62656e6368, LeastSignificantBits: seq.Add(1)}
+				createID := &pb.OperationId{MostSignificantBits: opIDBase, LeastSignificantBits: i<<1 | 0}
+				completeID := &pb.OperationId{MostSignificantBits: opIDBase, LeastSignificantBits: i<<1 | 1}
 				err := lc.do(func(fs pb.FileSystemMasterClientServiceClient, ctx context.Context) error {
 					_, err := fs.CreateFile(ctx, &pb.CreateFileRequest{Path: p, BlockSizeBytes: 64 << 20, WriteType: pb.WriteType_MUST_CACHE, OperationId: createID})
 					return err
