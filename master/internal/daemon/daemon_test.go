@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/alluxio-go/alluxio/common/version"
+	"github.com/alluxio-go/alluxio/common/zktest"
 	"github.com/alluxio-go/alluxio/master/internal/server"
 	"github.com/alluxio-go/alluxio/proto/alluxiopb"
 )
@@ -197,4 +198,68 @@ func TestDumpJournal(t *testing.T) {
 		t.Fatalf("second dump differs (%v)", err)
 	}
 	t.Logf("dump:\n%s", out.String())
+}
+
+// TestIntegrationDaemonHA runs two masters through Run in ZooKeeper mode on
+// one journal: one leads, the other stands by; stopping the leader (as
+// SIGTERM does) hands over.
+func TestIntegrationDaemonHA(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts ZooKeeper")
+	}
+	zk := zktest.Start(t, 1)
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "ufs"), 0o755)
+	args := append(baseArgs(dir),
+		"-Dalluxio.zookeeper.enabled=true",
+		"-Dalluxio.zookeeper.address="+zk.ConnectString(),
+		"-Dalluxio.zookeeper.session.timeout=2s",
+		"-Dalluxio.master.hostname=127.0.0.1")
+	// No auto-format in HA mode.
+	if err := Run(context.Background(), args, &bytes.Buffer{}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "alluxio format") {
+		t.Fatalf("unformatted shared journal: %v", err)
+	}
+	if err := Run(context.Background(), append(args, "--format"), &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	a, stopA, doneA, _ := runAsync(t, args)
+	b, stopB, doneB, _ := runAsync(t, args)
+	role := func(s *server.Server) string {
+		conn, err := grpc.NewClient(s.RPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		st, err := alluxiopb.NewMetaMasterClientServiceClient(conn).GetStatusOfSelf(context.Background(), &alluxiopb.GetStatusOfSelfRequest{})
+		if err != nil {
+			return ""
+		}
+		return st.GetRole()
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s: a=%s b=%s", what, role(a), role(b))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitFor("one leader, one standby", func() bool {
+		ra, rb := role(a), role(b)
+		return ra == "LEADER" && rb == "STANDBY" || ra == "STANDBY" && rb == "LEADER"
+	})
+	leaderStop, leaderDone, other := stopA, doneA, b
+	otherStop, otherDone := stopB, doneB
+	if role(b) == "LEADER" {
+		leaderStop, leaderDone, other = stopB, doneB, a
+		otherStop, otherDone = stopA, doneA
+	}
+	defer func() { otherStop(); <-otherDone }()
+	leaderStop()
+	if err := <-leaderDone; err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the standby to lead", func() bool { return role(other) == "LEADER" })
 }

@@ -326,6 +326,8 @@ func (s *Server) setupMetrics() {
 			func() float64 { return float64(s.bm.LiveWorkers()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "alluxio_master_pending_persists", Help: "Files waiting for asynchronous persistence."},
 			func() float64 { return float64(s.fs.PendingPersists()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "alluxio_master_epoch", Help: "Epoch of this master's leadership term (0 unless leader)."},
+			func() float64 { return float64(s.lead.Epoch()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "alluxio_master_is_leader", Help: "1 when this master is the leader."},
 			func() float64 {
 				if s.lead.IsLeader() {
