@@ -159,9 +159,21 @@ func (h *haMaster) run(ctx context.Context) {
 			continue
 		}
 		backoff = 100 * time.Millisecond
-		h.leadTerm(ctx, term)
+		if !h.leadTerm(ctx, term) {
+			// It won but could not start a term (e.g. the journal cannot be
+			// read): give the other masters a chance before trying again.
+			select {
+			case <-time.After(failedTermPause):
+			case <-ctx.Done():
+				return
+			}
+		}
 	}
 }
+
+// failedTermPause is how long a master that won the election but could not
+// start a journal term waits before campaigning again.
+const failedTermPause = time.Second
 
 // standby tails the journal while campaigning; it returns the won term.
 func (h *haMaster) standby(ctx context.Context) (*zkleader.Term, error) {
@@ -238,13 +250,14 @@ func (h *haMaster) catchUp(ctx context.Context) (journal.ReplayResult, error) {
 	return res, err
 }
 
-// leadTerm serves one term, from catching up to stepping down.
-func (h *haMaster) leadTerm(ctx context.Context, term *zkleader.Term) {
+// leadTerm serves one term, from catching up to stepping down. It reports
+// whether the term started serving.
+func (h *haMaster) leadTerm(ctx context.Context, term *zkleader.Term) bool {
 	t0 := time.Now()
 	log := h.log.With("zk_epoch", term.Epoch())
 	if !h.setTerm(term) {
 		h.resign(term)
-		return
+		return true
 	}
 	defer h.setTerm(nil)
 	w, epoch, err := h.startWriting(ctx, term)
@@ -254,7 +267,7 @@ func (h *haMaster) leadTerm(ctx context.Context, term *zkleader.Term) {
 		}
 		h.resign(term)
 		h.stepDown(ctx, nil)
-		return
+		return false
 	}
 	select { // a failure of an earlier term is no news
 	case <-h.broken:
@@ -264,7 +277,7 @@ func (h *haMaster) leadTerm(ctx context.Context, term *zkleader.Term) {
 		log.Error("cannot apply the new term's entry; resigning", "err", err)
 		h.resign(term)
 		h.stepDown(ctx, w)
-		return
+		return false
 	}
 	tw := &termWriter{Writer: w, epoch: epoch, valid: term.Valid, hook: h.s.opts.FlushHook}
 	h.s.bm.BeginTerm()
@@ -297,6 +310,7 @@ func (h *haMaster) leadTerm(ctx context.Context, term *zkleader.Term) {
 	stopBG()
 	wg.Wait()
 	h.stepDown(ctx, tw)
+	return true
 }
 
 // setTerm records the current term; false if the master is leaving.
@@ -374,7 +388,9 @@ func (h *haMaster) stepDown(ctx context.Context, w journal.Writer) {
 	t0 := time.Now()
 	res, err := h.s.journal.Replay(ctx, h.s.fs)
 	if err != nil {
-		h.log.Error("replay after stepping down failed; the standby loop retries", "err", err)
+		if ctx.Err() == nil {
+			h.log.Error("replay after stepping down failed; the standby loop retries", "err", err)
+		}
 		return
 	}
 	h.log.Info("standby again: state rebuilt from the journal", "last_seq", res.LastSeq, "took", time.Since(t0))
