@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/alluxio-go/alluxio/client/internal/fakecluster"
 	"github.com/alluxio-go/alluxio/common/retry"
 	"github.com/alluxio-go/alluxio/common/rpcstatus"
+	"github.com/alluxio-go/alluxio/common/uri"
 )
 
 // switchingInquire answers the fake cluster's leader, caching it as the
@@ -460,5 +462,45 @@ func TestUnsentMutationIsDefiniteFailure(t *testing.T) {
 	err = f.CreateDirectory(context.Background(), "/down")
 	if !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrIndeterminate) {
 		t.Fatalf("err = %v, want a definite ErrUnavailable", err)
+	}
+}
+
+// A URI naming several masters finds the leader by asking each its role.
+func TestPollingInquireClientFollowsLeader(t *testing.T) {
+	c := startCluster(t, fakecluster.Options{Masters: 3})
+	c.SetLeader(2)
+	m := c.MasterAddrs()
+	u, err := uri.Parse("alluxio://" + strings.Join(m, ",") + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ic, err := InquireClientFromURI(u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := ic.(*PollingInquireClient)
+	if !ok {
+		t.Fatalf("inquire client %T", ic)
+	}
+	defer p.Close()
+	f := newFS(t, c, nil, WithMasterInquireClient(p))
+	ctx := context.Background()
+	if err := f.CreateDirectory(ctx, "/p"); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := f.MasterAddress(ctx); a != m[2] {
+		t.Errorf("leader %s, want %s", a, m[2])
+	}
+	c.SetLeader(0)
+	if _, err := f.GetStatus(ctx, "/p"); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := f.MasterAddress(ctx); a != m[0] {
+		t.Errorf("after failover: leader %s, want %s", a, m[0])
+	}
+	c.SetLeader(-1)
+	p.InvalidatePrimary(m[0])
+	if _, err := p.GetPrimaryRPCAddress(ctx); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("no leader: %v", err)
 	}
 }

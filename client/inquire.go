@@ -73,8 +73,9 @@ func InquireClientFromConfig(cfg *conf.Config) (MasterInquireClient, error) {
 
 // InquireClientFromURI returns the inquire client an alluxio:// URI's
 // authority names: "zk@zk1:2181,zk2:2181" asks that ZooKeeper ensemble (with
-// the other alluxio.zookeeper.* keys of cfg), "host:port" is that master (the
-// first of several), and no authority falls back to the configuration.
+// the other alluxio.zookeeper.* keys of cfg), "host:port" is that master,
+// "m1:port,m2:port,..." polls those masters for the one that leads
+// (PollingInquireClient), and no authority falls back to the configuration.
 func InquireClientFromURI(u uri.URI, cfg *conf.Config) (MasterInquireClient, error) {
 	switch {
 	case len(u.ZooKeeper) > 0:
@@ -84,7 +85,7 @@ func InquireClientFromURI(u uri.URI, cfg *conf.Config) (MasterInquireClient, err
 	case u.MasterAddr != "":
 		return NewStaticInquireClient(u.MasterAddr), nil
 	case len(u.Masters) > 0:
-		return NewStaticInquireClient(u.Masters[0]), nil
+		return NewPollingInquireClient(u.Masters), nil
 	}
 	return InquireClientFromConfig(cfg)
 }
