@@ -9,9 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -502,5 +506,66 @@ func TestPollingInquireClientFollowsLeader(t *testing.T) {
 	p.InvalidatePrimary(m[0])
 	if _, err := p.GetPrimaryRPCAddress(ctx); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("no leader: %v", err)
+	}
+}
+
+// The W3C trace context of a call reaches the master's and the worker's
+// server spans (otelgrpc stats handlers on both sides, no global propagator).
+func TestTraceContextReachesServers(t *testing.T) {
+	rec, tp := newRecorder()
+	c := startCluster(t, fakecluster.Options{ServerOptions: []grpc.ServerOption{grpc.StatsHandler(otelgrpc.NewServerHandler(
+		otelgrpc.WithTracerProvider(tp), otelgrpc.WithPropagators(propagation.TraceContext{})))}})
+	f := newFS(t, c, nil, WithTracerProvider(tp))
+	ctx, root := tp.Tracer("test").Start(context.Background(), "test")
+	w, err := f.CreateFile(ctx, "/traced", MustCache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("x"))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	root.End()
+	byID := map[trace.SpanID]sdktrace.ReadOnlySpan{}
+	poll(t, "server spans", func() bool {
+		n := 0
+		for _, s := range rec.Ended() {
+			byID[s.SpanContext().SpanID()] = s
+			if s.SpanKind() == trace.SpanKindServer {
+				n++
+			}
+		}
+		return n >= 3
+	})
+	servers := map[string]bool{}
+	for _, s := range byID {
+		if s.SpanKind() != trace.SpanKindServer {
+			continue
+		}
+		if s.SpanContext().TraceID() != root.SpanContext().TraceID() {
+			t.Errorf("server span %s in another trace", s.Name())
+			continue
+		}
+		// server span <- otelgrpc client span <- (attempt span for masters)
+		client, ok := byID[s.Parent().SpanID()]
+		if !ok || client.SpanKind() != trace.SpanKindClient {
+			t.Errorf("server span %s: parent is not a client span", s.Name())
+			continue
+		}
+		servers[s.Name()] = true
+		if strings.Contains(s.Name(), "FileSystemMasterClientService/CreateFile") {
+			if a, ok := byID[client.Parent().SpanID()]; !ok || a.Name() != "alluxio.rpc.attempt" {
+				t.Errorf("master call %s not under an attempt span", s.Name())
+			}
+		}
+	}
+	for _, want := range []string{"FileSystemMasterClientService/CreateFile", "BlockWorker/WriteBlock", "FileSystemMasterClientService/CompleteFile"} {
+		found := false
+		for n := range servers {
+			found = found || strings.HasSuffix(n, want)
+		}
+		if !found {
+			t.Errorf("no server span %s among %v", want, servers)
+		}
 	}
 }
