@@ -24,10 +24,18 @@ import (
 // addr "" means a server in this process; StartNoopServer runs one in its
 // own process, as the master is. It returns ops/s and the latencies.
 func GRPCNoop(ctx context.Context, addr string, clients int, d time.Duration) (float64, Latencies, error) {
+	r, lat, _, err := GRPCNoopCPU(ctx, addr, 0, clients, d)
+	return r, lat, err
+}
+
+// GRPCNoopCPU is GRPCNoop that also returns the CPU time per call of this
+// process plus the server process serverPID (this process alone if 0, or
+// -1 if unknown).
+func GRPCNoopCPU(ctx context.Context, addr string, serverPID, clients int, d time.Duration) (float64, Latencies, time.Duration, error) {
 	if addr == "" {
 		lis, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return 0, Latencies{}, fmt.Errorf("bench: grpc baseline: %w", err)
+			return 0, Latencies{}, 0, fmt.Errorf("bench: grpc baseline: %w", err)
 		}
 		srv := grpc.NewServer()
 		healthpb.RegisterHealthServer(srv, health.NewServer())
@@ -39,16 +47,23 @@ func GRPCNoop(ctx context.Context, addr string, clients int, d time.Duration) (f
 	for i := range conns {
 		cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
-			return 0, Latencies{}, fmt.Errorf("bench: grpc baseline: %w", err)
+			return 0, Latencies{}, 0, fmt.Errorf("bench: grpc baseline: %w", err)
 		}
 		defer cc.Close()
 		conns[i] = healthpb.NewHealthClient(cc)
 	}
+	c0, s0 := selfCPU(), procCPU(serverPID)
 	r := closedLoop(ctx, clients, d, func(ctx context.Context, c, _ int) error {
 		_, err := conns[c].Check(ctx, &healthpb.HealthCheckRequest{})
 		return err
 	})
-	return r.Rate, r.Lat, r.Err
+	per := time.Duration(-1)
+	if serverPID == 0 && r.Ops > 0 {
+		per = (selfCPU() - c0) / time.Duration(r.Ops)
+	} else if s1 := procCPU(serverPID); s0 >= 0 && s1 >= 0 && r.Ops > 0 {
+		per = (selfCPU() - c0 + s1 - s0) / time.Duration(r.Ops)
+	}
+	return r.Rate, r.Lat, per, r.Err
 }
 
 // ServeNoop serves grpc.health on a free loopback port, writes
@@ -73,20 +88,20 @@ func ServeNoop(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	return nil
 }
 
-// StartNoopServer runs `exe bench noop-server` and returns its address and
-// a function that stops it.
-func StartNoopServer(exe string) (string, func(), error) {
+// StartNoopServer runs `exe bench noop-server` and returns its address,
+// its pid and a function that stops it.
+func StartNoopServer(exe string) (string, int, func(), error) {
 	cmd := exec.Command(exe, "bench", "noop-server")
 	in, err := cmd.StdinPipe()
 	if err != nil {
-		return "", nil, fmt.Errorf("bench: noop server: %w", err)
+		return "", 0, nil, fmt.Errorf("bench: noop server: %w", err)
 	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return "", nil, fmt.Errorf("bench: noop server: %w", err)
+		return "", 0, nil, fmt.Errorf("bench: noop server: %w", err)
 	}
 	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("bench: noop server: %w", err)
+		return "", 0, nil, fmt.Errorf("bench: noop server: %w", err)
 	}
 	stop := func() {
 		in.Close()
@@ -103,17 +118,25 @@ func StartNoopServer(exe string) (string, func(), error) {
 	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening ")
 	if err != nil || !ok {
 		stop()
-		return "", nil, fmt.Errorf("bench: noop server said %q: %v", line, err)
+		return "", 0, nil, fmt.Errorf("bench: noop server said %q: %v", line, err)
 	}
-	return addr, stop, nil
+	return addr, cmd.Process.Pid, stop, nil
 }
 
 // TCPLoopback measures single-stream loopback TCP throughput in bytes/s:
 // one goroutine writes 1 MiB buffers for d, another reads them.
 func TCPLoopback(ctx context.Context, d time.Duration) (float64, error) {
+	r, _, err := TCPLoopbackCPU(ctx, d)
+	return r, err
+}
+
+// TCPLoopbackCPU is TCPLoopback that also returns the CPU time of both
+// ends per GiB moved.
+func TCPLoopbackCPU(ctx context.Context, d time.Duration) (float64, time.Duration, error) {
+	cpu0 := selfCPU()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, fmt.Errorf("bench: tcp baseline: %w", err)
+		return 0, 0, fmt.Errorf("bench: tcp baseline: %w", err)
 	}
 	defer lis.Close()
 	got := make(chan int64, 1)
@@ -129,7 +152,7 @@ func TCPLoopback(ctx context.Context, d time.Duration) (float64, error) {
 	}()
 	c, err := net.Dial("tcp", lis.Addr().String())
 	if err != nil {
-		return 0, fmt.Errorf("bench: tcp baseline: %w", err)
+		return 0, 0, fmt.Errorf("bench: tcp baseline: %w", err)
 	}
 	buf := make([]byte, 1<<20)
 	start := time.Now()
@@ -137,24 +160,34 @@ func TCPLoopback(ctx context.Context, d time.Duration) (float64, error) {
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		if _, err := c.Write(buf); err != nil {
 			c.Close()
-			return 0, fmt.Errorf("bench: tcp baseline: %w", err)
+			return 0, 0, fmt.Errorf("bench: tcp baseline: %w", err)
 		}
 	}
 	c.Close()
 	n := <-got
 	el := time.Since(start)
 	if n < 0 {
-		return 0, fmt.Errorf("bench: tcp baseline: accept failed")
+		return 0, 0, fmt.Errorf("bench: tcp baseline: accept failed")
 	}
-	return float64(n) / el.Seconds(), nil
+	var perGiB time.Duration
+	if n > 0 {
+		perGiB = time.Duration(float64(selfCPU()-cpu0) / float64(n) * (1 << 30))
+	}
+	return float64(n) / el.Seconds(), perGiB, nil
 }
 
 // TmpfsRead measures sequential reads of a size-byte file in dir (a tmpfs
 // such as /dev/shm) with 1 MiB reads, best of five passes, in bytes/s.
 func TmpfsRead(ctx context.Context, dir string, size int64) (float64, error) {
+	r, _, err := TmpfsReadCPU(ctx, dir, size)
+	return r, err
+}
+
+// TmpfsReadCPU is TmpfsRead that also returns the CPU time per GiB read.
+func TmpfsReadCPU(ctx context.Context, dir string, size int64) (float64, time.Duration, error) {
 	f, err := os.CreateTemp(dir, "alluxio-bench-tmpfs-")
 	if err != nil {
-		return 0, fmt.Errorf("bench: tmpfs baseline: %w", err)
+		return 0, 0, fmt.Errorf("bench: tmpfs baseline: %w", err)
 	}
 	name := f.Name()
 	defer os.Remove(name)
@@ -165,26 +198,34 @@ func TmpfsRead(ctx context.Context, dir string, size int64) (float64, error) {
 	for w := int64(0); w < size; w += int64(len(buf)) {
 		if _, err := f.Write(buf[:min(int64(len(buf)), size-w)]); err != nil {
 			f.Close()
-			return 0, fmt.Errorf("bench: tmpfs baseline: %w", err)
+			return 0, 0, fmt.Errorf("bench: tmpfs baseline: %w", err)
 		}
 	}
 	f.Close()
 	best := 0.0
+	var cpu time.Duration
+	var total int64
 	for pass := 0; pass < 5 && ctx.Err() == nil; pass++ {
 		r, err := os.Open(name)
 		if err != nil {
-			return 0, fmt.Errorf("bench: tmpfs baseline: %w", err)
+			return 0, 0, fmt.Errorf("bench: tmpfs baseline: %w", err)
 		}
-		start := time.Now()
+		start, c0 := time.Now(), selfCPU()
 		n, err := drain(r, buf)
 		el := time.Since(start)
+		cpu += selfCPU() - c0
+		total += n
 		r.Close()
 		if err != nil {
-			return 0, fmt.Errorf("bench: tmpfs baseline: %w", err)
+			return 0, 0, fmt.Errorf("bench: tmpfs baseline: %w", err)
 		}
 		best = max(best, float64(n)/el.Seconds())
 	}
-	return best, nil
+	var perGiB time.Duration
+	if total > 0 {
+		perGiB = time.Duration(float64(cpu) / float64(total) * (1 << 30))
+	}
+	return best, perGiB, nil
 }
 
 // FsyncRate measures small appends each followed by fsync in dir (the

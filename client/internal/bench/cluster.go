@@ -246,6 +246,14 @@ func (c *LocalCluster) PID() int {
 	return c.master.Process.Pid
 }
 
+// WorkerPID is the worker's process id.
+func (c *LocalCluster) WorkerPID() int {
+	if c.worker == nil || c.worker.Process == nil {
+		return 0
+	}
+	return c.worker.Process.Pid
+}
+
 // Restart stops the master with SIGTERM and starts it with props added.
 func (c *LocalCluster) Restart(ctx context.Context, props map[string]string) (time.Time, error) {
 	if err := stop(c.master, c.masterW); err != nil {

@@ -42,6 +42,7 @@ func Command(config func() (*conf.Config, error), stdout io.Writer) *cli.Command
 	ioFlags := []cli.Flag{
 		&cli.StringFlag{Name: "size", Value: "256MB", Usage: "size of each file"},
 		&cli.StringFlag{Name: "io-clients", Value: "1,4", Usage: "concurrency levels"},
+		&cli.StringFlag{Name: "grpc-window", Usage: "client HTTP/2 stream and connection window (e.g. 8MB; default: gRPC's, 64 KiB growing by BDP estimation), to test the read path"},
 	}
 	memFlags := []cli.Flag{
 		&cli.IntFlag{Name: "files", Value: 1_000_000, Usage: "empty files to create"},
@@ -116,9 +117,12 @@ type Baselines struct {
 	GRPCNoop        float64 // ops/s at GRPCClients
 	GRPCNoopLat     Latencies
 	GRPCClients     int
-	GRPCHow         string  // "separate process" or "in-process"
-	TCP             float64 // bytes/s
-	Tmpfs           float64 // bytes/s
+	GRPCHow         string        // "separate process" or "in-process"
+	GRPCCPU         time.Duration // CPU time per call, client and server; -1 unknown
+	TCP             float64       // bytes/s
+	TCPCPU          time.Duration // CPU time of both ends per GiB
+	Tmpfs           float64       // bytes/s
+	TmpfsCPU        time.Duration // CPU time per GiB
 	TmpfsSize       int64
 	Fsync           float64 // per second
 	FsyncDir        string
@@ -160,6 +164,9 @@ func (r *runner) run(ctx context.Context) (err error) {
 			return err
 		}
 		defer func() {
+			if r.cluster == nil {
+				return
+			}
 			if cerr := r.cluster.Close(); err == nil {
 				err = cerr
 			}
@@ -242,26 +249,26 @@ func (r *runner) baselines(ctx context.Context, grpcNoop, streams, fsync bool) e
 		if d <= 0 {
 			d = 10 * time.Second
 		}
-		addr, how := "", "in-process"
+		addr, how, pid := "", "in-process", 0
 		// A separate process, as the master is; not from a test binary.
 		if exe, err := os.Executable(); err == nil && strings.HasPrefix(filepath.Base(exe), "alluxio") {
-			a, stop, err := StartNoopServer(exe)
+			a, p, stop, err := StartNoopServer(exe)
 			if err != nil {
 				return err
 			}
 			defer stop()
-			addr, how = a, "separate process"
+			addr, how, pid = a, "separate process", p
 		}
-		rate, lat, err := GRPCNoop(ctx, addr, clients, d)
+		rate, lat, cpu, err := GRPCNoopCPU(ctx, addr, pid, clients, d)
 		if err != nil {
 			return err
 		}
-		b.GRPCHow = how
+		b.GRPCHow, b.GRPCCPU = how, cpu
 		b.GRPCNoop, b.GRPCNoopLat, b.GRPCClients, b.measuredGRPC = rate, lat, clients, true
 		r.logf("baseline: no-op gRPC %s ops/s with %d clients (p50 %s, p99 %s)", fmtNum(rate), clients, fmtDur(lat.P50), fmtDur(lat.P99))
 	}
 	if streams && !b.measuredStreams {
-		tcp, err := TCPLoopback(ctx, r.c.Duration("baseline-duration"))
+		tcp, tcpCPU, err := TCPLoopbackCPU(ctx, r.c.Duration("baseline-duration"))
 		if err != nil {
 			return err
 		}
@@ -269,11 +276,11 @@ func (r *runner) baselines(ctx context.Context, grpcNoop, streams, fsync bool) e
 		if err != nil || size <= 0 {
 			size = 256 << 20
 		}
-		tmpfs, err := TmpfsRead(ctx, "/dev/shm", size)
+		tmpfs, tmpfsCPU, err := TmpfsReadCPU(ctx, "/dev/shm", size)
 		if err != nil {
 			return err
 		}
-		b.TCP, b.Tmpfs, b.TmpfsSize, b.measuredStreams = tcp, tmpfs, size, true
+		b.TCP, b.TCPCPU, b.Tmpfs, b.TmpfsCPU, b.TmpfsSize, b.measuredStreams = tcp, tcpCPU, tmpfs, tmpfsCPU, size, true
 		r.logf("baseline: loopback TCP %s, tmpfs read %s", fmtBytesRate(tcp), fmtBytesRate(tmpfs))
 	}
 	if fsync && !b.measuredFsync {
@@ -295,12 +302,12 @@ func (r *runner) baselineSection() Section {
 	s.WriteString(Provenance(r.cmdline, r.at))
 	s.WriteString("\n| baseline | value | how |\n|---|---:|---|\n")
 	if b.measuredGRPC {
-		fmt.Fprintf(&s, "| no-op gRPC round trip on loopback | %s ops/s (p50 %s, p99 %s) | grpc.health Check server (%s: `alluxio bench noop-server`), %d clients with one connection each, closed loop |\n",
-			fmtNum(b.GRPCNoop), fmtDur(b.GRPCNoopLat.P50), fmtDur(b.GRPCNoopLat.P99), b.GRPCHow, b.GRPCClients)
+		fmt.Fprintf(&s, "| no-op gRPC round trip on loopback | %s ops/s (p50 %s, p99 %s; %s CPU per call) | grpc.health Check server (%s: `alluxio bench noop-server`), %d clients with one connection each, closed loop |\n",
+			fmtNum(b.GRPCNoop), fmtDur(b.GRPCNoopLat.P50), fmtDur(b.GRPCNoopLat.P99), fmtDur(b.GRPCCPU), b.GRPCHow, b.GRPCClients)
 	}
 	if b.measuredStreams {
-		fmt.Fprintf(&s, "| loopback TCP, one stream | %s | 1 MiB writes for %s |\n", fmtBytesRate(b.TCP), r.c.Duration("baseline-duration"))
-		fmt.Fprintf(&s, "| sequential read of a tmpfs file | %s | %s file in /dev/shm, 1 MiB reads, best of 5 |\n", fmtBytesRate(b.Tmpfs), fmtBytes(b.TmpfsSize))
+		fmt.Fprintf(&s, "| loopback TCP, one stream | %s (%.2f CPU-s/GiB) | 1 MiB writes for %s, both ends in this process |\n", fmtBytesRate(b.TCP), b.TCPCPU.Seconds(), r.c.Duration("baseline-duration"))
+		fmt.Fprintf(&s, "| sequential read of a tmpfs file | %s (%.2f CPU-s/GiB) | %s file in /dev/shm, 1 MiB reads, best of 5 |\n", fmtBytesRate(b.Tmpfs), b.TmpfsCPU.Seconds(), fmtBytes(b.TmpfsSize))
 	}
 	if b.measuredFsync {
 		fmt.Fprintf(&s, "| fsync of small appends on the journal disk | %s /s | 128-byte append + fsync for %s in the journal folder's file system (%s) |\n", fmtNum(b.Fsync), r.c.Duration("baseline-duration"), b.FsyncDir)

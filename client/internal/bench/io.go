@@ -29,7 +29,9 @@ type IOOptions struct {
 	// cold read the benchmark drops its files from the page cache
 	// (fadvise DONTNEED) so cold reads come from the disk.
 	UFSDir string
-	Logf   func(format string, args ...any)
+	// WorkerPID, when known, adds the worker's CPU time to each result.
+	WorkerPID int
+	Logf      func(format string, args ...any)
 }
 
 // IO cases.
@@ -48,6 +50,10 @@ type IOResult struct {
 	Bytes   int64
 	Elapsed time.Duration
 	Rate    float64 // bytes per second, all clients together
+	// CPU is this process's CPU time plus the worker's (when WorkerPID is
+	// known, else -1) during the case: CPU per byte does not depend on how
+	// much of the machine others use.
+	CPU time.Duration
 }
 
 // RunIO writes and reads files of Size with each concurrency: MUST_CACHE
@@ -91,8 +97,19 @@ func RunIO(ctx context.Context, o IOOptions) ([]IOResult, error) {
 	defer remote.Delete(context.WithoutCancel(ctx), o.Base, client.Recursive())
 
 	var out []IOResult
+	cpuNow := func() time.Duration {
+		w := procCPU(o.WorkerPID)
+		if w < 0 {
+			return -1
+		}
+		return selfCPU() + w
+	}
+	cpu0 := cpuNow()
 	add := func(name string, n int, el time.Duration) {
-		r := IOResult{Case: name, Clients: n, Bytes: int64(n) * o.Size, Elapsed: el}
+		r := IOResult{Case: name, Clients: n, Bytes: int64(n) * o.Size, Elapsed: el, CPU: -1}
+		if c := cpuNow(); c >= 0 && cpu0 >= 0 {
+			r.CPU = c - cpu0
+		}
 		r.Rate = float64(r.Bytes) / el.Seconds()
 		o.Logf("io %-42s clients=%d %s", name, n, fmtBytesRate(r.Rate))
 		out = append(out, r)
@@ -114,6 +131,7 @@ func RunIO(ctx context.Context, o IOOptions) ([]IOResult, error) {
 				return out, fmt.Errorf("bench: %w", err)
 			}
 		}
+		cpu0 = cpuNow()
 		el, err = each(ctx, paths, func(ctx context.Context, p string) error { return writeFile(ctx, remote, p, o.Size, client.Through) })
 		if err != nil {
 			return out, err
@@ -126,6 +144,7 @@ func RunIO(ctx context.Context, o IOOptions) ([]IOResult, error) {
 			name string
 			fs   *client.FileSystem
 		}{{IOReadCold, remote}, {IOReadWarm, remote}, {IOReadShortCirc, sc}} {
+			cpu0 = cpuNow()
 			el, err := each(ctx, paths, func(ctx context.Context, p string) error { return readFile(ctx, c.fs, p, o.Size) })
 			if err != nil {
 				return out, err

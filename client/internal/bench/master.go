@@ -45,6 +45,8 @@ type MasterOptions struct {
 	// Base is the directory the benchmark works in; "" means
 	// /alluxio-bench/master-<time>. It is removed at the end.
 	Base string
+	// MasterPID, when known, adds the master's CPU time to each result.
+	MasterPID int
 	// Logf reports progress; nil means silent.
 	Logf func(format string, args ...any)
 }
@@ -78,6 +80,9 @@ type OpResult struct {
 	Elapsed time.Duration
 	Rate    float64 // operations per second
 	Lat     Latencies
+	// CPUPerOp is this process's plus the master's CPU time per operation
+	// (-1 without MasterPID): it does not depend on how busy the machine is.
+	CPUPerOp time.Duration
 }
 
 // MasterBench drives one master over real gRPC.
@@ -255,11 +260,15 @@ func (b *MasterBench) Run(ctx context.Context, op string, n int, d time.Duration
 	default:
 		return OpResult{}, fmt.Errorf("bench: unknown master operation %q (want one of %v)", op, MasterOps)
 	}
+	c0, m0 := selfCPU(), procCPU(b.o.MasterPID)
 	r := closedLoop(ctx, n, d, f)
 	if r.Err != nil {
 		return OpResult{}, fmt.Errorf("bench: %s with %d clients: %w", op, n, r.Err)
 	}
-	res := OpResult{Op: op, Clients: n, Ops: r.Ops, Elapsed: r.Elapsed, Rate: r.Rate, Lat: r.Lat}
+	res := OpResult{Op: op, Clients: n, Ops: r.Ops, Elapsed: r.Elapsed, Rate: r.Rate, Lat: r.Lat, CPUPerOp: -1}
+	if m1 := procCPU(b.o.MasterPID); m0 >= 0 && m1 >= 0 && r.Ops > 0 {
+		res.CPUPerOp = (selfCPU() - c0 + m1 - m0) / time.Duration(r.Ops)
+	}
 	b.o.Logf("%-10s clients=%-3d ops=%-7d %10.0f ops/s  p50=%s p99=%s p999=%s", op, n, r.Ops, r.Rate, fmtDur(r.Lat.P50), fmtDur(r.Lat.P99), fmtDur(r.Lat.P999))
 	return res, nil
 }

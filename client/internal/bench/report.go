@@ -100,7 +100,13 @@ func Machine() string {
 
 // Provenance is the command, date and machine line under every section.
 func Provenance(command string, at time.Time) string {
-	return fmt.Sprintf("Command: `%s` · date: %s · machine: %s\n", command, at.UTC().Format("2006-01-02 15:04 MST"), Machine())
+	load := ""
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 3 {
+			load = " · load average at the end: " + strings.Join(f[:3], " ")
+		}
+	}
+	return fmt.Sprintf("Command: `%s` · date: %s · machine: %s%s\n", command, at.UTC().Format("2006-01-02 15:04 MST"), Machine(), load)
 }
 
 // Section is one generated part of docs/benchmarks.md.

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc"
+
+	"github.com/alluxio-go/alluxio/client"
 	"github.com/alluxio-go/alluxio/common/conf"
 )
 
@@ -39,6 +42,9 @@ func (r *runner) master(ctx context.Context) ([]Section, error) {
 		ops = MasterOps
 	}
 	o := MasterOptions{Addr: r.addr, Clients: r.c.Int("clients"), Duration: r.c.Duration("duration"), Ops: ops, Logf: r.logf}
+	if r.cluster != nil {
+		o.MasterPID = r.cluster.PID()
+	}
 	mb, err := NewMasterBench(ctx, o)
 	if err != nil {
 		return nil, err
@@ -73,11 +79,19 @@ func (r *runner) master(ctx context.Context) ([]Section, error) {
 		"getStatus picks files of the 1,000-entry listStatus directory; rename moves one file per client back and forth; delete removes the files create made.\n\n",
 		mb.o.Clients, mb.o.Duration)
 	s.WriteString(Table(rows))
-	s.WriteString("\n| operation | clients | ops | ops/s | p50 | p99 | p99.9 |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	s.WriteString("\nCPU per op is the CPU time of the benchmark client and the master process together per operation (the baseline's: client and no-op server), a cost that does not depend on how busy the machine is.\n")
+	s.WriteString("\n| operation | clients | ops | ops/s | p50 | p99 | p99.9 | CPU per op | × no-op's |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, res := range results {
-		fmt.Fprintf(&s, "| %s | %d | %s | %s | %s | %s | %s |\n", res.Op, res.Clients, fmtNum(float64(res.Ops)), fmtNum(res.Rate), fmtDur(res.Lat.P50), fmtDur(res.Lat.P99), fmtDur(res.Lat.P999))
+		cpu, x := "—", "—"
+		if res.CPUPerOp > 0 {
+			cpu = fmtDur(res.CPUPerOp)
+			if b.GRPCCPU > 0 {
+				x = fmt.Sprintf("%.1f", float64(res.CPUPerOp)/float64(b.GRPCCPU))
+			}
+		}
+		fmt.Fprintf(&s, "| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", res.Op, res.Clients, fmtNum(float64(res.Ops)), fmtNum(res.Rate), fmtDur(res.Lat.P50), fmtDur(res.Lat.P99), fmtDur(res.Lat.P999), cpu, x)
 	}
-	fmt.Fprintf(&s, "| no-op gRPC (baseline) | %d | | %s | %s | %s | %s |\n", b.GRPCClients, fmtNum(b.GRPCNoop), fmtDur(b.GRPCNoopLat.P50), fmtDur(b.GRPCNoopLat.P99), fmtDur(b.GRPCNoopLat.P999))
+	fmt.Fprintf(&s, "| no-op gRPC (baseline) | %d | | %s | %s | %s | %s | %s | 1 |\n", b.GRPCClients, fmtNum(b.GRPCNoop), fmtDur(b.GRPCNoopLat.P50), fmtDur(b.GRPCNoopLat.P99), fmtDur(b.GRPCNoopLat.P999), fmtDur(b.GRPCCPU))
 	for _, res := range results {
 		if res.Op == OpCreate && b.Fsync > 0 {
 			fmt.Fprintf(&s, "\nThe journal disk does %s fsyncs/s (baseline); create-file at %s ops/s writes two journal entries per file, so the master "+
@@ -166,8 +180,17 @@ func (r *runner) io(ctx context.Context) ([]Section, error) {
 		return nil, err
 	}
 	o := IOOptions{Conf: r.cfg, Size: size, Clients: clients, Logf: r.logf}
+	window := ""
+	if w := r.c.String("grpc-window"); w != "" {
+		n, err := conf.ParseBytes(w)
+		if err != nil || n < 64<<10 || n > 1<<30 {
+			return nil, fmt.Errorf("--grpc-window %q: want a size between 64KB and 1GB", w)
+		}
+		o.ClientOptions = append(o.ClientOptions, client.WithDialOptions(grpc.WithInitialWindowSize(int32(n)), grpc.WithInitialConnWindowSize(int32(n))))
+		window = fmt.Sprintf(" Client HTTP/2 windows set to %s (--grpc-window).", fmtBytes(n))
+	}
 	if r.cluster != nil {
-		o.UFSDir = r.cluster.UFS
+		o.UFSDir, o.WorkerPID = r.cluster.UFS, r.cluster.WorkerPID()
 	}
 	res, err := RunIO(ctx, o)
 	if err != nil {
@@ -198,12 +221,38 @@ func (r *runner) io(ctx context.Context) ([]Section, error) {
 	fmt.Fprintf(&s, "\nOne file of %s per client, 1 MiB application reads and writes; rates are all clients together. "+
 		"Remote = gRPC streams with short-circuit disabled; cold = the THROUGH-written file read from the UFS through the worker "+
 		"(page cache of the UFS files dropped first when the benchmark owns the cluster), which caches it; warm = read again from the MEM tier. "+
-		"Several clients share one loopback TCP stream's worth of CPU on this machine, so the ratios for 4 clients compare an aggregate to one stream.\n\n", fmtBytes(size))
+		"Several clients share one loopback TCP stream's worth of CPU on this machine, so the ratios for 4 clients compare an aggregate to one stream.%s\n\n", fmtBytes(size), window)
 	s.WriteString(Table(rows))
+	if len(res) > 0 && res[0].CPU >= 0 && b.TCPCPU > 0 {
+		fmt.Fprintf(&s, "\nCPU cost, which does not depend on how busy the machine is: CPU seconds of the benchmark client and the worker together per GiB moved, "+
+			"against %.2f CPU-s/GiB for the loopback TCP baseline (both ends) and %.2f for the tmpfs read (short-circuit's baseline).\n\n"+
+			"| case | clients | CPU-s/GiB | × its baseline's |\n|---|---:|---:|---:|\n", b.TCPCPU.Seconds(), b.TmpfsCPU.Seconds())
+		for _, x := range res {
+			per := x.CPU.Seconds() / (float64(x.Bytes) / (1 << 30))
+			base := b.TCPCPU.Seconds()
+			if x.Case == IOReadShortCirc && b.TmpfsCPU > 0 {
+				base = b.TmpfsCPU.Seconds()
+			}
+			fmt.Fprintf(&s, "| %s | %d | %.2f | %.1f |\n", x.Case, x.Clients, per, per/base)
+		}
+	}
 	return []Section{{Name: "io", Body: s.String()}}, nil
 }
 
 func (r *runner) memory(ctx context.Context) ([]Section, error) {
+	if r.cluster != nil && r.kind == "all" {
+		// Memory per file needs a master that has seen nothing else.
+		r.logf("memory: starting a fresh cluster")
+		if err := r.cluster.Close(); err != nil {
+			return nil, err
+		}
+		lc, err := StartLocalCluster(ctx, r.cluster.BinDir, 1<<30, nil)
+		if err != nil {
+			r.cluster = nil
+			return nil, err
+		}
+		r.cluster, r.addr = lc, lc.MasterAddr()
+	}
 	o := MemoryOptions{Addr: r.addr, Files: r.c.Int("files"), Clients: r.c.Int("clients"), Logf: r.logf, MetricsURL: r.c.String("metrics-url")}
 	if r.cluster != nil {
 		o.Control, o.JournalDir, o.Keep = r.cluster, r.cluster.Journal, true
