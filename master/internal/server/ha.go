@@ -300,6 +300,7 @@ func (h *haMaster) leadTerm(ctx context.Context, term *zkleader.Term) bool {
 	case err := <-h.broken:
 		log.Error("journal failed; resigning and stepping down to standby", "epoch", epoch, "err", err)
 	case <-ctx.Done():
+		log.Info("shutting down: resigning leadership", "epoch", epoch)
 	}
 	h.lead.Stand()
 	select {
@@ -397,22 +398,19 @@ func (h *haMaster) stepDown(ctx context.Context, w journal.Writer) {
 }
 
 // leave is the first step of Shutdown: a leader stops acknowledging and
-// resigns at once; a standby leaves the election.
+// resigns at once (the loop, seeing its context end, deletes the term's
+// nodes before it closes the writer); a standby leaves the election.
 func (h *haMaster) leave(ctx context.Context) {
 	h.mu.Lock()
 	h.leaving = true
-	t := h.term
 	h.mu.Unlock()
 	h.lead.Stand()
-	if t != nil {
-		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		if err := t.Resign(rctx); err != nil {
-			h.log.Warn("resign at shutdown", "err", err)
-		}
-		cancel()
-	}
 	h.cancel()
-	<-h.done
+	select {
+	case <-h.done:
+	case <-ctx.Done():
+		h.log.Warn("shutdown: the election loop did not stop in time", "err", ctx.Err())
+	}
 	h.elector.Close()
 }
 
