@@ -418,7 +418,12 @@ func (s *Server) participantID() string {
 }
 
 func (s *Server) selfStatus(withDigest bool) (*alluxiopb.MasterStatus, error) {
-	st := &alluxiopb.MasterStatus{Address: s.advertised(), Role: s.lead.Role(), Epoch: s.lead.Epoch(),
+	epoch := s.lead.Epoch()
+	role := s.lead.Role()
+	if role == leadership.RoleLeader && epoch == 0 {
+		role = leadership.RoleStandby // the term ended between the two calls
+	}
+	st := &alluxiopb.MasterStatus{Address: s.advertised(), Role: role, Epoch: epoch,
 		JournalSequence: s.fs.LastSeq(), StartTimeMs: s.start.UnixMilli(), Version: s.opts.Version,
 		ParticipantId: s.participantID()}
 	if st.Role == leadership.RoleStandby {
