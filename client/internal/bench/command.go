@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -14,7 +13,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/alluxio-go/alluxio/client"
 	"github.com/alluxio-go/alluxio/common/conf"
+	"github.com/alluxio-go/alluxio/common/uri"
 )
 
 // Command is `alluxio bench`. config loads the client configuration (the
@@ -182,7 +183,17 @@ func (r *runner) run(ctx context.Context) (err error) {
 		}
 		r.addr = r.c.String("master")
 		if r.addr == "" {
-			r.addr = net.JoinHostPort(r.cfg.Get("alluxio.master.hostname"), r.cfg.Get("alluxio.master.rpc.port"))
+			// The leader, through ZooKeeper when the configuration enables it.
+			ic, err := client.InquireClientFromURI(uri.URI{}, r.cfg)
+			if err != nil {
+				return err
+			}
+			if c, ok := ic.(io.Closer); ok {
+				defer c.Close()
+			}
+			if r.addr, err = ic.GetPrimaryRPCAddress(ctx); err != nil {
+				return fmt.Errorf("find the leader master: %w", err)
+			}
 		}
 	}
 	var sections []Section
