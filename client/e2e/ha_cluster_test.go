@@ -436,7 +436,11 @@ func masterStatus(ctx context.Context, addr string, digest bool) (*pb.MasterStat
 		return nil, err
 	}
 	defer cc.Close()
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	timeout := 2 * time.Second
+	if digest {
+		timeout = time.Minute // hashing a large namespace takes a while
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	return pb.NewMetaMasterClientServiceClient(cc).GetStatusOfSelf(ctx, &pb.GetStatusOfSelfRequest{WithDigest: digest})
 }
@@ -590,6 +594,83 @@ type journalLine struct {
 	Epoch int64
 	Type  string
 	JSON  string
+}
+
+// waitCaughtUp polls until every running master reports the same
+// journal_sequence (no digest: cheap at any namespace size).
+func (c *haCluster) waitCaughtUp(limit time.Duration) int64 {
+	c.t.Helper()
+	deadline := time.Now().Add(limit)
+	var last string
+	for time.Now().Before(deadline) {
+		var seqs []int64
+		var desc []string
+		ok := true
+		for _, m := range c.masters {
+			if !m.running() {
+				continue
+			}
+			st, err := c.status(context.Background(), m, false)
+			if err != nil {
+				ok = false
+				desc = append(desc, fmt.Sprintf("%s: %v", m.name, err))
+				continue
+			}
+			seqs = append(seqs, st.GetJournalSequence())
+			desc = append(desc, fmt.Sprintf("%s %s seq=%d", m.name, st.GetRole(), st.GetJournalSequence()))
+		}
+		last = strings.Join(desc, "; ")
+		same := ok && len(seqs) > 0
+		for _, s := range seqs {
+			if s != seqs[0] {
+				same = false
+			}
+		}
+		if same {
+			return seqs[0]
+		}
+		time.Sleep(100 * time.Millisecond) // poll interval
+	}
+	c.t.Fatalf("masters did not reach one journal sequence within %v: %s", limit, last)
+	return 0
+}
+
+// scanJournal streams alluxio-master --dump-journal, calling fn for every
+// line that contains substr (all lines when substr is ""), without holding
+// the whole dump in memory.
+func (c *haCluster) scanJournal(substr string, fn func(journalLine)) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(c.bin, "alluxio-master"), "--dump-journal")
+	cmd.Env = c.envFor(c.masters[0].confDir)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if substr != "" && !strings.Contains(line, substr) {
+			continue
+		}
+		ls, err := parseJournalDump(line)
+		if err != nil {
+			c.t.Fatalf("alluxio-master --dump-journal: %v", err)
+		}
+		for _, l := range ls {
+			fn(l)
+		}
+	}
+	if err := cmd.Wait(); err != nil || sc.Err() != nil {
+		c.t.Fatalf("alluxio-master --dump-journal: %v %v\nstderr:\n%s", err, sc.Err(), tail(errb.String(), 20))
+	}
 }
 
 // dumpJournal runs alluxio-master --dump-journal on the shared journal.
