@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -9,12 +10,14 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/alluxio-go/alluxio/client"
+	"github.com/alluxio-go/alluxio/common/conf"
 )
 
 // netnsLink is a network namespace joined to the test's namespace by a veth
@@ -228,9 +231,16 @@ func TestIntegrationPartition(t *testing.T) {
 		}
 	}
 
+	// A client inside the namespace writes to the isolated leader (pinned
+	// to its address) throughout the cut: whatever it acknowledges must
+	// survive the partition.
+	nsWriter := startNamespaceWriter(t, link, iso.addr(), "/part/iso", 10*time.Second)
+	nsWriter.waitOK(t, 3, 20*time.Second)
+
 	link.cut(t)
 	cut := time.Now()
 	next, nextEpoch := c.waitLeader(iso)
+	newLeaderSeen := time.Now()
 	t.Logf("link cut; %s (root namespace) leads with epoch %d (was %s epoch %d) after %v",
 		next.name, nextEpoch, iso.name, isoEpoch, time.Since(cut).Round(time.Millisecond))
 	if nextEpoch <= isoEpoch {
@@ -294,7 +304,19 @@ func TestIntegrationPartition(t *testing.T) {
 		t.Errorf("%d masters report LEADER after healing, want 1", leaders)
 	}
 	c.waitLeader(nil)
-	verifyRecords(t, fsys, records)
+	isoRecords := nsWriter.wait(t)
+	var lastAck time.Time
+	for _, r := range isoRecords {
+		if r.outcome == opOK && r.end.After(lastAck) {
+			lastAck = r.end
+		}
+	}
+	t.Logf("client in the namespace: last write acknowledged by the isolated leader %v after the cut (negative: before)", lastAck.Sub(cut).Round(time.Millisecond))
+	if lastAck.After(newLeaderSeen) {
+		t.Errorf("the isolated leader acknowledged a write %v after the new leader %s was serving: two leaders acknowledged at once",
+			lastAck.Sub(newLeaderSeen).Round(time.Millisecond), next.name)
+	}
+	verifyRecords(t, fsys, append(records, isoRecords...))
 	c.checkOneHistory()
 }
 
@@ -338,5 +360,152 @@ func TestStatusProbeHelper(t *testing.T) {
 		os.Exit(1)
 	}
 	fmt.Printf("ROLE=%s\n", st.GetRole())
+	os.Exit(0)
+}
+
+// namespaceWriter is TestNamespaceWriterHelper running inside a network
+// namespace: it creates directories one after another on one master and
+// prints each outcome.
+type namespaceWriter struct {
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+}
+
+func startNamespaceWriter(t *testing.T, link *netnsLink, addr, prefix string, d time.Duration) *namespaceWriter {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &namespaceWriter{out: &syncBuffer{}, done: make(chan struct{})}
+	w.cmd = exec.Command("ip", "netns", "exec", link.ns, self, "-test.run=^TestNamespaceWriterHelper$")
+	w.cmd.Env = append(os.Environ(), "E2E_NS_WRITER="+addr, "E2E_NS_WRITER_PREFIX="+prefix, "E2E_NS_WRITER_FOR="+d.String())
+	w.cmd.Stdout, w.cmd.Stderr = w.out, w.out
+	if err := w.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = w.cmd.Wait(); close(w.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-w.done:
+		default:
+			_ = w.cmd.Process.Kill()
+			<-w.done
+		}
+	})
+	return w
+}
+
+// waitOK polls until the writer has n acknowledged writes.
+func (w *namespaceWriter) waitOK(t *testing.T, n int, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for strings.Count(w.out.String(), "\nOK ")+boolInt(strings.HasPrefix(w.out.String(), "OK ")) < n {
+		select {
+		case <-w.done:
+			t.Fatalf("writer in the namespace exited early:\n%s", tail(w.out.String(), 20))
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("writer in the namespace: fewer than %d writes acknowledged in %v:\n%s", n, limit, tail(w.out.String(), 20))
+		}
+		time.Sleep(50 * time.Millisecond) // poll interval
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// wait waits for the writer to finish and returns its operations.
+func (w *namespaceWriter) wait(t *testing.T) []opRecord {
+	t.Helper()
+	select {
+	case <-w.done:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("writer in the namespace did not finish")
+	}
+	var recs []opRecord
+	for _, l := range strings.Split(w.out.String(), "\n") {
+		f := strings.SplitN(l, " ", 5)
+		if len(f) < 4 || (f[0] != "OK" && f[0] != "FAILED" && f[0] != "INDETERMINATE") {
+			continue
+		}
+		start, err1 := strconv.ParseInt(f[2], 10, 64)
+		end, err2 := strconv.ParseInt(f[3], 10, 64)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		r := opRecord{kind: "mkdir", path: f[1], start: time.Unix(0, start), end: time.Unix(0, end)}
+		switch f[0] {
+		case "OK":
+			r.outcome = opOK
+		case "FAILED":
+			r.outcome = opFailed
+		default:
+			r.outcome = opIndeterminate
+		}
+		if len(f) == 5 {
+			r.err = errors.New(f[4])
+		}
+		recs = append(recs, r)
+	}
+	if len(recs) == 0 {
+		t.Fatalf("writer in the namespace reported nothing:\n%s", tail(w.out.String(), 20))
+	}
+	return recs
+}
+
+// TestNamespaceWriterHelper is not a test: startNamespaceWriter runs the
+// test binary with E2E_NS_WRITER=host:port inside a network namespace, and
+// this writes to that master for E2E_NS_WRITER_FOR, printing
+// "<OK|FAILED|INDETERMINATE> <path> <start ns> <end ns> [error]" per write.
+func TestNamespaceWriterHelper(t *testing.T) {
+	addr := os.Getenv("E2E_NS_WRITER")
+	if addr == "" {
+		t.Skip("helper for TestIntegrationPartition")
+	}
+	d, err := time.ParseDuration(os.Getenv("E2E_NS_WRITER_FOR"))
+	if err != nil {
+		fmt.Printf("ERR %v\n", err)
+		os.Exit(1)
+	}
+	cfg, err := conf.FromMap(map[string]string{
+		"alluxio.zookeeper.enabled":           "false",
+		"alluxio.user.rpc.retry.max.duration": "1s",
+		"alluxio.user.rpc.retry.max.sleep":    "100ms",
+	})
+	if err != nil {
+		fmt.Printf("ERR %v\n", err)
+		os.Exit(1)
+	}
+	ctx := context.Background()
+	fsys, err := client.NewFromConfig(ctx, cfg, client.WithMasterAddress(addr))
+	if err != nil {
+		fmt.Printf("ERR %v\n", err)
+		os.Exit(1)
+	}
+	prefix := os.Getenv("E2E_NS_WRITER_PREFIX")
+	stop := time.Now().Add(d)
+	for i := 0; time.Now().Before(stop) && i < 100000; i++ {
+		p := fmt.Sprintf("%s-%05d", prefix, i)
+		start := time.Now()
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := fsys.CreateDirectory(cctx, p)
+		cancel()
+		end := time.Now()
+		word := map[outcome]string{opOK: "OK", opFailed: "FAILED", opIndeterminate: "INDETERMINATE"}[classify(err)]
+		msg := ""
+		if err != nil {
+			msg = " " + strings.ReplaceAll(err.Error(), "\n", " ")
+			time.Sleep(20 * time.Millisecond) // no hot loop
+		}
+		fmt.Printf("%s %s %d %d%s\n", word, p, start.UnixNano(), end.UnixNano(), msg)
+	}
+	fsys.Close()
 	os.Exit(0)
 }
