@@ -360,19 +360,23 @@ func (h *hdfsFS) wrap(op, p string, err error) error {
 	case "org.apache.hadoop.fs.PathIsNotEmptyDirectoryException":
 		return fmt.Errorf("ufs: %s %s: %w", op, where, rpcstatus.ErrDirectoryNotEmpty)
 	case "org.apache.hadoop.ipc.StandbyException", "org.apache.hadoop.hdfs.server.namenode.SafeModeException",
-		"org.apache.hadoop.ipc.RetriableException":
+		"org.apache.hadoop.ipc.RetriableException",
+		// Adding a block while the one before the last is not yet reported
+		// by its DataNode; the Java client retries, the library does not,
+		// and its writer is then unusable: the caller writes the file again.
+		"org.apache.hadoop.hdfs.server.namenode.NotReplicatedYetException":
 		return fmt.Errorf("ufs: %s %s: %v: %w", op, where, firstLine(err), rpcstatus.ErrUnavailable)
 	case "":
 	default:
 		return fmt.Errorf("ufs: %s %s: %v", op, where, firstLine(err))
 	}
 	switch {
+	case errors.Is(err, syscall.ENOTEMPTY): // before ErrExist, which ENOTEMPTY also matches
+		return fmt.Errorf("ufs: %s %s: %w", op, where, rpcstatus.ErrDirectoryNotEmpty)
 	case errors.Is(err, os.ErrNotExist):
 		return fmt.Errorf("ufs: %s %s: %w", op, where, ErrNotFound)
 	case errors.Is(err, os.ErrExist):
 		return fmt.Errorf("ufs: %s %s: %w", op, where, ErrExists)
-	case errors.Is(err, syscall.ENOTEMPTY):
-		return fmt.Errorf("ufs: %s %s: %w", op, where, rpcstatus.ErrDirectoryNotEmpty)
 	case errors.Is(err, os.ErrPermission):
 		return fmt.Errorf("ufs: %s %s: %w (as HDFS user %s)", op, where, rpcstatus.ErrPermissionDenied, h.opts.user)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
@@ -483,20 +487,32 @@ func (w *hdfsWriter) Write(b []byte) (int, error) {
 }
 
 // closeFile closes the temporary file, retrying while HDFS replicates its
-// last block (the NameNode answers "not complete" until the DataNodes
-// report it).
+// blocks (the NameNode answers "not complete" until the DataNode has
+// reported them). Retries resend the last block (see writerBlock).
 func (w *hdfsWriter) closeFile() error {
+	last, fileID, err := writerBlock(w.fw)
+	if err != nil {
+		return err
+	}
+	w.fw.SetDeadline(time.Now().Add(w.h.opts.rpcTimeout))
+	err = w.fw.Close()
 	deadline := time.Now().Add(closeRetryTimeout)
 	delay := 10 * time.Millisecond
-	for {
-		w.fw.SetDeadline(time.Now().Add(w.h.opts.rpcTimeout))
-		err := w.fw.Close()
-		if err == nil || !hdfs.IsErrReplicating(err) || time.Now().After(deadline) {
-			return err
+	for hdfs.IsErrReplicating(err) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w (for %v)", err, closeRetryTimeout)
 		}
 		time.Sleep(delay)
 		delay = min(2*delay, time.Second)
+		done, cerr := w.h.complete(w.tmp, last, fileID)
+		if cerr != nil {
+			return cerr
+		}
+		if done {
+			return nil
+		}
 	}
+	return err
 }
 
 func (w *hdfsWriter) Close() error {

@@ -133,6 +133,8 @@ func TestHDFSNamenodeRPC(t *testing.T) {
 		{"RecoverLeaseRequestProto", map[string]any{"src": "/a", "clientName": "x"}},
 		{"RecoverLeaseResponseProto", nil},
 		{"FsyncRequestProto", map[string]any{"src": "/a", "client": "x"}},
+		{"CompleteRequestProto", map[string]any{"src": "/a", "clientName": "x", "fileId": uint64(1)}},
+		{"CompleteResponseProto", nil},
 	} {
 		if _, err := hdfsMessage(m.name, m.fields); err != nil {
 			t.Error(err)

@@ -91,3 +91,64 @@ func remoteException(err error) string {
 	}
 	return ""
 }
+
+// writerBlock returns the block fw is writing (the library's
+// ExtendedBlockProto, nil before the first byte) and fw's file id. Close
+// sets the block's final length in this same message. The library's Close
+// sends the block only on its first call, and the NameNode does not commit
+// it on that call while the file's previous block is still unreported, so a
+// retried Close would wait forever; complete resends it instead.
+func writerBlock(fw *hdfs.FileWriter) (block proto.Message, fileID *uint64, err error) {
+	v := reflect.ValueOf(fw).Elem()
+	bwf, idf := v.FieldByName("blockWriter"), v.FieldByName("fileId")
+	if !bwf.IsValid() || bwf.Kind() != reflect.Pointer || !idf.IsValid() {
+		return nil, nil, errors.New("ufs: hdfs file writer has no blockWriter/fileId fields (library version changed?)")
+	}
+	if p, ok := reflect.NewAt(idf.Type(), unsafe.Pointer(idf.UnsafeAddr())).Elem().Interface().(*uint64); ok {
+		fileID = p
+	}
+	bw := reflect.NewAt(bwf.Type(), unsafe.Pointer(bwf.UnsafeAddr())).Elem()
+	if bw.IsNil() {
+		return nil, fileID, nil
+	}
+	lbf := bw.Elem().FieldByName("Block")
+	if !lbf.IsValid() {
+		return nil, nil, errors.New("ufs: hdfs block writer has no Block field (library version changed?)")
+	}
+	lb, ok := lbf.Interface().(proto.Message)
+	if !ok || lb == nil {
+		return nil, nil, errors.New("ufs: hdfs block writer's Block is not a message (library version changed?)")
+	}
+	m := lb.ProtoReflect()
+	fd := m.Descriptor().Fields().ByName("b")
+	if fd == nil || !m.Has(fd) {
+		return nil, nil, errors.New("ufs: hdfs located block has no block (library version changed?)")
+	}
+	return m.Get(fd).Message().Interface(), fileID, nil
+}
+
+// complete asks the NameNode to close the file src that this client is
+// writing, with last as its final block; false means "not yet" (a block is
+// still waiting for its DataNode's report).
+func (h *hdfsFS) complete(src string, last proto.Message, fileID *uint64) (bool, error) {
+	fields := map[string]any{"src": src, "clientName": h.conn.client.Name()}
+	if fileID != nil {
+		fields["fileId"] = *fileID
+	}
+	req, err := hdfsMessage("CompleteRequestProto", fields)
+	if err != nil {
+		return false, err
+	}
+	if last != nil {
+		rm := req.ProtoReflect()
+		rm.Set(rm.Descriptor().Fields().ByName("last"), protoreflect.ValueOfMessage(last.ProtoReflect()))
+	}
+	resp, err := hdfsMessage("CompleteResponseProto", nil)
+	if err != nil {
+		return false, err
+	}
+	if err := h.conn.nn.Execute("complete", req, resp); err != nil {
+		return false, err
+	}
+	return boolField(resp.ProtoReflect(), "result"), nil
+}

@@ -162,8 +162,11 @@ func writeFile(t *testing.T, u ufs.UnderFileSystem, p string, data []byte, opts 
 }
 
 func TestIntegrationHDFS(t *testing.T) {
-	// 1MB blocks (the NameNode's minimum) so a few MB span several blocks.
-	c := hdfstest.Start(t, hdfstest.WithConf("dfs.blocksize", "1048576"))
+	// 1MB blocks (the NameNode's minimum) so a few MB span several blocks,
+	// and the DataNode reports new blocks in batches every 300ms, so Close
+	// regularly finds a block not yet reported.
+	c := hdfstest.Start(t, hdfstest.WithConf("dfs.blocksize", "1048576"),
+		hdfstest.WithConf("dfs.blockreport.incremental.intervalMsec", "300"))
 	ctx := context.Background()
 	reg := ufs.NewRegistry()
 	u, err := reg.Open(ctx, c.URI+"/mnt", nil)
@@ -196,20 +199,42 @@ func TestIntegrationHDFS(t *testing.T) {
 	})
 
 	t.Run("MultiBlockFile", func(t *testing.T) {
-		data := make([]byte, 2*1024*1024+12345)
+		// Two blocks: the NameNode closes the file only once the first is
+		// reported, and until then does not take the second from the
+		// close call, so Close's retries must resend it. (Three or more
+		// blocks could meet the same wait when adding a block, which the
+		// library does not retry; see hdfs.go.)
+		data := make([]byte, 1024*1024+12345)
 		for i := range data {
 			data[i] = byte(i*7 + i/4096)
 		}
-		p := c.URI + "/mnt/big"
-		writeFile(t, u, p, data, ufs.CreateOptions{})
-		st, err := u.GetStatus(ctx, p)
-		if err != nil || st.Length != int64(len(data)) {
-			t.Fatalf("GetStatus = %+v, %v", st, err)
-		}
-		for _, off := range []int64{0, 1, 1024*1024 - 1, 1024 * 1024, 2*1024*1024 + 1, int64(len(data))} {
-			if got := readAll(t, u, p, off); !bytes.Equal(got, data[off:]) {
-				t.Errorf("read at %d: %d bytes, want %d (equal prefix: %v)", off, len(got), len(data)-int(off), bytes.HasPrefix(data[off:], got))
+		// Several files: closing one whose previous block the DataNode has
+		// not yet reported needs Close's retry to resend the last block.
+		for i := 0; i < 5; i++ {
+			p := fmt.Sprintf("%s/mnt/big%d", c.URI, i)
+			writeFile(t, u, p, data, ufs.CreateOptions{CreateParent: true})
+			st, err := u.GetStatus(ctx, p)
+			if err != nil || st.Length != int64(len(data)) {
+				t.Fatalf("GetStatus = %+v, %v", st, err)
 			}
+			for _, off := range []int64{0, 1, 1024*1024 - 1, 1024 * 1024, 1024*1024 + 1, int64(len(data))} {
+				if got := readAll(t, u, p, off); !bytes.Equal(got, data[off:]) {
+					t.Errorf("%s: read at %d: %d bytes, want %d (equal prefix: %v)", p, off, len(got), len(data)-int(off), bytes.HasPrefix(data[off:], got))
+				}
+			}
+		}
+		// A file of exactly one block.
+		writeFile(t, u, c.URI+"/mnt/oneblock", data[:1024*1024], ufs.CreateOptions{})
+		if got := readAll(t, u, c.URI+"/mnt/oneblock", 0); !bytes.Equal(got, data[:1024*1024]) {
+			t.Errorf("one-block file: %d bytes", len(got))
+		}
+	})
+
+	t.Run("DeleteNonEmptyDirectory", func(t *testing.T) {
+		writeFile(t, u, c.URI+"/mnt/full/f", []byte("x"), ufs.CreateOptions{CreateParent: true})
+		err := u.Delete(ctx, c.URI+"/mnt/full", false)
+		if !errors.Is(err, rpcstatus.ErrDirectoryNotEmpty) {
+			t.Errorf("Delete(non-empty, not recursive) = %v, want ErrDirectoryNotEmpty", err)
 		}
 	})
 
