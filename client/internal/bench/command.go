@@ -51,6 +51,7 @@ func Command(config func() (*conf.Config, error), stdout io.Writer) *cli.Command
 		&cli.StringFlag{Name: "restart-cmd", Usage: "shell command that starts the master again (with --master-pid)"},
 		&cli.StringFlag{Name: "metrics-url", Usage: "the master's /metrics (default http://<master host>:<alluxio.master.web.port>/metrics)"},
 		&cli.StringFlag{Name: "section", Value: "memory", Usage: "name of the doc section to write"},
+		&cli.BoolFlag{Name: "keep", Usage: "leave the files in place (e.g. to take a heap profile of the master afterwards)"},
 	}
 	run := func(kind string) cli.ActionFunc {
 		return func(c *cli.Context) error {

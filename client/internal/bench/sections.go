@@ -260,7 +260,7 @@ func (r *runner) memory(ctx context.Context) ([]Section, error) {
 			o.MetricsURL = r.cluster.MetricsURL()
 		}
 	} else {
-		o.PID = r.c.Int("master-pid")
+		o.PID, o.Keep = r.c.Int("master-pid"), r.c.Bool("keep")
 		if o.MetricsURL == "" {
 			o.MetricsURL = fmt.Sprintf("http://%s:%s/metrics", r.cfg.Get("alluxio.master.hostname"), r.cfg.Get("alluxio.master.web.port"))
 		}
