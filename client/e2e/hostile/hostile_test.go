@@ -1556,35 +1556,4 @@ func (r *rig) stillServes(t *testing.T) {
 // knownMasterGaps are cases the master fails today, reported to its owner.
 // They are skipped (with the outcome logged) unless ALLUXIO_HOSTILE_STRICT is
 // set; a known case that passes logs a reminder to drop it from this list.
-var knownMasterGaps = map[string]string{
-	"FileSystemMaster/CreateFile/HugeBlockSize":             "block size 1<<62 accepted",
-	"FileSystemMaster/CreateFile/ModeTooBig":                "mode 0o1000000 accepted",
-	"FileSystemMaster/CreateFile/NegativeMode":              "mode -1 accepted",
-	"FileSystemMaster/CreateFile/UnknownWriteType":          "write type 99 accepted",
-	"FileSystemMaster/CreateFile/NegativeTTL":               "ttl -5 accepted",
-	"FileSystemMaster/CreateFile/OwnerNUL":                  "owner with NUL accepted",
-	"FileSystemMaster/CreateDirectory/ModeTooBig":           "mode 0o1000000 accepted",
-	"FileSystemMaster/CreateDirectory/NegativeMode":         "mode -1 accepted",
-	"FileSystemMaster/CreateDirectory/UnknownWriteType":     "write type -3 accepted",
-	"FileSystemMaster/CompleteFile/NegativeUfsLength":       "ufs_length -1 accepted",
-	"FileSystemMaster/Mount/RelativeUfs":                    "relative UFS path is NotFound, not InvalidArgument",
-	"FileSystemMaster/Mount/NestedInRootUfs":                "UFS path inside the root mount's UFS accepted",
-	"FileSystemMaster/SetAttribute/NegativeTTL":             "ttl -9 accepted",
-	"FileSystemMaster/SetAttribute/EmptyOwner":              "empty owner accepted",
-	"FileSystemMaster/SetAttribute/OwnerNUL":                "owner with NUL accepted",
-	"BlockMasterWorker/GetWorkerId/PortTooBig":              "rpc port 70000 accepted",
-	"BlockMasterWorker/RegisterWorker/NegativeCapacity":     "negative tier capacity accepted",
-	"BlockMasterWorker/RegisterWorker/UsedOverCapacity":     "used > capacity accepted",
-	"BlockMasterWorker/RegisterWorker/UsedOnUnknownTier":    "usage on an undeclared tier accepted",
-	"BlockMasterWorker/RegisterWorker/BlocksOnUnknownTier":  "blocks on an undeclared tier accepted",
-	"BlockMasterWorker/RegisterWorker/NegativeBlockLength":  "negative block length accepted",
-	"BlockMasterWorker/RegisterWorker/DuplicateTiers":       "duplicate tier aliases accepted",
-	"BlockMasterWorker/BlockHeartbeat/NegativeUsed":         "negative used bytes accepted",
-	"BlockMasterWorker/BlockHeartbeat/NegativeAddedLength":  "negative added block length accepted",
-	"BlockMasterWorker/BlockHeartbeat/AddedOnUnknownTier":   "block added on an undeclared tier accepted",
-	"BlockMasterWorker/CommitBlock/NegativeLength":          "negative block length accepted",
-	"BlockMasterWorker/CommitBlock/LengthOverBlockSize":     "length 1<<50 over the file's block size accepted",
-	"BlockMasterWorker/CommitBlock/UnknownTier":             "undeclared tier accepted",
-	"BlockMasterWorker/CommitBlock/NegativeUsed":            "negative used bytes accepted",
-	"BlockMasterWorker/CommitBlock/LengthChangeOfCommitted": "re-commit of a committed block with another length accepted",
-}
+var knownMasterGaps = map[string]string{}

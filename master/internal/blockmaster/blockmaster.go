@@ -27,10 +27,18 @@ import (
 // journal and the namespace.
 type Hooks interface {
 	// CommitBlockInfos journals the lengths of newly committed blocks (block
-	// id -> length) and applies them (ApplyBlockInfo) before returning.
+	// id -> length) and applies them (ApplyBlockInfo) before returning. It
+	// skips blocks no live file owns, blocks already committed and lengths
+	// beyond the owning file's block size.
 	CommitBlockInfos(ctx context.Context, lengths map[int64]int64) error
-	// BlockExists reports whether a block belongs to a live file.
-	BlockExists(blockID int64) bool
+	// BlockSize returns the block size of the live file that owns blockID;
+	// ok is false when no live file owns it (an orphan).
+	BlockSize(blockID int64) (size int64, ok bool)
+	// PartitionLive reorders ids so that the blocks a live file owns come
+	// first, and returns how many there are; the rest are orphans. It does
+	// O(1) work per id and holds the namespace lock for a bounded batch at a
+	// time, never for a whole list.
+	PartitionLive(ids []int64) int
 	// PersistCommands returns files the worker should persist now.
 	PersistCommands(workerID int64) []*alluxiopb.PersistFile
 	// FilesPersisted records files a worker reports persisted or failed.
@@ -64,6 +72,9 @@ type worker struct {
 	blocks      map[int64]string // block id -> tier alias
 	toFree      []int64
 	toDelete    []int64
+	// gen counts registrations; a registration inserting its report in
+	// batches stops when a newer one started.
+	gen uint64
 }
 
 // Master is the block master. It is safe for concurrent use.
@@ -127,8 +138,8 @@ func workerIDFor(key string) int64 {
 // GetWorkerID returns the id of the worker at addr; the same address always
 // gets the same id.
 func (m *Master) GetWorkerID(addr *alluxiopb.WorkerNetAddress) (int64, error) {
-	if addr.GetHost() == "" || addr.GetRpcPort() <= 0 {
-		return 0, fmt.Errorf("blockmaster: worker address needs host and rpc port: %w", rpcstatus.ErrInvalidArgument)
+	if err := validateAddress(addr); err != nil {
+		return 0, err
 	}
 	key := addrKey(addr)
 	m.mu.Lock()
@@ -157,72 +168,151 @@ func (m *Master) GetWorkerID(addr *alluxiopb.WorkerNetAddress) (int64, error) {
 	return id, nil
 }
 
-// RegisterWorker records a worker's tiers and full block report, replacing
-// its previous block locations. It returns blocks the worker should delete
-// (ids no live file owns).
-func (m *Master) RegisterWorker(ctx context.Context, req *alluxiopb.RegisterWorkerRequest) error {
-	var all []int64
-	for _, l := range req.GetCurrentBlocksOnTiers() {
-		all = append(all, l.GetBlockIds()...)
+// insertBatch is how many block locations a registration inserts per
+// acquisition of the block master's lock.
+const insertBatch = 1 << 16
+
+// partition reorders ids, blocks of live files first, and returns how many
+// are live (all of them without hooks).
+func (m *Master) partition(ids []int64) int {
+	if m.hooks == nil {
+		return len(ids)
 	}
-	// Decide orphans and missing lengths before taking the lock (hooks may
-	// take the file system master's lock).
-	var orphans, candidates, commit []int64
-	for _, b := range all {
-		if m.hooks != nil && !m.hooks.BlockExists(b) {
-			orphans = append(orphans, b)
-		} else {
-			candidates = append(candidates, b)
+	return m.hooks.PartitionLive(ids)
+}
+
+// splitReport partitions the block lists of a report (tier -> ids, in place)
+// into live blocks per tier and orphans.
+func (m *Master) splitReport(tiers []string, lists map[string]*alluxiopb.BlockIdList) (live []tierBlocks, orphans []int64) {
+	var parts [][]int64
+	count := 0
+	for _, tier := range tiers {
+		ids := lists[tier].GetBlockIds()
+		if len(ids) == 0 {
+			continue
+		}
+		n := m.partition(ids)
+		if n > 0 {
+			live = append(live, tierBlocks{tier, ids[:n]})
+		}
+		if n < len(ids) {
+			parts = append(parts, ids[n:])
+			count += len(ids) - n
 		}
 	}
-	m.mu.RLock()
-	for _, b := range candidates {
-		if _, ok := m.lengths[b]; !ok {
-			if _, has := req.GetBlockLengths()[b]; has {
-				commit = append(commit, b)
+	if len(parts) == 1 {
+		return live, parts[0]
+	}
+	orphans = make([]int64, 0, count)
+	for _, p := range parts {
+		orphans = append(orphans, p...)
+	}
+	return live, orphans
+}
+
+type tierBlocks struct {
+	tier string
+	ids  []int64
+}
+
+// commitMissing journals the reported lengths of live blocks whose length
+// the master lacks (a commit the worker could not deliver).
+func (m *Master) commitMissing(ctx context.Context, live []tierBlocks, reported map[int64]int64) error {
+	if len(reported) == 0 || m.hooks == nil {
+		return nil
+	}
+	var commit map[int64]int64
+	for _, l := range live {
+		for start := 0; start < len(l.ids); start += insertBatch {
+			m.mu.RLock()
+			for _, b := range l.ids[start:min(start+insertBatch, len(l.ids))] {
+				if _, ok := m.lengths[b]; ok {
+					continue
+				}
+				if n, has := reported[b]; has {
+					if commit == nil {
+						commit = map[int64]int64{}
+					}
+					commit[b] = n
+				}
 			}
+			m.mu.RUnlock()
 		}
 	}
+	if len(commit) == 0 {
+		return nil
+	}
+	return m.hooks.CommitBlockInfos(ctx, commit)
+}
+
+// RegisterWorker records a worker's tiers and full block report, replacing
+// its previous block locations. Blocks no live file owns (orphans) are not
+// recorded; the worker's next heartbeat answers tell it to delete them. It
+// reorders the block id lists of req.
+//
+// The work is O(report): orphans are sorted out with one namespace lookup
+// per id, in batches under the namespace lock, and locations are inserted in
+// batches under the block master's lock, so a report of millions of blocks
+// never stalls other requests for its whole length.
+func (m *Master) RegisterWorker(ctx context.Context, req *alluxiopb.RegisterWorkerRequest) error {
+	if err := validateRegister(req); err != nil {
+		return err
+	}
+	id := req.GetWorkerId()
+	m.mu.RLock()
+	_, ok := m.workers[id]
 	m.mu.RUnlock()
-	if len(commit) > 0 && m.hooks != nil {
-		lengths := make(map[int64]int64, len(commit))
-		for _, b := range commit {
-			lengths[b] = req.GetBlockLengths()[b]
-		}
-		if err := m.hooks.CommitBlockInfos(ctx, lengths); err != nil {
-			return err
-		}
-	}
-	orphanSet := make(map[int64]bool, len(orphans))
-	for _, b := range orphans {
-		orphanSet[b] = true
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	w, ok := m.workers[req.GetWorkerId()]
 	if !ok {
-		return fmt.Errorf("blockmaster: unknown worker id %d (ask for a worker id first): %w", req.GetWorkerId(), rpcstatus.ErrNotFound)
+		return fmt.Errorf("blockmaster: unknown worker id %d (ask for a worker id first): %w", id, rpcstatus.ErrNotFound)
+	}
+	// Orphans and missing lengths are decided before taking the lock
+	// (hooks take the file system master's lock).
+	reports, orphans := m.splitReport(req.GetStorageTiers(), req.GetCurrentBlocksOnTiers())
+	if err := m.commitMissing(ctx, reports, req.GetBlockLengths()); err != nil {
+		return err
+	}
+
+	m.mu.Lock()
+	w, ok := m.workers[id]
+	if !ok {
+		m.mu.Unlock()
+		return fmt.Errorf("blockmaster: worker %d was lost during registration: %w", id, rpcstatus.ErrNotFound)
 	}
 	for b := range w.blocks {
 		m.removeLocationLocked(b, w.id)
 	}
-	w.blocks = make(map[int64]string, len(all))
+	w.gen++
+	gen := w.gen
+	total := 0
+	for _, r := range reports {
+		total += len(r.ids)
+	}
+	w.blocks = make(map[int64]string, total)
 	w.tiers = append([]string(nil), req.GetStorageTiers()...)
 	w.capacity = copyMap(req.GetTotalBytesOnTiers())
 	w.used = copyMap(req.GetUsedBytesOnTiers())
 	w.registered = true
 	w.lastContact = m.cfg.Now()
 	w.toDelete = orphans // pending deletes reappear as orphans in the report
-	for tier, l := range req.GetCurrentBlocksOnTiers() {
-		for _, b := range l.GetBlockIds() {
-			if orphanSet[b] {
-				continue
+	w.toFree = nil
+	inserted := 0
+	for _, r := range reports {
+		tier := r.tier
+		for _, b := range r.ids {
+			if inserted > 0 && inserted%insertBatch == 0 {
+				m.mu.Unlock()
+				m.mu.Lock()
+				if m.workers[id] != w || w.gen != gen {
+					m.mu.Unlock()
+					return fmt.Errorf("blockmaster: registration of worker %d superseded or lost while inserting its report: %w", id, rpcstatus.ErrFailedPrecondition)
+				}
 			}
-			w.blocks[b] = tier
-			m.location[b] = append(m.location[b], location{worker: w.id, tier: tier})
+			inserted++
+			m.addLocationLocked(w, b, tier)
 		}
 	}
-	m.log.Info("worker registered", "worker_id", w.id, "address", addrKey(w.addr), "blocks", len(w.blocks), "orphans", len(orphans))
+	m.mu.Unlock()
+	m.log.Info("worker registered", "worker_id", id, "address", addrKey(w.addr), "blocks", inserted, "orphans", len(orphans))
 	return nil
 }
 
@@ -249,43 +339,38 @@ func (m *Master) removeLocationLocked(b, workerID int64) {
 	}
 }
 
-// Heartbeat applies a worker's block changes and returns its command.
+// Heartbeat applies a worker's block changes and returns its command. It
+// reorders the added block id lists of req.
 func (m *Master) Heartbeat(ctx context.Context, req *alluxiopb.BlockHeartbeatRequest) (*alluxiopb.Command, error) {
+	if err := validateHeartbeat(req); err != nil {
+		return nil, err
+	}
 	id := req.GetWorkerId()
+	m.mu.RLock()
+	w, ok := m.workers[id]
+	known := ok && w.registered
+	var err error
+	var tiers []string
+	if known {
+		err = w.checkHeartbeat(req)
+		tiers = w.tiers // replaced, never changed in place
+	}
+	m.mu.RUnlock()
+	if err != nil {
+		return nil, err
+	}
 	// Persistence reports name files, not blocks: record them even from a
 	// worker this master does not know yet (it reported them once only).
 	if m.hooks != nil && (len(req.GetPersistedFileIds()) > 0 || len(req.GetFailedPersistFiles()) > 0) {
 		m.hooks.FilesPersisted(ctx, id, req.GetPersistedFileIds(), req.GetFailedPersistFiles())
 	}
-	m.mu.RLock()
-	w, ok := m.workers[id]
-	known := ok && w.registered
-	m.mu.RUnlock()
 	if !known {
 		return &alluxiopb.Command{CommandType: alluxiopb.CommandType_COMMAND_REGISTER}, nil
 	}
 	// Added blocks: commit lengths the master lacks, drop orphans.
-	var orphans []int64
-	commit := map[int64]int64{}
-	for _, l := range req.GetAddedBlocksOnTiers() {
-		for _, b := range l.GetBlockIds() {
-			if m.hooks != nil && !m.hooks.BlockExists(b) {
-				orphans = append(orphans, b)
-				continue
-			}
-			if length, has := req.GetAddedBlockLengths()[b]; has && !m.hasLength(b) {
-				commit[b] = length
-			}
-		}
-	}
-	if len(commit) > 0 && m.hooks != nil {
-		if err := m.hooks.CommitBlockInfos(ctx, commit); err != nil {
-			return nil, err
-		}
-	}
-	orphanSet := make(map[int64]bool, len(orphans))
-	for _, b := range orphans {
-		orphanSet[b] = true
+	added, orphans := m.splitReport(tiers, req.GetAddedBlocksOnTiers())
+	if err := m.commitMissing(ctx, added, req.GetAddedBlockLengths()); err != nil {
+		return nil, err
 	}
 	m.mu.Lock()
 	w, ok = m.workers[id]
@@ -303,11 +388,9 @@ func (m *Master) Heartbeat(ctx context.Context, req *alluxiopb.BlockHeartbeatReq
 			m.removeLocationLocked(b, id)
 		}
 	}
-	for tier, l := range req.GetAddedBlocksOnTiers() {
-		for _, b := range l.GetBlockIds() {
-			if orphanSet[b] {
-				continue
-			}
+	for _, a := range added {
+		tier := w.tierName(a.tier)
+		for _, b := range a.ids {
 			m.addLocationLocked(w, b, tier)
 		}
 	}
@@ -315,11 +398,11 @@ func (m *Master) Heartbeat(ctx context.Context, req *alluxiopb.BlockHeartbeatReq
 	var cmd *alluxiopb.Command
 	switch {
 	case len(w.toDelete) > 0:
-		cmd = &alluxiopb.Command{CommandType: alluxiopb.CommandType_COMMAND_DELETE, BlockIds: w.toDelete}
-		w.toDelete = nil
+		cmd = &alluxiopb.Command{CommandType: alluxiopb.CommandType_COMMAND_DELETE}
+		cmd.BlockIds, w.toDelete = takeBatch(w.toDelete)
 	case len(w.toFree) > 0:
-		cmd = &alluxiopb.Command{CommandType: alluxiopb.CommandType_COMMAND_FREE, BlockIds: w.toFree}
-		w.toFree = nil
+		cmd = &alluxiopb.Command{CommandType: alluxiopb.CommandType_COMMAND_FREE}
+		cmd.BlockIds, w.toFree = takeBatch(w.toFree)
 	}
 	m.mu.Unlock()
 	if cmd != nil {
@@ -333,6 +416,14 @@ func (m *Master) Heartbeat(ctx context.Context, req *alluxiopb.BlockHeartbeatReq
 	return &alluxiopb.Command{CommandType: alluxiopb.CommandType_COMMAND_NOTHING}, nil
 }
 
+// takeBatch splits off the first MaxCommandBlocks ids of a queue.
+func takeBatch(q []int64) (batch, rest []int64) {
+	if len(q) <= MaxCommandBlocks {
+		return q, nil
+	}
+	return q[:MaxCommandBlocks:MaxCommandBlocks], q[MaxCommandBlocks:]
+}
+
 func (m *Master) addLocationLocked(w *worker, b int64, tier string) {
 	if old, has := w.blocks[b]; has {
 		if old == tier {
@@ -344,36 +435,53 @@ func (m *Master) addLocationLocked(w *worker, b int64, tier string) {
 	m.location[b] = append(m.location[b], location{worker: w.id, tier: tier})
 }
 
-func (m *Master) hasLength(b int64) bool {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	_, ok := m.lengths[b]
-	return ok
-}
-
 // CommitBlock records that a worker finished writing a block: the length is
-// journaled the first time, and the worker becomes a location.
+// journaled the first time, and the worker becomes a location. A commit of
+// an already committed block with the same length (a retry) succeeds; with
+// another length it fails with FailedPrecondition.
 func (m *Master) CommitBlock(ctx context.Context, req *alluxiopb.CommitBlockRequest) error {
-	b := req.GetBlockId()
+	if err := validateCommit(req); err != nil {
+		return err
+	}
+	b, length := req.GetBlockId(), req.GetLength()
 	m.mu.RLock()
 	w, ok := m.workers[req.GetWorkerId()]
 	known := ok && w.registered
-	_, hasLen := m.lengths[b]
+	var err error
+	if known {
+		err = w.checkCommit(req)
+	}
+	committed, hasLen := m.lengths[b]
 	m.mu.RUnlock()
 	if !known {
 		return fmt.Errorf("blockmaster: commit from unknown worker %d (register first): %w", req.GetWorkerId(), rpcstatus.ErrNotFound)
 	}
-	if m.hooks != nil && !m.hooks.BlockExists(b) {
-		m.mu.Lock()
-		if w := m.workers[req.GetWorkerId()]; w != nil {
-			w.toDelete = append(w.toDelete, b)
-		}
-		m.mu.Unlock()
-		return fmt.Errorf("blockmaster: block %d belongs to no file: %w", b, rpcstatus.ErrNotFound)
+	if err != nil {
+		return err
 	}
-	if !hasLen && m.hooks != nil {
-		if err := m.hooks.CommitBlockInfos(ctx, map[int64]int64{b: req.GetLength()}); err != nil {
-			return err
+	if m.hooks != nil {
+		bs, live := m.hooks.BlockSize(b)
+		if !live {
+			m.mu.Lock()
+			if w := m.workers[req.GetWorkerId()]; w != nil {
+				w.toDelete = append(w.toDelete, b)
+			}
+			m.mu.Unlock()
+			return fmt.Errorf("blockmaster: block %d belongs to no file: %w", b, rpcstatus.ErrNotFound)
+		}
+		if length > bs {
+			return invalidf("length %d of block %d exceeds its file's block size %d", length, b, bs)
+		}
+		if !hasLen {
+			if err := m.hooks.CommitBlockInfos(ctx, map[int64]int64{b: length}); err != nil {
+				return err
+			}
+			if committed, hasLen = m.BlockLength(b); !hasLen {
+				return fmt.Errorf("blockmaster: block %d was deleted while being committed: %w", b, rpcstatus.ErrNotFound)
+			}
+		}
+		if committed != length {
+			return fmt.Errorf("blockmaster: block %d is committed with length %d, not %d: %w", b, committed, length, rpcstatus.ErrFailedPrecondition)
 		}
 	}
 	m.mu.Lock()
@@ -382,7 +490,7 @@ func (m *Master) CommitBlock(ctx context.Context, req *alluxiopb.CommitBlockRequ
 	if !ok {
 		return fmt.Errorf("blockmaster: worker %d was lost: %w", req.GetWorkerId(), rpcstatus.ErrNotFound)
 	}
-	tier := req.GetTierAlias()
+	tier := w.tierName(req.GetTierAlias())
 	m.addLocationLocked(w, b, tier)
 	if w.used == nil {
 		w.used = map[string]int64{}

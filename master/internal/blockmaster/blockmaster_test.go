@@ -17,6 +17,9 @@ type fakeHooks struct {
 
 func (h *fakeHooks) CommitBlockInfos(ctx context.Context, lengths map[int64]int64) error {
 	for id, length := range lengths {
+		if _, ok := h.m.BlockLength(id); ok || id >= 1000 || length > 100 {
+			continue
+		}
 		h.mu.Lock()
 		h.committed[id] = length
 		h.mu.Unlock()
@@ -24,7 +27,24 @@ func (h *fakeHooks) CommitBlockInfos(ctx context.Context, lengths map[int64]int6
 	}
 	return nil
 }
-func (h *fakeHooks) BlockExists(id int64) bool                                        { return id < 1000 }
+
+// Blocks below 1000 belong to files of block size 100.
+func (h *fakeHooks) BlockSize(id int64) (int64, bool) {
+	if id < 1000 {
+		return 100, true
+	}
+	return 0, false
+}
+func (h *fakeHooks) PartitionLive(ids []int64) int {
+	live := 0
+	for i, b := range ids {
+		if b < 1000 {
+			ids[live], ids[i] = b, ids[live]
+			live++
+		}
+	}
+	return live
+}
 func (h *fakeHooks) PersistCommands(int64) []*alluxiopb.PersistFile                   { return nil }
 func (h *fakeHooks) FilesPersisted(context.Context, int64, []int64, map[int64]string) {}
 
@@ -153,7 +173,7 @@ func TestCommitBlock(t *testing.T) {
 	if h.committed[9] != 5 || len(m.BlockInfo(9).Locations) != 1 {
 		t.Fatalf("commit: %v %v", h.committed, m.BlockInfo(9))
 	}
-	if err := m.CommitBlock(ctx, &alluxiopb.CommitBlockRequest{WorkerId: w, BlockId: 5000, Length: 5}); err == nil {
+	if err := m.CommitBlock(ctx, &alluxiopb.CommitBlockRequest{WorkerId: w, BlockId: 5000, Length: 5, TierAlias: "MEM"}); err == nil {
 		t.Fatal("commit of an orphan accepted")
 	}
 	if cmd, _ := m.Heartbeat(ctx, &alluxiopb.BlockHeartbeatRequest{WorkerId: w}); cmd.CommandType != alluxiopb.CommandType_COMMAND_DELETE {

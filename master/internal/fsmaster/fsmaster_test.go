@@ -66,7 +66,7 @@ type fixture struct {
 	bm  *blockmaster.Master
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "ufs")
 	if err := os.MkdirAll(dir, 0o755); err != nil {

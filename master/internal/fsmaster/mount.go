@@ -81,9 +81,10 @@ func (m *Master) Mount(ctx context.Context, req *alluxiopb.MountRequest) error {
 	if p == "/" {
 		return fmt.Errorf("fsmaster: cannot mount over the root: %w", rpcstatus.ErrInvalidArgument)
 	}
-	if req.GetUfsPath() == "" {
-		return fmt.Errorf("fsmaster: mount of %s needs a UFS path: %w", p, rpcstatus.ErrInvalidArgument)
+	if err := validateMount(req); err != nil {
+		return err
 	}
+	loc, _ := parseUFS(req.GetUfsPath())
 	probe := &mountPoint{path: p, uri: req.GetUfsPath(), props: req.GetProperties()}
 	u, err := m.cfg.UFS.Open(ctx, probe.uri, probe.props)
 	if err != nil {
@@ -112,10 +113,18 @@ func (m *Master) Mount(ctx context.Context, req *alluxiopb.MountRequest) error {
 		if mp, _ := m.resolveLocked(p); mp != nil && mp.path != "/" {
 			return fmt.Errorf("fsmaster: %s lies under mount point %s; nested mounts are not supported: %w", p, mp.path, rpcstatus.ErrFailedPrecondition)
 		}
-		for _, mp := range m.mounts {
-			if mp.path != "/" && strings.TrimSuffix(mp.uri, "/") == strings.TrimSuffix(probe.uri, "/") {
-				return fmt.Errorf("fsmaster: %s is already mounted at %s: %w", probe.uri, mp.path, rpcstatus.ErrAlreadyExists)
+		// Like Alluxio, refuse a UFS path that is, holds or lies inside
+		// the UFS path of another mount (the root's included): one UFS
+		// file would have two Alluxio paths.
+		for _, mp := range m.sortedMounts() {
+			other, err := mountedUFS(mp.uri)
+			if err != nil || !other.overlaps(loc) {
+				continue
 			}
+			if other == loc {
+				return fmt.Errorf("fsmaster: ufs_path %s is already mounted at %s: %w", probe.uri, mp.path, rpcstatus.ErrAlreadyExists)
+			}
+			return invalidf("ufs_path %s overlaps %s, the UFS of mount point %s", probe.uri, mp.uri, mp.path)
 		}
 		id := int64(rootMountID)
 		for _, mp := range m.mounts {

@@ -59,7 +59,10 @@ func (m *Master) CreateDirectory(ctx context.Context, req *alluxiopb.CreateDirec
 	if err != nil {
 		return nil, err
 	}
-	mode := req.GetMode() & 0o7777
+	if err := validateCreateDirectory(req); err != nil {
+		return nil, err
+	}
+	mode := req.GetMode()
 	if mode == 0 {
 		mode = 0o755
 	}
@@ -132,17 +135,17 @@ func (m *Master) CreateFile(ctx context.Context, req *alluxiopb.CreateFileReques
 	if err != nil {
 		return nil, err
 	}
+	if err := validateCreateFile(req); err != nil {
+		return nil, err
+	}
 	if p == "/" {
 		return nil, fmt.Errorf("fsmaster: / %w", rpcstatus.ErrAlreadyExists)
 	}
 	bs := req.GetBlockSizeBytes()
-	if bs < 0 {
-		return nil, fmt.Errorf("fsmaster: block size %d: %w", bs, rpcstatus.ErrInvalidArgument)
-	}
 	if bs == 0 {
 		bs = m.cfg.DefaultBlockSize
 	}
-	mode := req.GetMode() & 0o7777
+	mode := req.GetMode()
 	if mode == 0 {
 		mode = 0o644
 	}
@@ -185,7 +188,7 @@ func (m *Master) CreateFile(ctx context.Context, req *alluxiopb.CreateFileReques
 	}
 	ttl := req.GetTtl()
 	if ttl == 0 {
-		ttl = -1
+		ttl = noTTL
 	}
 	now := m.cfg.Now().UnixMilli()
 	var deleted []int64
@@ -265,10 +268,10 @@ func (m *Master) CompleteFile(ctx context.Context, req *alluxiopb.CompleteFileRe
 	if err != nil {
 		return err
 	}
-	length := req.GetLength()
-	if length < 0 {
-		return fmt.Errorf("fsmaster: negative length %d: %w", length, rpcstatus.ErrInvalidArgument)
+	if err := validateCompleteFile(req); err != nil {
+		return err
 	}
+	length := req.GetLength()
 	// A file written through to the UFS is persisted: the client says so
 	// with ufs_length, or the UFS file is there with the file's length.
 	inUFS := req.GetUfsLength() > 0
@@ -513,11 +516,8 @@ func (m *Master) SetAttribute(ctx context.Context, req *alluxiopb.SetAttributeRe
 	if err != nil {
 		return err
 	}
-	if req.Mode != nil && (req.GetMode() < 0 || req.GetMode() > 0o7777) {
-		return fmt.Errorf("fsmaster: mode %o: %w", req.GetMode(), rpcstatus.ErrInvalidArgument)
-	}
-	if req.TtlAction != nil && ttlActionCode(req.GetTtlAction()) == 0 {
-		return fmt.Errorf("fsmaster: ttl action %q (want DELETE or FREE): %w", req.GetTtlAction(), rpcstatus.ErrInvalidArgument)
+	if err := validateSetAttribute(req); err != nil {
+		return err
 	}
 	now := m.cfg.Now().UnixMilli()
 	_, err = m.update(ctx, req.GetOperationId(), func(t *txn) error {

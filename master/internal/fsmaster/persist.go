@@ -43,10 +43,15 @@ func (h hooks) CommitBlockInfos(ctx context.Context, lengths map[int64]int64) er
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	_, err := m.update(ctx, nil, func(t *txn) error {
 		for _, id := range ids {
-			if !m.blockExistsLocked(id) {
+			n := m.blockFileLocked(id)
+			if n == nil {
 				continue
 			}
 			if _, ok := m.bm.BlockLength(id); ok {
+				continue
+			}
+			if lengths[id] > n.blockSize {
+				m.log.Warn("block length beyond its file's block size ignored", "block", id, "length", lengths[id], "block_size", n.blockSize)
 				continue
 			}
 			if err := t.add(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_BlockInfo{BlockInfo: &journalpb.BlockInfoEntry{BlockId: id, Length: lengths[id]}}}); err != nil {
@@ -58,15 +63,48 @@ func (h hooks) CommitBlockInfos(ctx context.Context, lengths map[int64]int64) er
 	return err
 }
 
-func (m *Master) blockExistsLocked(blockID int64) bool {
+// blockFileLocked returns the live file that owns blockID, or nil.
+func (m *Master) blockFileLocked(blockID int64) *inode {
 	n := m.byID[fileIDOfBlock(blockID)]
-	return n != nil && !n.isDir() && blockIndex(blockID) < int64(n.nblocks)
+	if n == nil || n.isDir() || blockIndex(blockID) >= int64(n.nblocks) {
+		return nil
+	}
+	return n
 }
 
-func (h hooks) BlockExists(blockID int64) bool {
+func (h hooks) BlockSize(blockID int64) (int64, bool) {
 	h.m.mu.RLock()
 	defer h.m.mu.RUnlock()
-	return h.m.blockExistsLocked(blockID)
+	if n := h.m.blockFileLocked(blockID); n != nil {
+		return n.blockSize, true
+	}
+	return 0, false
+}
+
+// splitBatch is how many block ids PartitionLive looks up per acquisition of
+// the namespace's read lock.
+const splitBatch = 1 << 14
+
+func (h hooks) PartitionLive(ids []int64) int {
+	m := h.m
+	live := 0
+	for start := 0; start < len(ids); start += splitBatch {
+		m.mu.RLock()
+		// Reports list a file's blocks together: remember the last file.
+		lastFile, lastN := int64(-1), (*inode)(nil)
+		for i := start; i < min(start+splitBatch, len(ids)); i++ {
+			b := ids[i]
+			if f := fileIDOfBlock(b); f != lastFile {
+				lastFile, lastN = f, m.byID[f]
+			}
+			if lastN != nil && !lastN.isDir() && blockIndex(b) < int64(lastN.nblocks) {
+				ids[live], ids[i] = b, ids[live]
+				live++
+			}
+		}
+		m.mu.RUnlock()
+	}
+	return live
 }
 
 func (h hooks) PersistCommands(workerID int64) []*alluxiopb.PersistFile {

@@ -25,7 +25,7 @@ func (m *Master) CheckTTL(ctx context.Context) []string {
 	var due []expired
 	m.mu.RLock()
 	_ = walk(m.root, func(n *inode) error {
-		if n != m.root && n.ttl > 0 && n.ctime+n.ttl <= now {
+		if n != m.root && n.ttl > 0 && n.ttl <= now-n.ctime {
 			due = append(due, expired{pathOf(n), n.ttlAction})
 		}
 		return nil
