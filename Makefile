@@ -79,5 +79,21 @@ bench-failover: build
 	cd client && ALLUXIO_BIN_DIR=$(BIN) ALLUXIO_BENCH=failover ALLUXIO_BENCH_OUT=$(CURDIR)/docs/benchmarks.md \
 	  $(GO) test -count=1 -timeout 60m -run '^TestBenchFailover$$' -v ./e2e/
 
+## torture: the long torture run (client/e2e/torture): 3 ZooKeeper servers, 3 masters, 2 workers,
+## 4 clients and a nemesis injecting faults for DURATION, with the fault schedule and the clients'
+## choices from SEED; then the history checker and the journal checks. Needs root for the leader
+## partition (network namespaces). The summary goes to TORTURE_SUMMARY; process logs and the
+## history to a run directory under TORTURE_OUT. See docs/reliability.md.
+.PHONY: torture
+DURATION ?= 30m
+SEED ?= 1
+TORTURE_OUT ?= /tmp/alluxio-torture
+TORTURE_SUMMARY ?= $(TORTURE_OUT)/summary-seed$(SEED).txt
+torture: build
+	mkdir -p $(TORTURE_OUT)
+	cd client && ALLUXIO_BIN_DIR=$(BIN) TORTURE_DURATION=$(DURATION) TORTURE_SEED=$(SEED) \
+	  TORTURE_OUT=$(TORTURE_OUT) TORTURE_SUMMARY=$(TORTURE_SUMMARY) \
+	  $(GO) test -count=1 -timeout 24h -run '^TestIntegrationTorture$$' -v ./e2e/torture/
+
 clean:
 	rm -f $(BIN)/alluxio $(BIN)/alluxio-master $(BIN)/alluxio-worker

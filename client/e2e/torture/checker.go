@@ -1,0 +1,500 @@
+package torture
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Entry is one path of the final namespace.
+type Entry struct {
+	IsDir    bool
+	Complete bool
+	Size     int64
+	Sum      string // SHA-256 of the file's bytes (complete files); "" if unreadable
+	ReadErr  string // why the bytes could not be read
+}
+
+var digits = regexp.MustCompile(`[0-9]+`)
+
+// possible is the set of states a path may be in, given the history so far.
+type possible struct {
+	absent     bool
+	file       bool // a complete file whose bytes hash to sum
+	sum        string
+	incomplete bool // an incomplete file (an indeterminate create's leftover)
+	dir        bool
+	cause      *Op // the latest operation that changed the set
+}
+
+func (p possible) definitelyAbsent() bool  { return p.absent && !p.file && !p.incomplete && !p.dir }
+func (p possible) definitelyPresent() bool { return !p.absent && !p.incomplete && (p.file != p.dir) }
+
+func (p possible) String() string {
+	var s []string
+	if p.absent {
+		s = append(s, "absent")
+	}
+	if p.file {
+		s = append(s, "file sha256="+short(p.sum))
+	}
+	if p.incomplete {
+		s = append(s, "incomplete file")
+	}
+	if p.dir {
+		s = append(s, "directory")
+	}
+	return strings.Join(s, " or ")
+}
+
+func short(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
+}
+
+func describe(op *Op) string {
+	if op == nil {
+		return "no operation"
+	}
+	s := fmt.Sprintf("client %d op %d %s %s", op.Client, op.Index, op.Kind, op.Path)
+	if op.Dst != "" {
+		s += " -> " + op.Dst
+	}
+	s += fmt.Sprintf(" (%s, %s-%s)", op.Outcome, op.Start.Format("15:04:05.000"), op.End.Format("15:04:05.000"))
+	if op.Err != "" {
+		s += ": " + op.Err
+	}
+	return s
+}
+
+// xor is an indeterminate rename: exactly one of src and dst holds the entry.
+type xor struct {
+	src, dst string
+	op       *Op
+}
+
+// Report is the checker's verdict.
+type Report struct {
+	Ops       Counts         // operations by kind and outcome
+	Faults    map[string]int // faults by kind
+	Checked   int            // operations checked
+	Acked     int            // acknowledged operations among them
+	Lost      int            // acknowledged operations whose effect is missing from the final state
+	Paths     int            // paths in the final namespace under the root
+	Errors    map[string]int // client errors by kind (numbers masked), for the summary
+	Anomalies []string
+}
+
+func (r *Report) anomaly(format string, args ...any) {
+	r.Anomalies = append(r.Anomalies, fmt.Sprintf(format, args...))
+}
+
+// Summary formats the report for people.
+func (r *Report) Summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "operations checked: %d (%d acknowledged); final namespace: %d paths\n", r.Checked, r.Acked, r.Paths)
+	b.WriteString("operations by kind and outcome:\n")
+	b.WriteString(r.Ops.String())
+	kinds := make([]string, 0, len(r.Faults))
+	total := 0
+	for k, n := range r.Faults {
+		kinds = append(kinds, k)
+		total += n
+	}
+	sort.Strings(kinds)
+	fmt.Fprintf(&b, "faults injected: %d\n", total)
+	for _, k := range kinds {
+		fmt.Fprintf(&b, "  %-35s %d\n", k, r.Faults[k])
+	}
+	if len(r.Errors) > 0 {
+		type kv struct {
+			k string
+			n int
+		}
+		var errs []kv
+		for k, n := range r.Errors {
+			errs = append(errs, kv{k, n})
+		}
+		sort.Slice(errs, func(i, j int) bool { return errs[i].n > errs[j].n || errs[i].n == errs[j].n && errs[i].k < errs[j].k })
+		b.WriteString("client errors, most frequent kinds:\n")
+		for i, e := range errs {
+			if i == 12 {
+				break
+			}
+			fmt.Fprintf(&b, "  %5d x %s\n", e.n, e.k)
+		}
+	}
+	fmt.Fprintf(&b, "acknowledged operations lost: %d\n", r.Lost)
+	fmt.Fprintf(&b, "anomalies: %d\n", len(r.Anomalies))
+	for i, a := range r.Anomalies {
+		if i == 50 {
+			fmt.Fprintf(&b, "  ... and %d more\n", len(r.Anomalies)-50)
+			break
+		}
+		fmt.Fprintf(&b, "  - %s\n", a)
+	}
+	return b.String()
+}
+
+// Check replays the history through a model of the namespace and compares
+// it with the final state. Every client works only under its own directory
+// on names it never reuses, and is sequential, so each path's history is
+// one client's operations in their issue order. final maps every path
+// under root (root excluded) to what the cluster holds at the end; fixed
+// lists paths the harness created (the clients' directories). Reads and
+// listings are checked against the model at the time they ran.
+func Check(ops []Op, faults []Fault, final map[string]Entry, root string, fixed []string) *Report {
+	r := &Report{Ops: Counts{}, Faults: map[string]int{}, Errors: map[string]int{}}
+	for _, f := range faults {
+		r.Faults[f.Kind]++
+		if f.Err != "" {
+			r.anomaly("fault %s on %s at %s: %s", f.Kind, f.Target, f.Start.Format("15:04:05.000"), f.Err)
+		}
+	}
+	sorted := append([]Op(nil), ops...)
+	sort.SliceStable(sorted, func(i, j int) bool {
+		if sorted[i].Client != sorted[j].Client {
+			return sorted[i].Client < sorted[j].Client
+		}
+		return sorted[i].Index < sorted[j].Index
+	})
+	model := map[string]*possible{}
+	children := map[string][]string{} // directory -> paths of the model in it
+	get := func(p string) *possible {
+		if s, ok := model[p]; ok {
+			return s
+		}
+		s := &possible{absent: true}
+		model[p] = s
+		children[path.Dir(p)] = append(children[path.Dir(p)], p)
+		return s
+	}
+	fixedSet := map[string]bool{}
+	for _, p := range fixed {
+		fixedSet[p] = true
+	}
+	var xors []xor
+	for i := range sorted {
+		op := &sorted[i]
+		r.Checked++
+		r.Ops.add(op.Kind, op.Outcome)
+		if op.Err != "" {
+			e := digits.ReplaceAllString(op.Err, "N")
+			if len(e) > 160 {
+				e = e[:160] + "..."
+			}
+			r.Errors[fmt.Sprintf("%s %s: %s", op.Kind, op.Outcome, e)]++
+		}
+		if op.Outcome == OK {
+			r.Acked++
+		}
+		switch op.Kind {
+		case OpCreate, OpMkdir:
+			s := get(op.Path)
+			if !s.definitelyAbsent() {
+				r.anomaly("%s of a name already used (%s): the workload must use unique names", describe(op), s)
+			}
+			next := possible{cause: op}
+			if op.Kind == OpCreate {
+				next.file, next.sum = true, op.Sum
+			} else {
+				next.dir = true
+			}
+			switch op.Outcome {
+			case OK:
+				*s = next
+			case Failed:
+				s.cause = op
+			case Indeterminate:
+				s.file, s.dir, s.cause = s.file || next.file, s.dir || next.dir, op
+				if next.file {
+					s.sum, s.incomplete = op.Sum, true
+				}
+			}
+		case OpRename:
+			src, dst := get(op.Path), get(op.Dst)
+			if !dst.definitelyAbsent() {
+				r.anomaly("%s onto a name already used (%s)", describe(op), dst)
+			}
+			moved := *src
+			switch op.Outcome {
+			case OK:
+				*dst = moved
+				dst.cause = op
+				*src = possible{absent: true, cause: op}
+			case Failed:
+				src.cause, dst.cause = op, op
+			case Indeterminate:
+				*dst = moved
+				dst.absent, dst.cause = true, op
+				src.absent, src.cause = true, op
+				xors = append(xors, xor{src: op.Path, dst: op.Dst, op: op})
+			}
+		case OpDelete:
+			s := get(op.Path)
+			switch op.Outcome {
+			case OK:
+				*s = possible{absent: true, cause: op}
+			case Failed:
+				s.cause = op
+			case Indeterminate:
+				s.absent, s.cause = true, op
+			}
+		case OpRead:
+			s := get(op.Path)
+			switch {
+			case op.Outcome == OK && !(s.file && s.sum == op.Sum):
+				if s.definitelyPresent() && s.cause != nil && s.cause.Outcome == OK {
+					r.anomaly("%s returned %d bytes sha256=%s, want sha256=%s (%s)", describe(op), op.Size, short(op.Sum), short(s.sum), describe(s.cause))
+				} else {
+					r.anomaly("%s returned %d bytes sha256=%s, but the path may only be %s (%s)", describe(op), op.Size, short(op.Sum), s, describe(s.cause))
+				}
+			case op.Outcome != OK && op.NotFound && s.definitelyPresent():
+				r.anomaly("%s: not found, but it must exist (%s)", describe(op), describe(s.cause))
+			}
+		case OpList:
+			if op.Outcome != OK {
+				break
+			}
+			listed := map[string]bool{}
+			for _, n := range op.Names {
+				listed[path.Join(op.Path, n)] = true
+			}
+			for _, p := range children[op.Path] {
+				s := model[p]
+				switch {
+				case s.definitelyPresent() && !listed[p]:
+					r.anomaly("%s does not list %s, which must exist (%s)", describe(op), path.Base(p), describe(s.cause))
+				case s.definitelyAbsent() && listed[p]:
+					r.anomaly("%s lists %s, which must not exist (%s)", describe(op), path.Base(p), describe(s.cause))
+				}
+			}
+			for p := range listed {
+				if _, ok := model[p]; !ok && !fixedSet[p] {
+					r.anomaly("%s lists %s, which no client attempted", describe(op), path.Base(p))
+				}
+			}
+		default:
+			r.anomaly("unknown operation kind in the history: %s", describe(op))
+		}
+	}
+
+	// The final state.
+	for p, e := range final {
+		if p == root || fixedSet[p] {
+			continue
+		}
+		r.Paths++
+		if _, ok := model[p]; !ok {
+			what := "file"
+			if e.IsDir {
+				what = "directory"
+			}
+			r.anomaly("%s %s is in the final namespace but no client attempted it", what, p)
+		}
+	}
+	for _, p := range fixed {
+		if p == root {
+			continue
+		}
+		if e, ok := final[p]; !ok || !e.IsDir {
+			r.anomaly("the harness's directory %s is missing from the final namespace", p)
+		}
+	}
+	paths := make([]string, 0, len(model))
+	for p := range model {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		s := model[p]
+		e, present := final[p]
+		ok := false
+		var why string
+		switch {
+		case !present:
+			ok, why = s.absent, "absent"
+		case e.IsDir:
+			ok, why = s.dir, "a directory"
+		case !e.Complete:
+			ok, why = s.incomplete, fmt.Sprintf("an incomplete file of %d bytes", e.Size)
+		case e.Sum == "":
+			// A complete file whose bytes could not be read back.
+			ok, why = s.file, "a complete file, unreadable: "+e.ReadErr
+			if ok {
+				r.anomaly("%s: complete but unreadable at the end: %s", p, e.ReadErr)
+			}
+		default:
+			ok, why = s.file && e.Sum == s.sum, fmt.Sprintf("a complete file of %d bytes sha256=%s", e.Size, short(e.Sum))
+		}
+		if ok {
+			continue
+		}
+		switch {
+		case s.cause != nil && s.cause.Outcome == OK && s.definitelyPresent() || s.cause != nil && s.cause.Outcome == OK && s.definitelyAbsent():
+			r.Lost++
+			r.anomaly("acknowledged operation lost: %s is %s, want %s after %s", p, why, s, describe(s.cause))
+		case s.cause != nil && s.cause.Outcome == Failed:
+			r.anomaly("definite failure applied: %s is %s, want %s after %s", p, why, s, describe(s.cause))
+		default:
+			r.anomaly("%s is %s, want %s after %s", p, why, s, describe(s.cause))
+		}
+	}
+	for _, x := range xors {
+		_, a := final[x.src]
+		_, b := final[x.dst]
+		if a == b {
+			r.anomaly("indeterminate rename %s: source present=%v and target present=%v (want exactly one)", describe(x.op), a, b)
+		}
+	}
+	return r
+}
+
+// JournalLine is one line of alluxio-master --dump-journal.
+type JournalLine struct {
+	Seq   int64
+	Epoch int64
+	Type  string
+	JSON  string
+}
+
+// ParseJournalDump parses the output of alluxio-master --dump-journal:
+// one `<seq> <epoch> <EntryType> <JSON>` line per entry.
+func ParseJournalDump(s string) ([]JournalLine, error) {
+	var lines []JournalLine
+	sc := bufio.NewScanner(strings.NewReader(s))
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for n := 1; sc.Scan(); n++ {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" {
+			continue
+		}
+		f := strings.SplitN(text, " ", 4)
+		if len(f) < 3 {
+			return nil, fmt.Errorf("line %d: want <seq> <epoch> <EntryType> <json>, got %q", n, text)
+		}
+		seq, err1 := strconv.ParseInt(f[0], 10, 64)
+		epoch, err2 := strconv.ParseInt(f[1], 10, 64)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("line %d: want <seq> <epoch> <EntryType> <json>, got %q", n, text)
+		}
+		l := JournalLine{Seq: seq, Epoch: epoch, Type: f[2]}
+		if len(f) == 4 {
+			l.JSON = f[3]
+			if !json.Valid([]byte(l.JSON)) {
+				return nil, fmt.Errorf("line %d: entry is not JSON: %q", n, text)
+			}
+		}
+		lines = append(lines, l)
+	}
+	return lines, sc.Err()
+}
+
+func isNewTerm(typ string) bool {
+	t := strings.ToLower(strings.NewReplacer("_", "", "-", "").Replace(typ))
+	return t == "newterm" || t == "newtermentry"
+}
+
+// JournalReport describes one journal history.
+type JournalReport struct {
+	Entries   int
+	Terms     []int64 // epochs of the terms, in applied order
+	LastSeq   int64
+	Anomalies []string
+}
+
+// CheckJournal checks that lines is one linear history: checkpoint entries
+// (seq 0) first, then sequence numbers contiguous and strictly increasing
+// (no gap, no two records of one seq), epochs never decreasing in applied
+// order (no applied record from a deposed term), every term starting with
+// its NewTerm entry, and each NewTerm's epoch greater than every earlier one.
+func CheckJournal(lines []JournalLine) *JournalReport {
+	jr := &JournalReport{Entries: len(lines)}
+	bad := func(format string, args ...any) {
+		if len(jr.Anomalies) < 20 {
+			jr.Anomalies = append(jr.Anomalies, "journal: "+fmt.Sprintf(format, args...))
+		} else if len(jr.Anomalies) == 20 {
+			jr.Anomalies = append(jr.Anomalies, "journal: more problems not shown")
+		}
+	}
+	if len(lines) == 0 {
+		bad("the dump is empty")
+		return jr
+	}
+	seen := map[int64]bool{}
+	var prev *JournalLine
+	var maxTerm int64 = -1
+	checkpoint := false
+	for i := range lines {
+		l := &lines[i]
+		if l.Seq == 0 {
+			if prev != nil {
+				bad("checkpoint entry (seq 0) after log entry seq %d", prev.Seq)
+			}
+			checkpoint = true
+			continue
+		}
+		if seen[l.Seq] {
+			bad("two records of sequence number %d", l.Seq)
+		}
+		seen[l.Seq] = true
+		if prev == nil && !checkpoint && l.Seq != 1 {
+			bad("the first sequence number is %d, want 1", l.Seq)
+		}
+		if prev != nil && l.Seq != prev.Seq+1 {
+			bad("sequence %d follows %d (want contiguous, strictly increasing)", l.Seq, prev.Seq)
+		}
+		if prev != nil && l.Epoch < prev.Epoch {
+			bad("seq %d has epoch %d after epoch %d: a record of a deposed term was applied", l.Seq, l.Epoch, prev.Epoch)
+		}
+		if prev == nil || l.Epoch != prev.Epoch {
+			jr.Terms = append(jr.Terms, l.Epoch)
+			if !isNewTerm(l.Type) {
+				bad("term of epoch %d starts at seq %d with %s, not NewTerm", l.Epoch, l.Seq, l.Type)
+			}
+		}
+		if isNewTerm(l.Type) {
+			if l.Epoch <= maxTerm {
+				bad("NewTerm of epoch %d at seq %d does not exceed the earlier term %d", l.Epoch, l.Seq, maxTerm)
+			}
+			if prev != nil && l.Epoch == prev.Epoch {
+				bad("second NewTerm of epoch %d at seq %d", l.Epoch, l.Seq)
+			}
+			maxTerm = l.Epoch
+		}
+		prev = l
+		jr.LastSeq = l.Seq
+	}
+	return jr
+}
+
+// IsMutation reports whether an operation kind changes the namespace.
+func IsMutation(kind string) bool {
+	return kind == OpCreate || kind == OpMkdir || kind == OpRename || kind == OpDelete
+}
+
+// CheckNoAckWithoutQuorum reports every mutation acknowledged although it
+// was issued more than grace after ZooKeeper lost its quorum and answered
+// before the quorum came back: a leader that has lost ZooKeeper must not
+// acknowledge writes. windows holds [lost, restored] pairs.
+func CheckNoAckWithoutQuorum(ops []Op, windows [][2]time.Time, grace time.Duration) []string {
+	var out []string
+	for _, w := range windows {
+		for i := range ops {
+			op := &ops[i]
+			if op.Outcome == OK && IsMutation(op.Kind) && op.Start.After(w[0].Add(grace)) && op.End.Before(w[1]) {
+				out = append(out, fmt.Sprintf("%s was acknowledged while ZooKeeper had no quorum (lost %s, restored %s)",
+					describe(op), w[0].Format("15:04:05.000"), w[1].Format("15:04:05.000")))
+			}
+		}
+	}
+	return out
+}

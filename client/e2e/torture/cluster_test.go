@@ -1,0 +1,857 @@
+package torture
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/alluxio-go/alluxio/client"
+	"github.com/alluxio-go/alluxio/common/conf"
+	"github.com/alluxio-go/alluxio/common/zkleader"
+	"github.com/alluxio-go/alluxio/common/zktest"
+	pb "github.com/alluxio-go/alluxio/proto/alluxiopb"
+)
+
+// sessionTimeout is the ZooKeeper session timeout of every process: the
+// ensemble runs with tickTime 200ms, so sessions may last 400ms to 4s.
+const sessionTimeout = 2 * time.Second
+
+// The harness follows client/e2e's HA harness (ha_cluster_test.go and
+// partition_test.go), adapted: three ZooKeeper servers, process logs in
+// files (a long run writes a lot), every master in its own network
+// namespace when possible, and errors returned rather than fatal where the
+// nemesis must carry on or report.
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// binaries returns the directory of alluxio, alluxio-master and
+// alluxio-worker: $ALLUXIO_BIN_DIR (make sets it) or a fresh build.
+func binaries(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if d := os.Getenv("ALLUXIO_BIN_DIR"); d != "" {
+			binDir = d
+			return
+		}
+		dir, err := os.MkdirTemp("", "alluxio-torture-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		root, _ := filepath.Abs("../../..")
+		for _, pkg := range []string{"./master/cmd/alluxio-master", "./worker/cmd/alluxio-worker", "./client/cmd/alluxio"} {
+			cmd := exec.Command("go", "build", "-o", dir, pkg)
+			cmd.Dir = root
+			cmd.Env = append(os.Environ(), "GOWORK="+filepath.Join(root, "go.work"))
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+				return
+			}
+		}
+		binDir = dir
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	for _, b := range []string{"alluxio", "alluxio-master", "alluxio-worker"} {
+		if _, err := os.Stat(filepath.Join(binDir, b)); err != nil {
+			t.Fatalf("binary %s missing in %s (run make build): %v", b, binDir, err)
+		}
+	}
+	return binDir
+}
+
+// proc is a daemon process; done closes when it has exited.
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// node is one daemon with its own configuration directory and log file
+// (which accumulates across restarts).
+type node struct {
+	kind    string // "master" or "worker"
+	name    string // master0, worker1, ...
+	confDir string
+	props   map[string]string
+	host    string // advertised host
+	rpcPort int
+	link    *netnsLink // the master's namespace (nil: the test's)
+	logPath string
+	p       *proc
+	pids    []int
+	paused  bool
+}
+
+func (n *node) addr() string { return net.JoinHostPort(n.host, strconv.Itoa(n.rpcPort)) }
+
+func (n *node) pid() int {
+	if n.p == nil {
+		return 0
+	}
+	return n.p.cmd.Process.Pid
+}
+
+func (n *node) running() bool { return n.p != nil && !n.p.exited() }
+
+// cluster is the torture cluster: three ZooKeeper servers, masters sharing
+// one journal folder, workers with their own MEM tier, all on this host.
+type cluster struct {
+	t          *testing.T
+	bin        string
+	home       string
+	journal    string
+	ufs        string
+	clientConf string
+	zk         *zktest.Ensemble
+	zkDown     map[int]bool
+	common     map[string]string
+	masters    []*node
+	workers    []*node
+	inquirer   *zkleader.Inquirer
+	netns      bool   // masters run in network namespaces (the partition fault is possible)
+	noNetns    string // why not
+}
+
+// newCluster starts ZooKeeper, sets up the namespaces, formats the journal
+// and writes every node's configuration; it starts no Alluxio process.
+func newCluster(t *testing.T, masters, workers int, home string) *cluster {
+	t.Helper()
+	c := &cluster{
+		t: t, bin: binaries(t), home: home,
+		journal:    filepath.Join(home, "shared-journal"),
+		ufs:        filepath.Join(home, "ufs"),
+		clientConf: filepath.Join(home, "conf-client"),
+		zkDown:     map[int]bool{},
+	}
+	for _, d := range []string{c.journal, c.ufs, filepath.Join(home, "logs")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.zk = zktest.Start(t, 3, zktest.WithTickTime(200*time.Millisecond))
+	c.common = map[string]string{
+		"alluxio.zookeeper.enabled":               "true",
+		"alluxio.zookeeper.address":               c.zk.ConnectString(),
+		"alluxio.zookeeper.session.timeout":       fmt.Sprintf("%dms", sessionTimeout.Milliseconds()),
+		"alluxio.zookeeper.connection.timeout":    "3s",
+		"alluxio.master.journal.folder":           c.journal,
+		"alluxio.master.mount.table.root.ufs":     c.ufs,
+		"alluxio.master.worker.timeout":           "60s",
+		"alluxio.worker.block.heartbeat.interval": "200ms",
+		"alluxio.user.block.size.bytes.default":   "4MB",
+		"alluxio.user.rpc.retry.max.duration":     "20s",
+		"alluxio.user.rpc.retry.max.sleep":        "500ms",
+		"alluxio.user.short.circuit.enabled":      "false",
+	}
+	writeProps(t, c.clientConf, c.common)
+	c.inquirer = zkleader.NewInquirer(zkleader.Config{
+		Servers:           c.zk.Servers(),
+		SessionTimeout:    sessionTimeout,
+		ConnectionTimeout: 3 * time.Second,
+		InquiryRetry:      -1,
+	})
+	t.Cleanup(func() { _ = c.inquirer.Close() })
+	if why := netnsUnavailable(); why != "" {
+		c.noNetns = why
+	} else {
+		c.netns = true
+	}
+	for i := 0; i < masters; i++ {
+		n := c.newNode("master", i, "127.0.0.1")
+		if c.netns {
+			l, err := newNetnsLink(t, i)
+			if err != nil {
+				t.Fatalf("network namespace for %s: %v", n.name, err)
+			}
+			n.link = l
+			n.host = l.nsIP
+			n.props["alluxio.master.hostname"] = l.nsIP
+			var fwd []string
+			for _, s := range c.zk.Servers() {
+				fwd = append(fwd, tcpForwarder(t, net.JoinHostPort(l.hostIP, "0"), s))
+			}
+			n.props["alluxio.zookeeper.address"] = strings.Join(fwd, ",")
+			writeProps(t, n.confDir, n.props)
+		}
+		c.masters = append(c.masters, n)
+	}
+	for i := 0; i < workers; i++ {
+		c.workers = append(c.workers, c.newNode("worker", i, "127.0.0.1"))
+	}
+	// Cleanups run last-in first-out: processes stop before ZooKeeper and
+	// before the namespaces go.
+	t.Cleanup(c.stopAll)
+	out, err := c.runTool(c.masters[0].confDir, "alluxio-master", "--format")
+	if err != nil {
+		t.Fatalf("alluxio-master --format: %v\n%s", err, out)
+	}
+	return c
+}
+
+// stablePort returns a free TCP port below the kernel's ephemeral range, so
+// it stays free while its process is down between a kill and a restart.
+func stablePort(t *testing.T) int {
+	t.Helper()
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 12000 {
+				low = n
+			}
+		}
+	}
+	for i := 0; i < 1000; i++ {
+		p := 10000 + rand.IntN(low-10000)
+		l, err := net.Listen("tcp", fmt.Sprintf(":%d", p))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return p
+	}
+	t.Fatal("no free port below the ephemeral range")
+	return 0
+}
+
+func writeProps(t *testing.T, dir string, props map[string]string) {
+	t.Helper()
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%s\n", k, props[k])
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "alluxio-site.properties"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (c *cluster) newNode(kind string, i int, host string) *node {
+	c.t.Helper()
+	n := &node{kind: kind, name: fmt.Sprintf("%s%d", kind, i), host: host}
+	n.confDir = filepath.Join(c.home, "conf-"+n.name)
+	n.logPath = filepath.Join(c.home, "logs", n.name+".log")
+	n.props = map[string]string{}
+	for k, v := range c.common {
+		n.props[k] = v
+	}
+	n.rpcPort = stablePort(c.t)
+	switch kind {
+	case "master":
+		n.props["alluxio.master.hostname"] = host
+		n.props["alluxio.master.rpc.port"] = strconv.Itoa(n.rpcPort)
+		n.props["alluxio.master.web.port"] = strconv.Itoa(stablePort(c.t))
+	case "worker":
+		tierBase := "/dev/shm"
+		if _, err := os.Stat(tierBase); err != nil {
+			tierBase = c.home
+		}
+		tier, err := os.MkdirTemp(tierBase, "alluxio-torture-tier")
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		c.t.Cleanup(func() { os.RemoveAll(tier) })
+		n.props["alluxio.worker.hostname"] = host
+		n.props["alluxio.worker.rpc.port"] = strconv.Itoa(n.rpcPort)
+		n.props["alluxio.worker.web.port"] = strconv.Itoa(stablePort(c.t))
+		n.props["alluxio.worker.tieredstore.levels"] = "1"
+		n.props["alluxio.worker.tieredstore.level0.alias"] = "MEM"
+		n.props["alluxio.worker.tieredstore.level0.dirs.path"] = tier
+		n.props["alluxio.worker.tieredstore.level0.dirs.quota"] = "256MB"
+	}
+	writeProps(c.t, n.confDir, n.props)
+	return n
+}
+
+func (c *cluster) envFor(confDir string) []string {
+	var env []string
+	for _, e := range os.Environ() {
+		if strings.HasPrefix(e, "ALLUXIO_") || strings.HasPrefix(e, "OTEL_") {
+			continue
+		}
+		env = append(env, e)
+	}
+	return append(env, "ALLUXIO_CONF_DIR="+confDir, "ALLUXIO_HOME="+c.home, "ALLUXIO_LOGS_DIR="+filepath.Join(c.home, "logs"))
+}
+
+// runTool runs a binary to completion with confDir's configuration and
+// returns stdout (stderr is appended when it fails).
+func (c *cluster) runTool(confDir, name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(c.bin, name), args...)
+	cmd.Env = c.envFor(confDir)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return out.String() + errb.String(), err
+	}
+	return out.String(), nil
+}
+
+// start starts n's process (again) and polls until it listens (60s).
+func (c *cluster) start(n *node) error {
+	if n.running() {
+		return fmt.Errorf("%s is already running (pid %d)", n.name, n.pid())
+	}
+	bin := filepath.Join(c.bin, "alluxio-"+n.kind)
+	var cmd *exec.Cmd
+	if n.link != nil {
+		// ip netns exec execs the binary: the pid is the daemon's.
+		cmd = exec.Command("ip", "netns", "exec", n.link.ns, bin)
+	} else {
+		cmd = exec.Command(bin)
+	}
+	cmd.Env = c.envFor(n.confDir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	logf, err := os.OpenFile(n.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(logf, "=== torture: starting %s at %s\n", n.name, time.Now().Format("15:04:05.000"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("start %s: %w", n.name, err)
+	}
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); logf.Close(); close(p.done) }()
+	n.p, n.paused = p, false
+	n.pids = append(n.pids, cmd.Process.Pid)
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if p.exited() {
+			return fmt.Errorf("%s exited during start-up; log:\n%s", n.name, fileTail(n.logPath, 30))
+		}
+		conn, err := net.DialTimeout("tcp", n.addr(), 200*time.Millisecond)
+		if err == nil {
+			conn.Close()
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond) // poll interval
+	}
+	return fmt.Errorf("%s did not listen on %s within 60s; log:\n%s", n.name, n.addr(), fileTail(n.logPath, 30))
+}
+
+func (c *cluster) mustStart(n *node) {
+	c.t.Helper()
+	if err := c.start(n); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// signal sends sig to n. SIGKILL and SIGTERM wait for the exit (SIGKILL
+// after 30s, reported as an error).
+func (c *cluster) signal(n *node, sig syscall.Signal) error {
+	if !n.running() {
+		return nil
+	}
+	_ = n.p.cmd.Process.Signal(sig)
+	switch sig {
+	case syscall.SIGSTOP:
+		n.paused = true
+		return nil
+	case syscall.SIGCONT:
+		n.paused = false
+		return nil
+	case syscall.SIGKILL, syscall.SIGTERM:
+	default:
+		return nil
+	}
+	select {
+	case <-n.p.done:
+		return nil
+	case <-time.After(30 * time.Second):
+		_ = n.p.cmd.Process.Kill()
+		<-n.p.done
+		return fmt.Errorf("%s did not exit within 30s of %v; log:\n%s", n.name, sig, fileTail(n.logPath, 30))
+	}
+}
+
+// stopAll ends every process: SIGCONT, SIGTERM, then SIGKILL after 10s.
+func (c *cluster) stopAll() {
+	var wg sync.WaitGroup
+	stop := func(n *node) {
+		defer wg.Done()
+		if !n.running() {
+			return
+		}
+		_ = n.p.cmd.Process.Signal(syscall.SIGCONT)
+		_ = n.p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-n.p.done:
+		case <-time.After(10 * time.Second):
+			_ = n.p.cmd.Process.Kill()
+			<-n.p.done
+		}
+	}
+	for _, w := range c.workers {
+		wg.Add(1)
+		go stop(w)
+	}
+	wg.Wait()
+	for _, m := range c.masters {
+		wg.Add(1)
+		go stop(m)
+	}
+	wg.Wait()
+	if c.t.Failed() {
+		for _, n := range append(append([]*node{}, c.masters...), c.workers...) {
+			c.t.Logf("=== log of %s (pids %v) %s, tail:\n%s", n.name, n.pids, n.logPath, fileTail(n.logPath, 60))
+		}
+	}
+}
+
+// fileTail returns the last n lines of a file.
+func fileTail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Sprintf("(cannot read %s: %v)", path, err)
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// masterStatus asks the master at addr for GetStatusOfSelf (bounded by 2s).
+func masterStatus(ctx context.Context, addr string, digest bool) (*pb.MasterStatus, error) {
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, err
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return pb.NewMetaMasterClientServiceClient(cc).GetStatusOfSelf(ctx, &pb.GetStatusOfSelfRequest{WithDigest: digest})
+}
+
+func (c *cluster) master(addr string) *node {
+	for _, m := range c.masters {
+		if m.addr() == addr {
+			return m
+		}
+	}
+	return nil
+}
+
+// leader returns the master ZooKeeper names as leader if that master
+// itself reports role LEADER, with its epoch.
+func (c *cluster) leader(ctx context.Context) (*node, int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	addr, err := c.inquirer.Leader(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	m := c.master(addr)
+	if m == nil {
+		return nil, 0, fmt.Errorf("ZooKeeper names %s, which is none of our masters", addr)
+	}
+	st, err := masterStatus(ctx, m.addr(), false)
+	if err != nil {
+		return nil, 0, fmt.Errorf("ZooKeeper names %s (%s) but it does not answer: %w", m.name, addr, err)
+	}
+	if st.GetRole() != "LEADER" {
+		return nil, 0, fmt.Errorf("ZooKeeper names %s (%s) but it reports role %q", m.name, addr, st.GetRole())
+	}
+	return m, st.GetEpoch(), nil
+}
+
+// waitLeader polls until a running, unpaused master other than not leads.
+func (c *cluster) waitLeader(not *node, limit time.Duration) (*node, int64, error) {
+	deadline := time.Now().Add(limit)
+	var last error
+	for {
+		m, epoch, err := c.leader(context.Background())
+		switch {
+		case err != nil:
+			last = err
+		case m == not:
+			last = fmt.Errorf("%s still leads", m.name)
+		case !m.running() || m.paused:
+			last = fmt.Errorf("%s is published but not running", m.name)
+		default:
+			return m, epoch, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, 0, fmt.Errorf("no leader (other than %s) within %v; last: %v", nodeName(not), limit, last)
+		}
+		time.Sleep(50 * time.Millisecond) // poll interval
+	}
+}
+
+func nodeName(n *node) string {
+	if n == nil {
+		return "none"
+	}
+	return n.name
+}
+
+// waitRole polls master m until it reports role (e.g. STANDBY).
+func (c *cluster) waitRole(m *node, role string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		st, err := masterStatus(context.Background(), m.addr(), false)
+		if err == nil && st.GetRole() == role {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not report %s within %v: %v %v", m.name, role, limit, st.GetRole(), err)
+		}
+		time.Sleep(50 * time.Millisecond) // poll interval
+	}
+}
+
+func (c *cluster) clientConfig(extra map[string]string) (*conf.Config, error) {
+	return conf.Load(conf.LoadOptions{
+		Scope:   conf.ScopeClient,
+		ConfDir: c.clientConf,
+		Env:     func(string) (string, bool) { return "", false },
+		Flags:   extra,
+	})
+}
+
+// client returns a FileSystem that finds the leader through ZooKeeper.
+func (c *cluster) client(ctx context.Context, extra map[string]string) (*client.FileSystem, error) {
+	cfg, err := c.clientConfig(extra)
+	if err != nil {
+		return nil, err
+	}
+	return client.NewFromConfig(ctx, cfg)
+}
+
+func (c *cluster) mustClient(extra map[string]string) *client.FileSystem {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	fsys, err := c.client(ctx, extra)
+	if err != nil {
+		c.t.Fatalf("client with ZooKeeper inquiry: %v", err)
+	}
+	c.t.Cleanup(func() { fsys.Close() })
+	return fsys
+}
+
+// waitWorkers polls the leader until n workers are live.
+func (c *cluster) waitWorkers(n int, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	var last error
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		fsys, err := c.client(ctx, nil)
+		if err == nil {
+			var bi *client.BlockMasterInfo
+			bi, err = fsys.GetBlockMasterInfo(ctx)
+			fsys.Close()
+			if err == nil && bi.LiveWorkers >= n {
+				cancel()
+				return nil
+			}
+			if err == nil {
+				err = fmt.Errorf("%d live workers", bi.LiveWorkers)
+			}
+		}
+		cancel()
+		last = err
+		if time.Now().After(deadline) {
+			return fmt.Errorf("want %d live workers within %v; last: %v", n, limit, last)
+		}
+		time.Sleep(100 * time.Millisecond) // poll interval
+	}
+}
+
+// startAll starts every master, waits for a leader, then the workers.
+func (c *cluster) startAll() {
+	c.t.Helper()
+	for _, m := range c.masters {
+		c.mustStart(m)
+	}
+	if _, _, err := c.waitLeader(nil, 60*time.Second); err != nil {
+		c.t.Fatal(err)
+	}
+	for _, w := range c.workers {
+		c.mustStart(w)
+	}
+	if err := c.waitWorkers(len(c.workers), 60*time.Second); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// dumpJournal runs alluxio-master --dump-journal with master m's
+// configuration (the shared folder).
+func (c *cluster) dumpJournal(m *node) (string, error) {
+	return c.runTool(m.confDir, "alluxio-master", "--dump-journal")
+}
+
+// converged polls every running master until all report one
+// journal_sequence and state_digest; it returns them and a description.
+func (c *cluster) converged(limit time.Duration) (int64, string, error) {
+	deadline := time.Now().Add(limit)
+	var last string
+	for {
+		var seqs []int64
+		var digests []string
+		var desc []string
+		ok := true
+		for _, m := range c.masters {
+			if !m.running() {
+				continue
+			}
+			st, err := masterStatus(context.Background(), m.addr(), true)
+			if err != nil {
+				ok = false
+				desc = append(desc, fmt.Sprintf("%s: %v", m.name, err))
+				continue
+			}
+			seqs = append(seqs, st.GetJournalSequence())
+			digests = append(digests, st.GetStateDigest())
+			desc = append(desc, fmt.Sprintf("%s %s epoch=%d seq=%d digest=%.12s", m.name, st.GetRole(), st.GetEpoch(), st.GetJournalSequence(), st.GetStateDigest()))
+		}
+		last = strings.Join(desc, "; ")
+		if ok && len(seqs) > 0 {
+			same := true
+			for i := range seqs {
+				if seqs[i] != seqs[0] || digests[i] != digests[0] || digests[i] == "" {
+					same = false
+				}
+			}
+			if same {
+				return seqs[0], digests[0], nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return 0, "", fmt.Errorf("masters did not converge on one journal sequence and state digest within %v: %s", limit, last)
+		}
+		time.Sleep(100 * time.Millisecond) // poll interval
+	}
+}
+
+// netnsLink is a network namespace joined to the test's namespace by a veth
+// pair: hostIP on the test's side, nsIP inside (a private /30).
+type netnsLink struct {
+	ns, vethHost, vethNS string
+	hostIP, nsIP         string
+	cut                  bool
+}
+
+func ipCmd(args ...string) (string, error) {
+	out, err := exec.Command("ip", args...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return string(out), nil
+}
+
+// netnsUnavailable says why network namespaces cannot be used here ("" if
+// they can).
+func netnsUnavailable() string {
+	if runtime.GOOS != "linux" {
+		return "network namespaces need Linux"
+	}
+	if os.Geteuid() != 0 {
+		return fmt.Sprintf("network namespaces need root; running as euid %d", os.Geteuid())
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		return "ip(8) (iproute2) not found"
+	}
+	return ""
+}
+
+// newNetnsLink creates namespace number i and its veth pair; t.Cleanup
+// deletes them (after the processes, registered later, are stopped).
+func newNetnsLink(t *testing.T, i int) (*netnsLink, error) {
+	used, err := ipCmd("-4", "-o", "addr", "show")
+	if err != nil {
+		return nil, err
+	}
+	id := os.Getpid() % 10000
+	l := &netnsLink{
+		ns:       fmt.Sprintf("alluxio-torture-%d-%d", id, i),
+		vethHost: fmt.Sprintf("axt%dh%d", id, i),
+		vethNS:   fmt.Sprintf("axt%dn%d", id, i),
+	}
+	for try := 0; ; try++ {
+		third := 1 + rand.IntN(250)
+		fourth := 4 * rand.IntN(63)
+		prefix := fmt.Sprintf("10.201.%d.", third)
+		if strings.Contains(used, prefix) && try < 50 {
+			continue
+		}
+		l.hostIP, l.nsIP = fmt.Sprintf("%s%d", prefix, fourth+1), fmt.Sprintf("%s%d", prefix, fourth+2)
+		break
+	}
+	// A namespace left by an earlier run that died the same way is removed.
+	_, _ = ipCmd("netns", "del", l.ns)
+	_, _ = ipCmd("link", "del", l.vethHost)
+	if _, err := ipCmd("netns", "add", l.ns); err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() {
+		if _, err := ipCmd("netns", "del", l.ns); err != nil {
+			t.Errorf("clean-up: %v", err)
+		}
+		if _, err := ipCmd("link", "show", l.vethHost); err == nil {
+			if _, err := ipCmd("link", "del", l.vethHost); err != nil {
+				t.Errorf("clean-up: %v", err)
+			}
+		}
+	})
+	steps := [][]string{
+		{"link", "add", l.vethHost, "type", "veth", "peer", "name", l.vethNS},
+		{"link", "set", l.vethNS, "netns", l.ns},
+		{"addr", "add", l.hostIP + "/30", "dev", l.vethHost},
+		{"link", "set", l.vethHost, "up"},
+		{"netns", "exec", l.ns, "ip", "addr", "add", l.nsIP + "/30", "dev", l.vethNS},
+		{"netns", "exec", l.ns, "ip", "link", "set", l.vethNS, "up"},
+		{"netns", "exec", l.ns, "ip", "link", "set", "lo", "up"},
+	}
+	for _, s := range steps {
+		if _, err := ipCmd(s...); err != nil {
+			return nil, fmt.Errorf("setting up the namespace: %w", err)
+		}
+	}
+	// Poll until the link carries traffic both ways.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ln, err := net.Listen("tcp", net.JoinHostPort(l.hostIP, "0"))
+		if err == nil {
+			port := ln.Addr().(*net.TCPAddr).Port
+			go func() {
+				if c, err := ln.Accept(); err == nil {
+					c.Close()
+				}
+			}()
+			_, err = ipCmd("netns", "exec", l.ns, "bash", "-c", fmt.Sprintf("exec 3<>/dev/tcp/%s/%d", l.hostIP, port))
+			ln.Close()
+			if err == nil {
+				return l, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("veth link %s <-> %s (%s) does not carry traffic: %v", l.hostIP, l.nsIP, l.ns, err)
+		}
+		time.Sleep(100 * time.Millisecond) // poll interval
+	}
+}
+
+// setCut takes the link down (the namespace is cut off from everything
+// else) or brings it back up.
+func (l *netnsLink) setCut(cut bool) error {
+	state := "up"
+	if cut {
+		state = "down"
+	}
+	if _, err := ipCmd("link", "set", l.vethHost, state); err != nil {
+		return err
+	}
+	l.cut = cut
+	return nil
+}
+
+// tcpForwarder accepts on addr and copies bytes to and from target: it
+// lets a master in a namespace reach a ZooKeeper server on loopback.
+func tcpForwarder(t *testing.T, addr, target string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	conns := map[net.Conn]bool{}
+	done := make(chan struct{})
+	t.Cleanup(func() {
+		close(done)
+		ln.Close()
+		mu.Lock()
+		for c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	track := func(c net.Conn, add bool) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		select {
+		case <-done:
+			c.Close()
+			return false
+		default:
+		}
+		if add {
+			conns[c] = true
+		} else {
+			delete(conns, c)
+		}
+		return true
+	}
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.DialTimeout("tcp", target, 5*time.Second)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			if !track(in, true) || !track(out, true) {
+				in.Close()
+				out.Close()
+				continue
+			}
+			pipe := func(dst, src net.Conn) {
+				_, _ = io.Copy(dst, src)
+				dst.Close()
+				src.Close()
+				track(dst, false)
+				track(src, false)
+			}
+			go pipe(out, in)
+			go pipe(in, out)
+		}
+	}()
+	return ln.Addr().String()
+}
+
+var errStopped = errors.New("stopped")
