@@ -13,6 +13,10 @@
 //	...
 //	c.Restart() // HDFS down and back on the same port with the same files
 //
+// WithHA starts two NameNodes as the HA nameservice hdfs://minihdfs instead,
+// with the client configuration in Cluster.HAConfDir (for HADOOP_CONF_DIR)
+// and Cluster.Failover to switch the active NameNode.
+//
 // Start runs deploy/hdfs/fetch.sh first (a no-op once the jars are cached).
 // If java, javac or mvn is missing, or the jars cannot be fetched, the test
 // fails with the command that fixes it; it never skips. The environment

@@ -25,6 +25,7 @@ type Option func(*options)
 type options struct {
 	startTimeout time.Duration
 	conf         []string
+	ha           bool
 }
 
 // WithStartTimeout bounds how long Start and Restart wait for HDFS to serve
@@ -39,13 +40,28 @@ func WithConf(key, value string) Option {
 	return func(o *options) { o.conf = append(o.conf, "-D"+key+"="+value) }
 }
 
+// WithHA starts two NameNodes (nn1 active, nn2 standby, sharing an edits
+// directory) forming the HA nameservice "minihdfs": URI is
+// "hdfs://minihdfs", HAConfDir holds the client configuration to use as
+// HADOOP_CONF_DIR, and Failover switches the active NameNode. Restart is
+// not supported with HA.
+func WithHA() Option {
+	return func(o *options) { o.ha = true }
+}
+
 // Cluster is a running single-node HDFS. Its methods are for the test
 // goroutine (they call t.Fatalf).
 type Cluster struct {
 	// URI is the file system's URI, "hdfs://127.0.0.1:PORT".
 	URI string
-	// NameNodeAddr is the NameNode's RPC address, "127.0.0.1:PORT".
+	// NameNodeAddr is the NameNode's RPC address, "127.0.0.1:PORT" (with
+	// WithHA, the first NameNode's).
 	NameNodeAddr string
+	// NameNodeAddrs are the RPC addresses of all NameNodes (two with WithHA).
+	NameNodeAddrs []string
+	// HAConfDir (WithHA only) holds core-site.xml and hdfs-site.xml that
+	// describe the nameservice, for HADOOP_CONF_DIR.
+	HAConfDir string
 	// Dir holds the cluster's data (Dir/hdfs) and log (Dir/minihdfs.log).
 	Dir string
 	// StartupTime is how long the last start took, from exec to serving.
@@ -128,6 +144,9 @@ func (c *Cluster) start(port int) {
 	}
 	defer logf.Close()
 	args := []string{filepath.Join(c.deploy, "start.sh"), "--foreground", "--port", fmt.Sprint(port), c.Dir}
+	if c.opts.ha {
+		args = append(args[:len(args)-1], "--ha", c.Dir)
+	}
 	args = append(args, c.opts.conf...)
 	cmd := exec.Command("bash", args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -174,11 +193,60 @@ func (c *Cluster) start(port int) {
 
 func (c *Cluster) setURI(uri string) {
 	u, err := url.Parse(uri)
-	if err != nil || u.Scheme != "hdfs" || u.Port() == "" {
+	if err != nil || u.Scheme != "hdfs" || (u.Port() == "") != c.opts.ha {
 		c.t.Fatalf("hdfstest: launcher wrote a bad URI %q", uri)
 	}
 	c.URI = "hdfs://" + u.Host
-	c.NameNodeAddr = u.Host
+	if !c.opts.ha {
+		c.NameNodeAddr = u.Host
+		c.NameNodeAddrs = []string{u.Host}
+		return
+	}
+	c.HAConfDir = filepath.Join(c.Dir, "conf")
+	b, err := os.ReadFile(filepath.Join(c.HAConfDir, "hdfs-site.xml"))
+	if err != nil {
+		c.t.Fatalf("hdfstest: %v", err)
+	}
+	c.NameNodeAddrs = nil
+	for _, id := range []string{"nn1", "nn2"} {
+		key := "<name>dfs.namenode.rpc-address." + u.Host + "." + id + "</name><value>"
+		i := strings.Index(string(b), key)
+		if i < 0 {
+			c.t.Fatalf("hdfstest: %s/hdfs-site.xml has no address of %s", c.HAConfDir, id)
+		}
+		rest := string(b)[i+len(key):]
+		c.NameNodeAddrs = append(c.NameNodeAddrs, rest[:strings.Index(rest, "<")])
+	}
+	c.NameNodeAddr = c.NameNodeAddrs[0]
+}
+
+// Active names the active NameNode of an HA cluster ("nn1" or "nn2").
+func (c *Cluster) Active() string {
+	b, _ := os.ReadFile(filepath.Join(c.Dir, "active"))
+	return strings.TrimSpace(string(b))
+}
+
+// Failover makes the standby NameNode of an HA cluster active (and the
+// active one standby), and waits until it is.
+func (c *Cluster) Failover() {
+	c.t.Helper()
+	if !c.opts.ha {
+		c.t.Fatalf("hdfstest: Failover needs WithHA")
+	}
+	before := c.Active()
+	c.mu.Lock()
+	stdin := c.stdin
+	c.mu.Unlock()
+	if _, err := io.WriteString(stdin, "failover\n"); err != nil {
+		c.t.Fatalf("hdfstest: failover: %v", err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for c.Active() == before {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("hdfstest: failover from %s did not happen within 60s; see %s", before, c.LogFile())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // Port is the NameNode's RPC port.
@@ -238,6 +306,9 @@ func (c *Cluster) stop(sig os.Signal, grace time.Duration) {
 // NameNode go away and come back at the same address.
 func (c *Cluster) Restart() {
 	c.t.Helper()
+	if c.opts.ha {
+		c.t.Fatalf("hdfstest: Restart is not supported with WithHA")
+	}
 	port := c.Port()
 	c.Stop()
 	c.start(port)
@@ -246,6 +317,9 @@ func (c *Cluster) Restart() {
 // Start starts a stopped cluster again on its port with its data.
 func (c *Cluster) Start() {
 	c.t.Helper()
+	if c.opts.ha {
+		c.t.Fatalf("hdfstest: Start after Stop is not supported with WithHA")
+	}
 	if c.Running() {
 		return
 	}

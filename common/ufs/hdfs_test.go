@@ -348,3 +348,30 @@ func TestIntegrationHDFS(t *testing.T) {
 		writeFile(t, u, c.URI+"/mnt/after", []byte("new"), ufs.CreateOptions{})
 	})
 }
+
+// TestIntegrationHDFSHA mounts an HA nameservice by name, resolved from
+// HADOOP_CONF_DIR, and keeps working across a NameNode failover.
+func TestIntegrationHDFSHA(t *testing.T) {
+	c := hdfstest.Start(t, hdfstest.WithHA())
+	t.Setenv("HADOOP_CONF_DIR", c.HAConfDir)
+	ctx := context.Background()
+	u, err := ufs.NewRegistry().Open(ctx, "hdfs://minihdfs/ha", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	writeFile(t, u, "hdfs://minihdfs/ha/before", []byte("nn1"), ufs.CreateOptions{CreateParent: true})
+	c.Failover()
+	if a := c.Active(); a != "nn2" {
+		t.Fatalf("active NameNode after failover: %q", a)
+	}
+	// The client finds the standby, moves to the other NameNode and goes on.
+	if got := readAll(t, u, "hdfs://minihdfs/ha/before", 0); string(got) != "nn1" {
+		t.Errorf("content after failover = %q", got)
+	}
+	writeFile(t, u, "/ha/after", []byte("nn2"), ufs.CreateOptions{})
+	st, err := u.List(ctx, "hdfs://minihdfs/ha")
+	if err != nil || len(st) != 2 {
+		t.Errorf("List after failover = %+v, %v", st, err)
+	}
+}

@@ -4,7 +4,7 @@
 // that fetch.sh resolved; see README.md.
 //
 // Usage: java -cp CLASSES:JARS MiniHdfs --dir DIR [--port N] [--uri-file F]
-//            [--exit-on-stdin-close] [-Dkey=value ...]
+//            [--exit-on-stdin-close] [--ha] [-Dkey=value ...]
 //
 // --dir DIR     all state lives under DIR/hdfs (name-0-*, data); a DIR that already holds a
 //               formatted NameNode is started again without formatting, so a
@@ -16,22 +16,30 @@
 //               line). It is deleted again when the cluster stops.
 // --exit-on-stdin-close  stop when standard input reaches end of file (the
 //               test harness holds a pipe, so the JVM goes when the test does).
+// --ha          two NameNodes (nn1 active, nn2 standby, a shared edits
+//               directory) forming the HA nameservice "minihdfs": the URI is
+//               hdfs://minihdfs, DIR/conf gets a client core-site.xml and
+//               hdfs-site.xml (for HADOOP_CONF_DIR), DIR/active names the
+//               active NameNode, and the line "failover" on standard input
+//               (with --exit-on-stdin-close) makes the other one active.
 // -Dkey=value   extra Hadoop configuration.
 //
 // SIGTERM (and SIGINT) shut the cluster down cleanly.
 // Exit status 0 after a clean stop, 1 on a start-up failure, 2 on bad usage.
 import java.io.File;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
+import org.apache.hadoop.hdfs.MiniDFSNNTopology;
 
 public final class MiniHdfs {
   private MiniHdfs() {}
@@ -41,6 +49,7 @@ public final class MiniHdfs {
     int port = 0;
     File uriFile = null;
     boolean exitOnStdinClose = false;
+    boolean ha = false;
     Map<String, String> extra = new LinkedHashMap<>();
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
@@ -50,6 +59,8 @@ public final class MiniHdfs {
         port = Integer.parseInt(args[++i]);
       } else if (a.equals("--uri-file") && i + 1 < args.length) {
         uriFile = new File(args[++i]).getAbsoluteFile();
+      } else if (a.equals("--ha")) {
+        ha = true;
       } else if (a.equals("--exit-on-stdin-close")) {
         exitOnStdinClose = true;
       } else if (a.startsWith("-D") && a.indexOf('=') > 2) {
@@ -99,13 +110,20 @@ public final class MiniHdfs {
     long t0 = System.nanoTime();
     MiniDFSCluster cluster;
     try {
-      cluster = new MiniDFSCluster.Builder(conf, base)
-          .nameNodePort(port)
+      MiniDFSCluster.Builder b = new MiniDFSCluster.Builder(conf, base)
           .numDataNodes(1)
           .format(format)
           .checkDataNodeAddrConfig(true)
-          .waitSafeMode(true)
-          .build();
+          .waitSafeMode(true);
+      if (ha) {
+        b.nnTopology(MiniDFSNNTopology.simpleHATopology());
+      } else {
+        b.nameNodePort(port);
+      }
+      cluster = b.build();
+      if (ha) {
+        cluster.transitionToActive(0);
+      }
       cluster.waitActive();
     } catch (Throwable e) {
       System.err.println("minihdfs: start failed: " + e);
@@ -113,7 +131,26 @@ public final class MiniHdfs {
       System.exit(1);
       return;
     }
-    String uri = "hdfs://127.0.0.1:" + cluster.getNameNodePort();
+    try {
+      serve(cluster, ha, dir, uriFile, exitOnStdinClose, format, t0);
+    } catch (Throwable e) {
+      // Hadoop's threads would keep the JVM alive: exit.
+      System.err.println("minihdfs: " + e);
+      e.printStackTrace();
+      System.exit(1);
+    }
+  }
+
+  private static void serve(MiniDFSCluster cluster, boolean ha, File dir, File uriFile,
+      boolean exitOnStdinClose, boolean format, long t0) throws Exception {
+    String uri;
+    if (ha) {
+      uri = "hdfs://" + NAMESERVICE;
+      writeClientConf(dir, cluster);
+      writeAtomically(new File(dir, "active"), "nn1");
+    } else {
+      uri = "hdfs://127.0.0.1:" + cluster.getNameNodePort();
+    }
 
     // Stop on SIGTERM, SIGINT or (with --exit-on-stdin-close) the end of
     // standard input. The main thread shuts the cluster down; a JVM shutdown
@@ -125,13 +162,17 @@ public final class MiniHdfs {
     };
     sun.misc.Signal.handle(new sun.misc.Signal("TERM"), onSignal);
     sun.misc.Signal.handle(new sun.misc.Signal("INT"), onSignal);
+    final MiniDFSCluster haCluster = ha ? cluster : null;
+    final File haDir = dir;
     if (exitOnStdinClose) {
       Thread w = new Thread(() -> {
-        InputStream in = System.in;
-        byte[] buf = new byte[256];
-        try {
-          while (in.read(buf) >= 0) {
-            // ignore input
+        try (java.io.BufferedReader in = new java.io.BufferedReader(
+            new java.io.InputStreamReader(System.in, StandardCharsets.UTF_8))) {
+          String line;
+          while ((line = in.readLine()) != null) {
+            if (line.trim().equals("failover") && haCluster != null) {
+              failover(haCluster, haDir);
+            }
           }
         } catch (IOException e) {
           // treat as closed
@@ -144,10 +185,7 @@ public final class MiniHdfs {
     }
 
     if (uriFile != null) {
-      File tmp = new File(uriFile.getPath() + ".tmp");
-      Files.write(tmp.toPath(), (uri + "\n").getBytes(StandardCharsets.UTF_8));
-      Files.move(tmp.toPath(), uriFile.toPath(), StandardCopyOption.ATOMIC_MOVE,
-          StandardCopyOption.REPLACE_EXISTING);
+      writeAtomically(uriFile, uri);
     }
     System.err.printf("minihdfs: serving %s (formatted: %b, started in %d ms)%n",
         uri, format, (System.nanoTime() - t0) / 1_000_000);
@@ -171,5 +209,63 @@ public final class MiniHdfs {
     }
     System.err.println("minihdfs: stopped");
     System.exit(status);
+  }
+
+  private static final String NAMESERVICE = "minihdfs";
+
+  // writeAtomically writes line to f through a temporary name and a rename.
+  private static void writeAtomically(File f, String line) throws IOException {
+    File tmp = new File(f.getPath() + ".tmp");
+    Files.write(tmp.toPath(), (line + "\n").getBytes(StandardCharsets.UTF_8));
+    Files.move(tmp.toPath(), f.toPath(), StandardCopyOption.ATOMIC_MOVE,
+        StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  // writeClientConf writes DIR/conf/{core,hdfs}-site.xml describing the HA
+  // nameservice, for clients (HADOOP_CONF_DIR=DIR/conf).
+  private static void writeClientConf(File dir, MiniDFSCluster cluster) throws IOException {
+    File conf = new File(dir, "conf");
+    conf.mkdirs();
+    List<String> core = new ArrayList<>();
+    core.add(prop("fs.defaultFS", "hdfs://" + NAMESERVICE));
+    List<String> hdfs = new ArrayList<>();
+    hdfs.add(prop("dfs.nameservices", NAMESERVICE));
+    hdfs.add(prop("dfs.ha.namenodes." + NAMESERVICE, "nn1,nn2"));
+    for (int i = 0; i < 2; i++) {
+      hdfs.add(prop("dfs.namenode.rpc-address." + NAMESERVICE + ".nn" + (i + 1),
+          "127.0.0.1:" + cluster.getNameNodePort(i)));
+    }
+    hdfs.add(prop("dfs.client.failover.proxy.provider." + NAMESERVICE,
+        "org.apache.hadoop.hdfs.server.namenode.ha.ConfiguredFailoverProxyProvider"));
+    writeXml(new File(conf, "core-site.xml"), core);
+    writeXml(new File(conf, "hdfs-site.xml"), hdfs);
+  }
+
+  private static String prop(String k, String v) {
+    return "  <property><name>" + k + "</name><value>" + v + "</value></property>";
+  }
+
+  private static void writeXml(File f, List<String> props) throws IOException {
+    StringBuilder b = new StringBuilder("<?xml version=\"1.0\"?>\n<configuration>\n");
+    for (String p : props) {
+      b.append(p).append('\n');
+    }
+    b.append("</configuration>");
+    writeAtomically(f, b.toString());
+  }
+
+  // failover makes the standby NameNode active and the active one standby.
+  private static synchronized void failover(MiniDFSCluster cluster, File dir) {
+    try {
+      int active = cluster.getNameNode(0).isActiveState() ? 0 : 1;
+      int next = 1 - active;
+      cluster.transitionToStandby(active);
+      cluster.transitionToActive(next);
+      writeAtomically(new File(dir, "active"), "nn" + (next + 1));
+      System.err.println("minihdfs: failover: nn" + (next + 1) + " is active");
+    } catch (Throwable e) {
+      System.err.println("minihdfs: failover failed: " + e);
+      e.printStackTrace();
+    }
   }
 }

@@ -3,14 +3,16 @@
 # NameNode, one DataNode, real Hadoop code) with all state under DIR, on
 # loopback ports, and wait until it serves. See README.md.
 #
-#   deploy/hdfs/start.sh [--port N] [--timeout SECONDS] [--foreground] DIR [-Dkey=value ...]
+#   deploy/hdfs/start.sh [--port N] [--timeout SECONDS] [--foreground] [--ha] DIR [-Dkey=value ...]
 #
 # Prints hdfs://127.0.0.1:PORT when the NameNode is out of safe mode and the
 # DataNode has registered; the same URI is in DIR/uri, the JVM's pid in
 # DIR/minihdfs.pid and its log in DIR/minihdfs.log. Starting again on a DIR
 # that was stopped reuses its data and (unless --port says otherwise) its
 # port. --foreground execs the JVM in place (the test harness uses this; the
-# JVM then also stops when its standard input closes).
+# JVM then also stops when its standard input closes). --ha starts two
+# NameNodes as the HA nameservice hdfs://minihdfs (client configuration in
+# DIR/conf; see MiniHdfs.java).
 #
 # Environment: MINIHDFS_HEAP (default 512m), MINIHDFS_LOG_LEVEL (SLF4J level,
 # default info), JAVA (default java from PATH). Works offline once fetch.sh
@@ -29,6 +31,7 @@ while (($#)); do
 	--timeout) timeout="$2"; shift 2 ;;
 	--foreground) foreground=1; shift ;;
 	-D*) extra+=("$1"); shift ;;
+	--ha) extra+=("--ha"); shift ;;
 	-h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "start.sh: unknown option $1" >&2; exit 2 ;;
 	*)
@@ -115,5 +118,5 @@ while [[ ! -s "$dir/uri" ]]; do
 	sleep 0.1
 done
 uri="$(cat "$dir/uri")"
-echo "${uri##*:}" >"$dir/port"
+[[ "$uri" == hdfs://127.0.0.1:* ]] && echo "${uri##*:}" >"$dir/port"
 echo "$uri"
