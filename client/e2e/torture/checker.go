@@ -83,13 +83,15 @@ type xor struct {
 
 // Report is the checker's verdict.
 type Report struct {
-	Ops       Counts         // operations by kind and outcome
-	Faults    map[string]int // faults by kind
-	Checked   int            // operations checked
-	Acked     int            // acknowledged operations among them
-	Lost      int            // acknowledged operations whose effect is missing from the final state
-	Paths     int            // paths in the final namespace under the root
-	Errors    map[string]int // client errors by kind (numbers masked), for the summary
+	Ops       Counts                   // operations by kind and outcome
+	Faults    map[string]int           // faults by kind
+	FaultTime map[string]time.Duration // total and ...
+	FaultMax  map[string]time.Duration // ... longest time from injection to healed, by kind
+	Checked   int                      // operations checked
+	Acked     int                      // acknowledged operations among them
+	Lost      int                      // acknowledged operations whose effect is missing from the final state
+	Paths     int                      // paths in the final namespace under the root
+	Errors    map[string]int           // client errors by kind (numbers masked), for the summary
 	Anomalies []string
 }
 
@@ -110,9 +112,10 @@ func (r *Report) Summary() string {
 		total += n
 	}
 	sort.Strings(kinds)
-	fmt.Fprintf(&b, "faults injected: %d\n", total)
+	fmt.Fprintf(&b, "faults injected: %d (kind, count, mean and longest time from injection to healed)\n", total)
 	for _, k := range kinds {
-		fmt.Fprintf(&b, "  %-35s %d\n", k, r.Faults[k])
+		n := r.Faults[k]
+		fmt.Fprintf(&b, "  %-35s %5d  mean %5.1fs  max %5.1fs\n", k, n, (r.FaultTime[k] / time.Duration(n)).Seconds(), r.FaultMax[k].Seconds())
 	}
 	if len(r.Errors) > 0 {
 		type kv struct {
@@ -152,9 +155,14 @@ func (r *Report) Summary() string {
 // lists paths the harness created (the clients' directories). Reads and
 // listings are checked against the model at the time they ran.
 func Check(ops []Op, faults []Fault, final map[string]Entry, root string, fixed []string) *Report {
-	r := &Report{Ops: Counts{}, Faults: map[string]int{}, Errors: map[string]int{}}
+	r := &Report{Ops: Counts{}, Faults: map[string]int{}, Errors: map[string]int{},
+		FaultTime: map[string]time.Duration{}, FaultMax: map[string]time.Duration{}}
 	for _, f := range faults {
 		r.Faults[f.Kind]++
+		if d := f.Healed.Sub(f.Start); d > 0 {
+			r.FaultTime[f.Kind] += d
+			r.FaultMax[f.Kind] = max(r.FaultMax[f.Kind], d)
+		}
 		if f.Err != "" {
 			r.anomaly("fault %s on %s at %s: %s", f.Kind, f.Target, f.Start.Format("15:04:05.000"), f.Err)
 		}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -140,7 +141,9 @@ type cluster struct {
 	masters    []*node
 	workers    []*node
 	inquirer   *zkleader.Inquirer
-	netns      bool   // masters run in network namespaces (the partition fault is possible)
+	netns      bool // masters run in network namespaces (the partition fault is possible)
+	links      []*netnsLink
+	tiers      []string
 	noNetns    string // why not
 }
 
@@ -196,6 +199,7 @@ func newCluster(t *testing.T, masters, workers int, home string) *cluster {
 				t.Fatalf("network namespace for %s: %v", n.name, err)
 			}
 			n.link = l
+			c.links = append(c.links, l)
 			n.host = l.nsIP
 			n.props["alluxio.master.hostname"] = l.nsIP
 			var fwd []string
@@ -289,6 +293,7 @@ func (c *cluster) newNode(kind string, i int, host string) *node {
 			c.t.Fatal(err)
 		}
 		c.t.Cleanup(func() { os.RemoveAll(tier) })
+		c.tiers = append(c.tiers, tier)
 		n.props["alluxio.worker.hostname"] = host
 		n.props["alluxio.worker.rpc.port"] = strconv.Itoa(n.rpcPort)
 		n.props["alluxio.worker.web.port"] = strconv.Itoa(stablePort(c.t))
@@ -855,3 +860,52 @@ func tcpForwarder(t *testing.T, addr, target string) string {
 }
 
 var errStopped = errors.New("stopped")
+
+// emergencyStop is the last resort of the watchdog (hard deadline, or an
+// interrupt), which runs outside the test goroutine: it kills every process
+// and deletes the namespaces and tier directories without waiting for
+// anything, because t.Cleanup will not run when the test binary dies.
+func (c *cluster) emergencyStop() {
+	for _, n := range append(append([]*node{}, c.masters...), c.workers...) {
+		if p := n.p; p != nil && p.cmd.Process != nil {
+			_ = p.cmd.Process.Kill()
+		}
+	}
+	c.zk.Stop()
+	for _, l := range c.links {
+		_, _ = ipCmd("netns", "del", l.ns)
+		_, _ = ipCmd("link", "del", l.vethHost)
+	}
+	for _, d := range c.tiers {
+		os.RemoveAll(d)
+	}
+}
+
+// watchdog ends the run at the hard deadline, or on SIGINT/SIGTERM, after
+// an emergencyStop; stop disarms it.
+func (c *cluster) watchdog(limit time.Duration) (stop func()) {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	timer := time.NewTimer(limit)
+	go func() {
+		select {
+		case <-done:
+			return
+		case s := <-sigs:
+			fmt.Fprintf(os.Stderr, "torture: %v: killing every process and deleting the namespaces\n", s)
+		case <-timer.C:
+			fmt.Fprintf(os.Stderr, "torture: hard deadline (%v) passed: killing every process and deleting the namespaces\n", limit)
+		}
+		c.emergencyStop()
+		os.Exit(2)
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(done)
+			timer.Stop()
+			signal.Stop(sigs)
+		})
+	}
+}
