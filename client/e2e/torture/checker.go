@@ -92,6 +92,9 @@ type Report struct {
 	Lost      int                      // acknowledged operations whose effect is missing from the final state
 	Paths     int                      // paths in the final namespace under the root
 	Errors    map[string]int           // client errors by kind (numbers masked), for the summary
+	// Resolved counts how the indeterminate operations turned out in the
+	// final state: "applied", "not applied", "left incomplete" (a create).
+	Resolved  map[string]int
 	Anomalies []string
 }
 
@@ -116,6 +119,10 @@ func (r *Report) Summary() string {
 	for _, k := range kinds {
 		n := r.Faults[k]
 		fmt.Fprintf(&b, "  %-35s %5d  mean %5.1fs  max %5.1fs\n", k, n, (r.FaultTime[k] / time.Duration(n)).Seconds(), r.FaultMax[k].Seconds())
+	}
+	if len(r.Resolved) > 0 {
+		fmt.Fprintf(&b, "indeterminate operations in the final state: applied %d, not applied %d, left incomplete %d\n",
+			r.Resolved["applied"], r.Resolved["not applied"], r.Resolved["left incomplete"])
 	}
 	if len(r.Errors) > 0 {
 		type kv struct {
@@ -156,7 +163,7 @@ func (r *Report) Summary() string {
 // listings are checked against the model at the time they ran.
 func Check(ops []Op, faults []Fault, final map[string]Entry, root string, fixed []string) *Report {
 	r := &Report{Ops: Counts{}, Faults: map[string]int{}, Errors: map[string]int{},
-		FaultTime: map[string]time.Duration{}, FaultMax: map[string]time.Duration{}}
+		FaultTime: map[string]time.Duration{}, FaultMax: map[string]time.Duration{}, Resolved: map[string]int{}}
 	for _, f := range faults {
 		r.Faults[f.Kind]++
 		if d := f.Healed.Sub(f.Start); d > 0 {
@@ -354,6 +361,36 @@ func Check(ops []Op, faults []Fault, final map[string]Entry, root string, fixed 
 			r.anomaly("definite failure applied: %s is %s, want %s after %s", p, why, s, describe(s.cause))
 		default:
 			r.anomaly("%s is %s, want %s after %s", p, why, s, describe(s.cause))
+		}
+	}
+	for i := range sorted {
+		op := &sorted[i]
+		if op.Outcome != Indeterminate {
+			continue
+		}
+		e, present := final[op.Path]
+		switch op.Kind {
+		case OpCreate, OpMkdir:
+			switch {
+			case present && !e.IsDir && !e.Complete:
+				r.Resolved["left incomplete"]++
+			case present:
+				r.Resolved["applied"]++
+			default:
+				r.Resolved["not applied"]++
+			}
+		case OpDelete:
+			if present {
+				r.Resolved["not applied"]++
+			} else {
+				r.Resolved["applied"]++
+			}
+		case OpRename:
+			if _, ok := final[op.Dst]; ok {
+				r.Resolved["applied"]++
+			} else {
+				r.Resolved["not applied"]++
+			}
 		}
 	}
 	for _, x := range xors {

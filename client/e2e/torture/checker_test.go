@@ -124,6 +124,9 @@ func TestCheckCountsAndFaults(t *testing.T) {
 	if r.Ops[OpCreate][OK] != 1 || r.Ops[OpCreate][Failed] != 1 || r.Ops[OpMkdir][Indeterminate] != 1 || r.Acked != 1 {
 		t.Errorf("counts = %v, acked %d", r.Ops, r.Acked)
 	}
+	if r.Resolved["not applied"] != 1 || r.Resolved["applied"] != 0 {
+		t.Errorf("resolved = %v, want the indeterminate mkdir not applied", r.Resolved)
+	}
 	if r.Faults[FaultKillLeader] != 2 || r.Faults[FaultZKQuorum] != 1 {
 		t.Errorf("faults = %v", r.Faults)
 	}
@@ -131,7 +134,7 @@ func TestCheckCountsAndFaults(t *testing.T) {
 		t.Errorf("anomalies = %q, want the fault's recovery error", r.Anomalies)
 	}
 	s := r.Summary()
-	for _, want := range []string{"operations checked: 3 (1 acknowledged)", "kill-9-leader", "acknowledged operations lost: 0", "anomalies: 1", "connection refused N.N.N.N:N"} {
+	for _, want := range []string{"operations checked: 3 (1 acknowledged)", "kill-9-leader", "acknowledged operations lost: 0", "anomalies: 1", "connection refused N.N.N.N:N", "applied 0, not applied 1"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("summary lacks %q:\n%s", want, s)
 		}
