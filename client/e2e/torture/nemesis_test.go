@@ -33,6 +33,8 @@ type nemesis struct {
 	logf  func(format string, args ...any)
 	// quorumLoss records the windows in which ZooKeeper had no quorum.
 	quorumLoss [][2]time.Time
+	// pauseShortMoved counts short pauses after which another term led.
+	pauseShortMoved int
 }
 
 func newNemesis(c *cluster, hist *History, seed uint64, logf func(string, ...any)) *nemesis {
@@ -114,6 +116,12 @@ func (n *nemesis) inject(kind string) Fault {
 		_ = c.signal(leader, syscall.SIGSTOP)
 		hold(d)
 		_ = c.signal(leader, syscall.SIGCONT)
+		// A pause below the session timeout need not cost the leadership
+		// (the detail says whether it did; either is safe).
+		if m, e, err := c.waitLeader(nil, 60*time.Second); err == nil && (m != leader || e != epoch) {
+			f.Detail += fmt.Sprintf("; leadership moved to %s (epoch %d)", m.name, e)
+			n.pauseShortMoved++
+		}
 	case FaultPauseLong:
 		f.Target = leader.name
 		_ = c.signal(leader, syscall.SIGSTOP)

@@ -213,6 +213,7 @@ func runTorture(t *testing.T, cfg tortureConfig) {
 
 	summary := fmt.Sprintf("torture run: seed %d, %v of faults (%v in all), %d clients, ZooKeeper session timeout %v, masters in network namespaces: %v\n",
 		cfg.seed, faultTime.Round(time.Second), time.Since(began).Round(time.Second), cfg.clients, sessionTimeout, c.netns) + report.Summary()
+	summary += fmt.Sprintf("pauses below the session timeout after which another term led: %d\n", nem.pauseShortMoved)
 	if jr != nil {
 		summary += fmt.Sprintf("journal: %d entries, %d terms (epochs %s), last seq %d; masters agree on seq %d, state digest %.16s\n",
 			jr.Entries, len(jr.Terms), epochRange(jr.Terms), jr.LastSeq, seq, digest)
