@@ -206,6 +206,16 @@ func (m *Master) LastSeq() int64 {
 	return m.lastSeq
 }
 
+// Replayed records where a replay or catch-up of the journal ended. A
+// checkpoint's entries carry no sequence numbers, so a master whose journal
+// ends with a checkpoint learns its last seq and epoch only from this.
+func (m *Master) Replayed(seq, epoch int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.lastSeq = max(m.lastSeq, seq)
+	m.lastEpoch = max(m.lastEpoch, epoch)
+}
+
 // LastEpoch is the largest epoch seen in applied entries.
 func (m *Master) LastEpoch() int64 {
 	m.mu.RLock()

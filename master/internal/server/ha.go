@@ -205,6 +205,7 @@ func (h *haMaster) tailLoop(ctx context.Context) {
 				}
 			} else {
 				seen, lastErr = fp, ""
+				h.maybeCheckpoint(ctx)
 			}
 		}
 		select {
@@ -239,6 +240,67 @@ func (h *haMaster) fingerprint() string {
 	return b.String()
 }
 
+// maybeCheckpoint writes a checkpoint when the applied journal is
+// alluxio.master.journal.checkpoint.period.entries past the newest one.
+// Standbys checkpoint, so that the leader need not (Alluxio's UFS journal
+// does the same): the namespace's read lock, held while the checkpoint is
+// written, then pauses only this standby's tailing, not the leader's writes.
+// Winning the election cancels ctx, which abandons a checkpoint in progress.
+func (h *haMaster) maybeCheckpoint(ctx context.Context) {
+	seq := h.s.fs.LastSeq()
+	// The journal knows its own checkpoints; another master's are in the
+	// folder.
+	if !h.s.journal.NeedsCheckpoint(seq) || seq-newestCheckpoint(h.s.journal.Dir()) < h.period() {
+		return
+	}
+	if err := h.s.fs.Checkpoint(ctx, h.s.journal); err != nil && ctx.Err() == nil {
+		h.log.Warn("standby checkpoint failed", "err", err)
+	}
+}
+
+func (h *haMaster) period() int64 {
+	return h.s.conf.GetInt64("alluxio.master.journal.checkpoint.period.entries")
+}
+
+// newestCheckpoint returns the last seq the newest checkpoint in the journal
+// folder covers (checkpoints/0x0-0x<end>, docs/journal-format.md), 0 if none.
+func newestCheckpoint(folder string) int64 {
+	ents, _ := os.ReadDir(filepath.Join(folder, "checkpoints"))
+	var newest int64
+	for _, e := range ents {
+		var end int64
+		if _, err := fmt.Sscanf(e.Name(), "0x0-0x%x", &end); err == nil && e.Name() == fmt.Sprintf("0x0-0x%x", end) {
+			newest = max(newest, end-1)
+		}
+	}
+	return newest
+}
+
+// leaderCheckpoints is the leader's checkpoint policy in HA mode: a
+// fallback for when no standby checkpoints (none running, or all lagging).
+// It writes one only at twice the period past the newest checkpoint in the
+// folder, whoever wrote it. The folder is read only when the last reading
+// says a checkpoint is due.
+type leaderCheckpoints struct {
+	*journal.Journal
+	period int64
+
+	mu     sync.Mutex
+	newest int64 // from the last reading of the folder
+}
+
+func (l *leaderCheckpoints) NeedsCheckpoint(lastSeq int64) bool {
+	if !l.Journal.NeedsCheckpoint(lastSeq - l.period) {
+		return false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if lastSeq-l.newest >= 2*l.period {
+		l.newest = newestCheckpoint(l.Dir())
+	}
+	return lastSeq-l.newest >= 2*l.period
+}
+
 // catchUp applies the journal's new entries, replaying from scratch when
 // the journal says so.
 func (h *haMaster) catchUp(ctx context.Context) (journal.ReplayResult, error) {
@@ -246,6 +308,9 @@ func (h *haMaster) catchUp(ctx context.Context) (journal.ReplayResult, error) {
 	if errors.Is(err, journal.ErrReplayNeeded) {
 		h.log.Info("replaying the journal from the start", "reason", err)
 		res, err = h.s.journal.Replay(ctx, h.s.fs)
+	}
+	if err == nil {
+		h.s.fs.Replayed(res.LastSeq, res.LastEpoch)
 	}
 	return res, err
 }
@@ -281,7 +346,7 @@ func (h *haMaster) leadTerm(ctx context.Context, term *zkleader.Term) bool {
 	}
 	tw := &termWriter{Writer: w, epoch: epoch, valid: term.Valid, hook: h.s.opts.FlushHook}
 	h.s.bm.BeginTerm()
-	h.s.fs.StartLeading(tw, h.s.journal)
+	h.s.fs.StartLeading(tw, &leaderCheckpoints{Journal: h.s.journal, period: h.period()})
 	h.lead.Lead(epoch, term.Valid)
 	log.Info("leading", "epoch", epoch, "journal_seq", h.s.fs.LastSeq(), "took", time.Since(t0))
 
@@ -394,6 +459,7 @@ func (h *haMaster) stepDown(ctx context.Context, w journal.Writer) {
 		}
 		return
 	}
+	h.s.fs.Replayed(res.LastSeq, res.LastEpoch)
 	h.log.Info("standby again: state rebuilt from the journal", "last_seq", res.LastSeq, "took", time.Since(t0))
 }
 

@@ -290,6 +290,50 @@ func TestIntegrationHA(t *testing.T) {
 	t.Run("PartitionNoOverlap", func(t *testing.T) { testPartitionNoOverlap(t, zk) })
 	t.Run("MasterInfoUnavailableParticipant", func(t *testing.T) { testUnavailableParticipant(t, zk) })
 	t.Run("StartUpSafety", func(t *testing.T) { testStartUpSafety(t, zk) })
+	t.Run("StandbyCheckpoints", func(t *testing.T) { testStandbyCheckpoints(t, zk) })
+}
+
+// testStandbyCheckpoints: a standby writes the checkpoints, the leader none
+// while a standby keeps up; a master started later loads the standby's
+// checkpoint to the leader's digest; a leader alone falls back to writing
+// them at twice the period.
+func testStandbyCheckpoints(t *testing.T, zk *zktest.Ensemble) {
+	const period = 20
+	c := newHACluster(t, zk, 0)
+	extra := map[string]string{"alluxio.master.journal.checkpoint.period.entries": fmt.Sprint(period)}
+	c.nodes = append(c.nodes, c.start("m0", extra))
+	leader := c.waitLeader(10 * time.Second)
+	c.nodes = append(c.nodes, c.start("m1", extra))
+	standby := c.nodes[1]
+	written := func(n *haNode) bool { return strings.Contains(n.logs.String(), `msg="checkpoint written"`) }
+	for round := 0; round < 3; round++ {
+		mkdirs(t, leader, fmt.Sprintf("/cp%d-", round), period)
+		pollUntil(t, 10*time.Second, "a standby checkpoint", func() bool {
+			return newestCheckpoint(leader.srv.journal.Dir()) >= int64((round+1)*period)
+		})
+	}
+	if !written(standby) || written(leader) {
+		t.Fatalf("checkpoint writers: standby %v, leader %v (want the standby only)", written(standby), written(leader))
+	}
+	c.waitSynced(leader)
+	late := c.start("m2", extra)
+	c.nodes = append(c.nodes, late)
+	if !strings.Contains(late.logs.String(), "checkpoint_seq=") || strings.Contains(late.logs.String(), "checkpoint_seq=0 ") {
+		t.Fatalf("the late master did not start from a checkpoint:\n%s", late.logs.String())
+	}
+	c.waitSynced(leader)
+
+	// Alone, the leader writes one at twice the period.
+	late.stop(t)
+	standby.stop(t)
+	before := newestCheckpoint(leader.srv.journal.Dir())
+	mkdirs(t, leader, "/alone-", 2*period+5)
+	pollUntil(t, 10*time.Second, "the lone leader's checkpoint", func() bool {
+		return newestCheckpoint(leader.srv.journal.Dir()) > before
+	})
+	if !written(leader) {
+		t.Fatal("a new checkpoint but not from the leader")
+	}
 }
 
 // testPartitionNoOverlap black-holes the leader's ZooKeeper traffic (a

@@ -218,6 +218,7 @@ func (s *Server) replayAll(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("replay journal %s: %w", folder, err)
 	}
+	s.fs.Replayed(res.LastSeq, res.LastEpoch)
 	s.replay = res
 	s.log.Info("journal replayed", "folder", folder, "entries", res.Entries, "last_seq", res.LastSeq, "last_epoch", res.LastEpoch,
 		"checkpoint_seq", res.CheckpointSeq, "inodes", s.fs.InodeCount(), "took", time.Since(t0))
