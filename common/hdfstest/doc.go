@@ -19,7 +19,8 @@
 //
 // Start runs deploy/hdfs/fetch.sh first (a no-op once the jars are cached).
 // If java, javac or mvn is missing, or the jars cannot be fetched, the test
-// fails with the command that fixes it; it never skips. The environment
+// fails with the command that fixes it; it never skips (except with
+// go test -short, the project's unit-only tier, where it says so). The environment
 // variable ALLUXIO_HDFS_DEPLOY names the deploy/hdfs directory when the test
 // does not run inside the repository.
 //

@@ -79,9 +79,13 @@ type Cluster struct {
 }
 
 // Start starts HDFS in a new temporary directory and waits until it serves.
-// t.Cleanup stops it.
+// t.Cleanup stops it. With go test -short it skips the test, as the
+// project's other integration tests do.
 func Start(t testing.TB, opts ...Option) *Cluster {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("hdfstest: starts a real HDFS; skipped with -short (the project's unit-only tier)")
+	}
 	c := &Cluster{t: t, opts: options{startTimeout: 120 * time.Second}}
 	for _, o := range opts {
 		o(&c.opts)

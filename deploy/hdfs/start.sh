@@ -53,13 +53,15 @@ fi
 "$here/fetch.sh"
 cp="$(cat "$here/.classpath")"
 
-# Compile the launcher when its source changed. Compile into a fresh
-# directory and rename it into place, so concurrent starts never see a
-# half-written class.
-classes="$here/.build/classes"
-if [[ ! -f "$classes/MiniHdfs.class" || "$here/MiniHdfs.java" -nt "$classes/MiniHdfs.class" || "$here/.classpath" -nt "$classes/MiniHdfs.class" ]]; then
+# Compile the launcher into a directory named by the hash of its source and
+# classpath, through a temporary directory renamed into place: concurrent
+# starts (test packages run in parallel) never see a half-written or
+# replaced class.
+sum="$(cat "$here/MiniHdfs.java" "$here/.classpath" | sha256sum | cut -c1-16)"
+classes="$here/.build/classes-$sum"
+if [[ ! -f "$classes/MiniHdfs.class" ]]; then
 	mkdir -p "$here/.build"
-	tmp="$(mktemp -d "$here/.build/classes.XXXXXX")"
+	tmp="$(mktemp -d "$here/.build/tmp.XXXXXX")"
 	# javac warns about sun.misc.Signal (used for SIGTERM); show its output
 	# only when it fails.
 	if ! out="$(javac -nowarn -d "$tmp" -cp "$cp" "$here/MiniHdfs.java" 2>&1)"; then
@@ -68,10 +70,7 @@ if [[ ! -f "$classes/MiniHdfs.class" || "$here/MiniHdfs.java" -nt "$classes/Mini
 		echo "start.sh: javac failed" >&2
 		exit 1
 	fi
-	old="$here/.build/old.$$"
-	[[ -d "$classes" ]] && mv "$classes" "$old" 2>/dev/null || true
-	mv -T "$tmp" "$classes" 2>/dev/null || rm -rf "$tmp" # lost a race: the other copy is as good
-	rm -rf "$old"
+	mv -T "$tmp" "$classes" 2>/dev/null || rm -rf "$tmp" # lost a race: the other copy is the same
 fi
 
 if [[ -z "$port" && -s "$dir/port" ]]; then
