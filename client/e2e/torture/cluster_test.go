@@ -147,9 +147,24 @@ type cluster struct {
 	noNetns    string // why not
 }
 
+// clusterConfig sizes a cluster.
+type clusterConfig struct {
+	masters, workers int
+	zkServers        int    // default 3
+	noNetns          bool   // keep the masters in the test's namespace even as root
+	home             string // default t.TempDir()
+}
+
 // newCluster starts ZooKeeper, sets up the namespaces, formats the journal
 // and writes every node's configuration; it starts no Alluxio process.
-func newCluster(t *testing.T, masters, workers int, home string) *cluster {
+func newCluster(t *testing.T, cfg clusterConfig) *cluster {
+	masters, workers, home := cfg.masters, cfg.workers, cfg.home
+	if home == "" {
+		home = t.TempDir()
+	}
+	if cfg.zkServers == 0 {
+		cfg.zkServers = 3
+	}
 	t.Helper()
 	c := &cluster{
 		t: t, bin: binaries(t), home: home,
@@ -163,7 +178,7 @@ func newCluster(t *testing.T, masters, workers int, home string) *cluster {
 			t.Fatal(err)
 		}
 	}
-	c.zk = zktest.Start(t, 3, zktest.WithTickTime(200*time.Millisecond))
+	c.zk = zktest.Start(t, cfg.zkServers, zktest.WithTickTime(200*time.Millisecond))
 	c.common = map[string]string{
 		"alluxio.zookeeper.enabled":               "true",
 		"alluxio.zookeeper.address":               c.zk.ConnectString(),
@@ -186,7 +201,9 @@ func newCluster(t *testing.T, masters, workers int, home string) *cluster {
 		InquiryRetry:      -1,
 	})
 	t.Cleanup(func() { _ = c.inquirer.Close() })
-	if why := netnsUnavailable(); why != "" {
+	if why := netnsUnavailable(); cfg.noNetns {
+		c.noNetns = "not wanted by this test"
+	} else if why != "" {
 		c.noNetns = why
 	} else {
 		c.netns = true

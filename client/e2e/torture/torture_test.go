@@ -93,7 +93,7 @@ func runTorture(t *testing.T, cfg tortureConfig) {
 	}
 	t.Logf("torture: seed %d (TORTURE_SEED=%d repeats the fault schedule and the clients' choices), %v of faults (at least %d), %d clients; run directory %s",
 		cfg.seed, cfg.seed, cfg.duration, cfg.minFaults, cfg.clients, home)
-	c := newCluster(t, 3, 2, home)
+	c := newCluster(t, clusterConfig{masters: 3, workers: 2, home: home})
 	// The hard deadline: faults, then at most 10 minutes of checks.
 	stopWatchdog := c.watchdog(cfg.faultDeadline + 10*time.Minute)
 	t.Cleanup(stopWatchdog)
