@@ -27,6 +27,10 @@ type tortureConfig struct {
 	// faultDeadline bounds the nemesis: past it no fault is injected even
 	// if minFaults are not reached (the checks follow).
 	faultDeadline time.Duration
+	// checkBudget bounds what follows the faults (stopping the clients,
+	// reading the final state, the journal): the watchdog fires at
+	// faultDeadline + checkBudget.
+	checkBudget time.Duration
 }
 
 // envSeed returns TORTURE_SEED, or a seed from the clock (logged, so a run
@@ -61,7 +65,7 @@ func TestIntegrationTortureShort(t *testing.T) {
 	}
 	runTorture(t, tortureConfig{
 		duration: 60 * time.Second, minFaults: 10, clients: envClients(t), seed: envSeed(t),
-		faultDeadline: 4 * time.Minute,
+		faultDeadline: 4 * time.Minute, checkBudget: 5 * time.Minute,
 	})
 }
 
@@ -78,7 +82,7 @@ func TestIntegrationTorture(t *testing.T) {
 	}
 	runTorture(t, tortureConfig{
 		duration: d, minFaults: 10, clients: envClients(t), seed: envSeed(t),
-		faultDeadline: d + 10*time.Minute,
+		faultDeadline: d + 10*time.Minute, checkBudget: 10 * time.Minute,
 	})
 }
 
@@ -94,8 +98,8 @@ func runTorture(t *testing.T, cfg tortureConfig) {
 	t.Logf("torture: seed %d (TORTURE_SEED=%d repeats the fault schedule and the clients' choices), %v of faults (at least %d), %d clients; run directory %s",
 		cfg.seed, cfg.seed, cfg.duration, cfg.minFaults, cfg.clients, home)
 	c := newCluster(t, clusterConfig{masters: 3, workers: 2, home: home})
-	// The hard deadline: faults, then at most 10 minutes of checks.
-	stopWatchdog := c.watchdog(cfg.faultDeadline + 10*time.Minute)
+	// The hard deadline: faults, then the checks.
+	stopWatchdog := c.watchdog(cfg.faultDeadline + cfg.checkBudget)
 	t.Cleanup(stopWatchdog)
 	if !c.netns {
 		t.Logf("torture: the partition fault is disabled: %s", c.noNetns)
