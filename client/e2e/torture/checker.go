@@ -543,3 +543,41 @@ func CheckNoAckWithoutQuorum(ops []Op, windows [][2]time.Time, grace time.Durati
 	}
 	return out
 }
+
+// CheckUFS compares the final namespace under root with the root UFS under
+// the same path (ufs maps Alluxio paths to what the UFS directory holds):
+// every complete file is persisted (the clients write CACHE_THROUGH) with
+// the same bytes, every directory exists, and the UFS holds nothing the
+// namespace does not (no orphan of an abandoned or deleted file, which a
+// later metadata load would bring back).
+func CheckUFS(final, ufs map[string]Entry, root string) []string {
+	var out []string
+	paths := make([]string, 0, len(final))
+	for p := range final {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		e := final[p]
+		u, ok := ufs[p]
+		switch {
+		case e.IsDir && (!ok || !u.IsDir):
+			out = append(out, fmt.Sprintf("directory %s is not a directory in the UFS", p))
+		case !e.IsDir && e.Complete && !ok:
+			out = append(out, fmt.Sprintf("complete file %s is missing from the UFS", p))
+		case !e.IsDir && e.Complete && e.Sum != "" && u.Sum != e.Sum:
+			out = append(out, fmt.Sprintf("file %s has %d bytes sha256=%s in the UFS, %d bytes sha256=%s in Alluxio", p, u.Size, short(u.Sum), e.Size, short(e.Sum)))
+		}
+	}
+	orphans := make([]string, 0)
+	for p := range ufs {
+		if _, ok := final[p]; !ok && p != root {
+			orphans = append(orphans, p)
+		}
+	}
+	sort.Strings(orphans)
+	for _, p := range orphans {
+		out = append(out, fmt.Sprintf("the UFS holds %s, which is not in the namespace", p))
+	}
+	return out
+}

@@ -218,3 +218,25 @@ func TestContentDeterministic(t *testing.T) {
 		t.Fatal("short content has the wrong length")
 	}
 }
+
+func TestCheckUFS(t *testing.T) {
+	final := map[string]Entry{d: dirEntry, d + "/f1": file("A"), d + "/inc": {Size: 1}}
+	ok := map[string]Entry{d: dirEntry, d + "/f1": file("A")}
+	if got := CheckUFS(final, ok, "/torture"); len(got) != 0 {
+		t.Errorf("consistent UFS: %q", got)
+	}
+	bad := map[string]Entry{"/torture": dirEntry, d: file("X"), d + "/f1": file("B"), d + "/orphan": file("C")}
+	got := CheckUFS(final, bad, "/torture")
+	want := []string{"directory " + d + " is not a directory", "file " + d + "/f1 has", "holds " + d + "/orphan"}
+	if len(got) != len(want) {
+		t.Fatalf("got %q, want %d anomalies", got, len(want))
+	}
+	for i, w := range want {
+		if !strings.Contains(got[i], w) {
+			t.Errorf("anomaly %d = %q, want %q", i, got[i], w)
+		}
+	}
+	if got := CheckUFS(map[string]Entry{d + "/f1": file("A")}, map[string]Entry{}, "/torture"); len(got) != 1 || !strings.Contains(got[0], "missing from the UFS") {
+		t.Errorf("missing file: %q", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -182,6 +183,13 @@ func runTorture(t *testing.T, cfg tortureConfig) {
 	for _, a := range CheckNoAckWithoutQuorum(ops, nem.quorumLoss, sessionTimeout) {
 		report.anomaly("%s", a)
 	}
+	ufs, err := ufsState(c.ufs, root)
+	if err != nil {
+		report.anomaly("reading the UFS: %v", err)
+	}
+	for _, a := range CheckUFS(final, ufs, root) {
+		report.anomaly("%s", a)
+	}
 
 	// Every master ends at one journal sequence and state digest, and the
 	// shared journal, dumped with each master's configuration, is one
@@ -329,4 +337,32 @@ func retryFor(limit time.Duration, f func() error) error {
 		}
 		time.Sleep(200 * time.Millisecond) // poll interval
 	}
+}
+
+// ufsState walks the local root UFS directory under the Alluxio path dir
+// and returns its entries keyed by Alluxio path, with the files' SHA-256.
+func ufsState(ufsRoot, dir string) (map[string]Entry, error) {
+	out := map[string]Entry{}
+	base := filepath.Join(ufsRoot, filepath.FromSlash(dir))
+	err := filepath.WalkDir(base, func(p string, de fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(ufsRoot, p)
+		if err != nil {
+			return err
+		}
+		ap := "/" + filepath.ToSlash(rel)
+		if de.IsDir() {
+			out[ap] = Entry{IsDir: true}
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		out[ap] = Entry{Complete: true, Size: int64(len(b)), Sum: Sum(b)}
+		return nil
+	})
+	return out, err
 }
