@@ -161,8 +161,7 @@ func (m *Master) GetWorkerID(addr *alluxiopb.WorkerNetAddress) (int64, error) {
 	m.byAddr[key] = id
 	w := &worker{id: id, addr: addr, blocks: map[int64]string{}, lastContact: m.cfg.Now(), startTime: m.cfg.Now()}
 	if old, ok := m.lost[id]; ok {
-		w.startTime = old.startTime
-		delete(m.lost, id)
+		w.startTime = old.startTime // it stays lost until it registers
 	}
 	m.workers[id] = w
 	return id, nil
@@ -292,9 +291,9 @@ func (m *Master) RegisterWorker(ctx context.Context, req *alluxiopb.RegisterWork
 	w.capacity = copyMap(req.GetTotalBytesOnTiers())
 	w.used = copyMap(req.GetUsedBytesOnTiers())
 	w.registered = true
+	delete(m.lost, id)
 	w.lastContact = m.cfg.Now()
 	w.toDelete = orphans // pending deletes reappear as orphans in the report
-	w.toFree = nil
 	inserted := 0
 	for _, r := range reports {
 		tier := r.tier
@@ -628,6 +627,10 @@ func (m *Master) queue(ids []int64, del bool) {
 	}
 }
 
+// minTempWorkerTTL is the least time a worker id issued by GetWorkerID is
+// kept for the worker's registration.
+const minTempWorkerTTL = time.Minute
+
 // DetectLost marks workers not heard from within the timeout as lost and
 // drops their locations. It returns the ids marked lost.
 func (m *Master) DetectLost() []int64 {
@@ -639,6 +642,15 @@ func (m *Master) DetectLost() []int64 {
 	}
 	var lost []int64
 	for id, w := range m.workers {
+		if !w.registered {
+			// An id was issued, but the worker never registered: it was
+			// never live, so it is not lost; forget it after a while.
+			if now.Sub(w.lastContact) > max(m.cfg.WorkerTimeout, minTempWorkerTTL) {
+				delete(m.workers, id)
+				delete(m.byAddr, addrKey(w.addr))
+			}
+			continue
+		}
 		if now.Sub(w.lastContact) <= m.cfg.WorkerTimeout {
 			continue
 		}

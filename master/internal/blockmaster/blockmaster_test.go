@@ -2,10 +2,12 @@ package blockmaster
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/alluxio-go/alluxio/common/rpcstatus"
 	"github.com/alluxio-go/alluxio/proto/alluxiopb"
 )
 
@@ -205,5 +207,36 @@ func TestTermsForgetWorkersAndGraceLostDetection(t *testing.T) {
 	clk.add(2 * time.Minute)
 	if lost := m.DetectLost(); len(lost) != 1 || lost[0] != w1 {
 		t.Fatalf("after the grace period: %v", lost)
+	}
+}
+
+// TestIssuedIDNeverRegistered: a worker id issued but never registered is
+// not a lost worker (it was never live); it is forgotten after
+// minTempWorkerTTL, and a lost worker that only asked for its id again
+// stays lost until it registers.
+func TestIssuedIDNeverRegistered(t *testing.T) {
+	m, _, clk := setup(t)
+	ctx := context.Background()
+	temp, err := m.GetWorkerID(&alluxiopb.WorkerNetAddress{Host: "temp", RpcPort: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := register(t, m, "h1")
+	clk.add(2 * time.Minute)
+	if lost := m.DetectLost(); len(lost) != 1 || lost[0] != w {
+		t.Fatalf("lost %v, want only the registered worker %d", lost, w)
+	}
+	if err := m.RegisterWorker(ctx, &alluxiopb.RegisterWorkerRequest{WorkerId: temp, StorageTiers: []string{"MEM"}}); !errors.Is(err, rpcstatus.ErrNotFound) {
+		t.Fatalf("register with a forgotten id: %v", err)
+	}
+	if _, err := m.GetWorkerID(&alluxiopb.WorkerNetAddress{Host: "h1", RpcPort: 29999}); err != nil {
+		t.Fatal(err)
+	}
+	if _, lost := m.WorkerInfoList(); len(lost) != 1 {
+		t.Fatalf("a lost worker that only asked for its id: lost list %v", lost)
+	}
+	register(t, m, "h1")
+	if live, lost := m.WorkerInfoList(); len(live) != 1 || len(lost) != 0 {
+		t.Fatalf("after registering again: %v %v", live, lost)
 	}
 }
