@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/mem"
 
 	"github.com/alluxio-go/alluxio/common/conf"
 	"github.com/alluxio-go/alluxio/common/pathutil"
@@ -58,6 +59,11 @@ type FileSystem struct {
 	// isLocal reports whether a worker host is this client's host; tests
 	// replace it.
 	isLocal func(host string) bool
+
+	// codec and bufs serve the block data streams (see dataCodec): write
+	// chunks are pooled buffers that the transport frees once sent.
+	codec dataCodec
+	bufs  mem.BufferPool
 
 	mu         sync.Mutex
 	closed     bool
@@ -102,6 +108,8 @@ func NewFromConfig(ctx context.Context, cfg *conf.Config, opts ...Option) (*File
 		chunkSize:    cfg.GetBytes("alluxio.user.network.reader.chunk.size.bytes"),
 		hostname:     o.hostname,
 		conns:        make(map[string]*grpc.ClientConn),
+		codec:        newDataCodec(),
+		bufs:         mem.NewTieredBufferPool(64<<10, 1<<20, 4<<20, 16<<20),
 	}
 	if f.logger == nil {
 		f.logger = slog.New(slog.DiscardHandler)

@@ -8,6 +8,8 @@ import (
 	"os"
 	"sync"
 
+	"google.golang.org/grpc"
+
 	"github.com/alluxio-go/alluxio/common/rpcstatus"
 	pb "github.com/alluxio-go/alluxio/proto/alluxiopb"
 )
@@ -398,21 +400,18 @@ func (r *FileReader) openStream(w WorkerAddress, req *pb.ReadBlockRequest) (io.R
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(r.ctx)
-	stream, err := wc.ReadBlock(ctx, req)
+	stream, err := wc.ReadBlock(ctx, req, grpc.ForceCodecV2(r.fs.codec))
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("read block %d from worker %s: %w", req.BlockId, w, rpcstatus.FromGRPC(err))
 	}
 	s := &streamSource{stream: stream, cancel: cancel, worker: w, blockID: req.BlockId}
-	resp, err := stream.Recv()
-	switch {
+	switch err := s.recv(); {
 	case err == io.EOF:
 		s.eof = true
 	case err != nil:
 		cancel()
 		return nil, fmt.Errorf("read block %d from worker %s: %w", req.BlockId, w, rpcstatus.FromGRPC(err))
-	default:
-		s.buf = resp.GetChunk()
 	}
 	return s, nil
 }
@@ -422,16 +421,33 @@ type streamSource struct {
 	cancel  context.CancelFunc
 	worker  WorkerAddress
 	blockID int64
-	buf     []byte
-	eof     bool
+	// in holds the current chunk: segs are views of the received frame
+	// buffers, released when consumed.
+	in  inChunk
+	eof bool
+}
+
+// recv receives the next chunk into s.in.
+func (s *streamSource) recv() error {
+	s.in.free()
+	s.in = inChunk{field: 1, msg: &pb.ReadBlockResponse{}}
+	if err := s.stream.RecvMsg(&s.in); err != nil {
+		return err
+	}
+	if s.in.segs == nil {
+		if c := s.in.msg.(*pb.ReadBlockResponse).GetChunk(); len(c) > 0 {
+			s.in.segs = [][]byte{c}
+		}
+	}
+	return nil
 }
 
 func (s *streamSource) Read(p []byte) (int, error) {
-	for len(s.buf) == 0 {
+	for len(s.in.segs) == 0 {
 		if s.eof {
 			return 0, io.EOF
 		}
-		resp, err := s.stream.Recv()
+		err := s.recv()
 		if err == io.EOF {
 			s.eof = true
 			return 0, io.EOF
@@ -439,15 +455,26 @@ func (s *streamSource) Read(p []byte) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("read block %d from worker %s: %w", s.blockID, s.worker, rpcstatus.FromGRPC(err))
 		}
-		s.buf = resp.GetChunk()
 	}
-	n := copy(p, s.buf)
-	s.buf = s.buf[n:]
+	n := 0
+	for n < len(p) && len(s.in.segs) > 0 {
+		k := copy(p[n:], s.in.segs[0])
+		n += k
+		if k == len(s.in.segs[0]) {
+			s.in.segs = s.in.segs[1:]
+		} else {
+			s.in.segs[0] = s.in.segs[0][k:]
+		}
+	}
+	if len(s.in.segs) == 0 {
+		s.in.free()
+	}
 	return n, nil
 }
 
 func (s *streamSource) Close() error {
 	s.cancel()
+	s.in.free()
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/mem"
 
 	"github.com/alluxio-go/alluxio/common/rpcstatus"
 	pb "github.com/alluxio-go/alluxio/proto/alluxiopb"
@@ -45,7 +46,8 @@ type FileWriter struct {
 	blockWritten int64
 	ufs          pb.BlockWorker_WriteUfsFileClient
 	ufsCancel    context.CancelFunc
-	buf          []byte
+	buf          []byte  // the chunk being filled: (*bufp)[:len]
+	bufp         *[]byte // from fs.bufs
 	length       int64
 	err          error // sticky
 	closed       bool
@@ -112,7 +114,7 @@ func (f *FileSystem) CreateFile(ctx context.Context, path string, opts ...Create
 		writeType: o.writeType, blockSize: o.blockSize, chunkSize: int(f.chunkSize),
 		worker: worker, wc: wc,
 	}
-	w.buf = make([]byte, 0, w.chunkSize)
+	w.newBuf()
 	if o.writeType.throughs() {
 		if err := w.openUfs(o); err != nil {
 			w.err = opErr("create", p, err)
@@ -136,7 +138,7 @@ func (w *FileWriter) openUfs(o createOptions) error {
 		return fmt.Errorf("master returned no UFS path for a %v write: %w", w.writeType, ErrFailedPrecondition)
 	}
 	ctx, cancel := context.WithCancel(w.ctx)
-	stream, err := w.wc.WriteUfsFile(ctx)
+	stream, err := w.wc.WriteUfsFile(ctx, grpc.ForceCodecV2(w.fs.codec))
 	if err == nil {
 		mode := int32(o.mode)
 		if mode == 0 {
@@ -226,16 +228,20 @@ func (w *FileWriter) flush() error {
 	if len(w.buf) == 0 {
 		return nil
 	}
-	chunk := w.buf
-	w.buf = make([]byte, 0, w.chunkSize) // gRPC may hold on to a sent message
+	// The transport sends the buffer itself (see dataCodec) and returns it
+	// to the pool once written, so the next chunk goes into a new one.
+	*w.bufp = w.buf
+	chunk := mem.NewBuffer(w.bufp, w.fs.bufs)
+	defer chunk.Free()
+	w.newBuf()
 	if w.block != nil {
-		if err := w.block.Send(&pb.WriteBlockRequest{Value: &pb.WriteBlockRequest_Chunk{Chunk: chunk}}); err != nil {
+		if err := w.block.SendMsg(&outChunk{field: 2, buf: chunk}); err != nil {
 			return w.streamErr("write block", err)
 		}
-		w.blockWritten += int64(len(chunk))
+		w.blockWritten += int64(chunk.Len())
 	}
 	if w.ufs != nil {
-		if err := w.ufs.Send(&pb.WriteUfsFileRequest{Value: &pb.WriteUfsFileRequest_Chunk{Chunk: chunk}}); err != nil {
+		if err := w.ufs.SendMsg(&outChunk{field: 2, buf: chunk}); err != nil {
 			if err == io.EOF {
 				_, err = w.ufs.CloseAndRecv()
 			}
@@ -246,6 +252,12 @@ func (w *FileWriter) flush() error {
 		return w.closeBlock()
 	}
 	return nil
+}
+
+// newBuf takes an empty chunk buffer from the pool.
+func (w *FileWriter) newBuf() {
+	w.bufp = w.fs.bufs.Get(w.chunkSize)
+	w.buf = (*w.bufp)[:0]
 }
 
 func (w *FileWriter) streamErr(what string, err error) error {
@@ -270,7 +282,7 @@ func (w *FileWriter) openBlock() error {
 		return fmt.Errorf("get new block id: %w", err)
 	}
 	ctx, cancel := context.WithCancel(w.ctx)
-	stream, err := w.wc.WriteBlock(ctx)
+	stream, err := w.wc.WriteBlock(ctx, grpc.ForceCodecV2(w.fs.codec))
 	if err != nil {
 		cancel()
 		return fmt.Errorf("write block %d on worker %s: %w", resp.GetBlockId(), w.worker, rpcstatus.FromGRPC(err))

@@ -3,10 +3,13 @@ package blockstore
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/alluxio-go/alluxio/common/rpcstatus"
 )
@@ -140,6 +143,78 @@ func (t *TempBlock) Write(p []byte) (int, error) {
 		return n, fmt.Errorf("blockstore: write block %d: %w", t.id, diskErr(err))
 	}
 	return n, nil
+}
+
+// WriteBuffers appends the concatenation of bufs with writev, saving the
+// copy into one contiguous buffer that Write would need. Errors are as
+// Write's.
+func (t *TempBlock) WriteBuffers(bufs [][]byte) (int, error) {
+	total := 0
+	for _, b := range bufs {
+		total += len(b)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return 0, errDone
+	}
+	if need := t.written + int64(total) - t.reserved; need > 0 {
+		if err := t.s.reserveMore(t, need); err != nil {
+			return 0, err
+		}
+		t.reserved += need
+	}
+	n, err := writev(t.f, bufs)
+	t.written += int64(n)
+	if err != nil {
+		return n, fmt.Errorf("blockstore: write block %d: %w", t.id, diskErr(err))
+	}
+	return n, nil
+}
+
+// writev writes bufs to f in order, retrying short writes.
+func writev(f *os.File, bufs [][]byte) (int, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	const iovMax = 1024
+	for len(bufs) > 0 {
+		batch := bufs[:min(len(bufs), iovMax)]
+		var n int
+		var werr error
+		if err := rc.Write(func(fd uintptr) bool {
+			n, werr = unix.Writev(int(fd), batch)
+			return werr != unix.EAGAIN
+		}); err != nil {
+			return total, err
+		}
+		if werr == unix.EINTR {
+			continue
+		}
+		if werr != nil {
+			return total, &os.PathError{Op: "writev", Path: f.Name(), Err: werr}
+		}
+		if n == 0 {
+			return total, io.ErrShortWrite
+		}
+		total += n
+		// Drop what was written, keeping a partly written buffer's tail.
+		for n > 0 && len(bufs) > 0 {
+			if n >= len(bufs[0]) {
+				n -= len(bufs[0])
+				bufs = bufs[1:]
+				continue
+			}
+			bufs = append([][]byte{bufs[0][n:]}, bufs[1:]...)
+			n = 0
+		}
+		for len(bufs) > 0 && len(bufs[0]) == 0 {
+			bufs = bufs[1:]
+		}
+	}
+	return total, nil
 }
 
 func (s *Store) reserveMore(t *TempBlock, need int64) error {

@@ -22,6 +22,7 @@ func NewGRPCServer(svc *Service, log *slog.Logger, opts ...grpc.ServerOption) *g
 		grpc.ChainUnaryInterceptor(UnaryInterceptor(log)),
 		grpc.ChainStreamInterceptor(StreamInterceptor(log)),
 		grpc.MaxRecvMsgSize(MaxChunkSize+(1<<20)),
+		grpc.ForceServerCodecV2(newDataCodec()),
 	)
 	gs := grpc.NewServer(opts...)
 	alluxiopb.RegisterBlockWorkerServer(gs, svc)

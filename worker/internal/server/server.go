@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"time"
 
+	"google.golang.org/grpc/mem"
+
 	"github.com/alluxio-go/alluxio/common/rpcstatus"
 	"github.com/alluxio-go/alluxio/common/ufs"
 	"github.com/alluxio-go/alluxio/proto/alluxiopb"
@@ -71,6 +73,10 @@ type Service struct {
 	bgCancel context.CancelFunc
 	bg       sync.WaitGroup
 	closed   atomic.Bool
+
+	// bufs recycles the chunk buffers of block reads: the transport frees
+	// a chunk once it is on the wire.
+	bufs mem.BufferPool
 }
 
 // New creates the service. Close stops its background work.
@@ -84,7 +90,7 @@ func New(cfg Config) *Service {
 	if cfg.MaxBlockSize <= 0 {
 		cfg.MaxBlockSize = DefaultMaxBlockSize
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger}
+	s := &Service{cfg: cfg, log: cfg.Logger, bufs: mem.NewTieredBufferPool(64<<10, 1<<20, 4<<20, 16<<20)}
 	s.session.Store(rand.Int64N(1 << 40))
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	return s
@@ -235,18 +241,24 @@ func (s *Service) ReadBlock(req *alluxiopb.ReadBlockRequest, stream alluxiopb.Bl
 	return s.readThrough(stream, req, chunk)
 }
 
+// sendRange reads each chunk of [start, end) straight into a pooled buffer
+// that the transport sends as it is (see dataCodec) and frees when written.
 func (s *Service) sendRange(stream alluxiopb.BlockWorker_ReadBlockServer, r io.ReaderAt, start, end int64, chunk int) error {
-	buf := make([]byte, min(int64(chunk), max(end-start, 1)))
 	for off := start; off < end; {
-		n := min(int64(len(buf)), end-off)
-		got, err := r.ReadAt(buf[:n], off)
+		n := min(int64(chunk), end-off)
+		bp := s.bufs.Get(int(n))
+		got, err := r.ReadAt(*bp, off)
 		if int64(got) < n {
+			s.bufs.Put(bp)
 			if err == nil || err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
 			return fmt.Errorf("worker: read block at %d: %w", off, err)
 		}
-		if err := stream.Send(&alluxiopb.ReadBlockResponse{Chunk: buf[:n]}); err != nil {
+		buf := mem.NewBuffer(bp, s.bufs)
+		err = stream.SendMsg(&outChunk{field: 1, buf: buf})
+		buf.Free()
+		if err != nil {
 			return err
 		}
 		s.cfg.Metrics.BytesRead(int(n))
@@ -525,14 +537,30 @@ func (s *Service) WriteBlock(stream alluxiopb.BlockWorker_WriteBlockServer) erro
 		}
 	}()
 	for {
-		msg, err := stream.Recv()
+		in := inChunk{field: 2, msg: &alluxiopb.WriteBlockRequest{}}
+		err := stream.RecvMsg(&in)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return err
 		}
-		switch v := msg.GetValue().(type) {
+		if in.segs != nil {
+			// A chunk, as the frame buffers it arrived in.
+			n := in.len()
+			if tb.Written()+int64(n) > s.cfg.MaxBlockSize {
+				in.free()
+				return invalid("block %d exceeds the maximum block size %d", h.GetBlockId(), s.cfg.MaxBlockSize)
+			}
+			_, err := tb.WriteBuffers(in.segs)
+			in.free()
+			if err != nil {
+				return err
+			}
+			s.cfg.Metrics.BytesWritten(n)
+			continue
+		}
+		switch v := in.msg.(*alluxiopb.WriteBlockRequest).GetValue().(type) {
 		case *alluxiopb.WriteBlockRequest_Chunk:
 			if tb.Written()+int64(len(v.Chunk)) > s.cfg.MaxBlockSize {
 				return invalid("block %d exceeds the maximum block size %d", h.GetBlockId(), s.cfg.MaxBlockSize)
@@ -587,7 +615,8 @@ func (s *Service) WriteUfsFile(stream alluxiopb.BlockWorker_WriteUfsFileServer) 
 	}
 	var n int64
 	for {
-		msg, err := stream.Recv()
+		in := inChunk{field: 2, msg: &alluxiopb.WriteUfsFileRequest{}}
+		err := stream.RecvMsg(&in)
 		if err == io.EOF {
 			break
 		}
@@ -595,7 +624,24 @@ func (s *Service) WriteUfsFile(stream alluxiopb.BlockWorker_WriteUfsFileServer) 
 			w.Cancel()
 			return err
 		}
-		switch v := msg.GetValue().(type) {
+		if in.segs != nil {
+			// One contiguous write per chunk: a UFS write per frame
+			// buffer would cost more than the copy.
+			k := in.len()
+			buf := in.bufs.MaterializeToBuffer(s.bufs)
+			in.free()
+			msg := buf.ReadOnlyData()
+			_, err := w.Write(msg[len(msg)-k:])
+			buf.Free()
+			if err != nil {
+				w.Cancel()
+				return fmt.Errorf("worker: write UFS file %s: %w", h.GetUfsPath(), ufsErr(err))
+			}
+			n += int64(k)
+			s.cfg.Metrics.UFSBytesWritten(k)
+			continue
+		}
+		switch v := in.msg.(*alluxiopb.WriteUfsFileRequest).GetValue().(type) {
 		case *alluxiopb.WriteUfsFileRequest_Chunk:
 			if _, err := w.Write(v.Chunk); err != nil {
 				w.Cancel()
