@@ -261,8 +261,13 @@ func (r *rig) writeFile(ctx context.Context, path string, data []byte) (int64, e
 
 // openFile creates an incomplete MUST_CACHE file and returns its path.
 func (r *rig) openFile(ctx context.Context) (string, error) {
+	return r.openFileSized(ctx, 4*mb)
+}
+
+// openFileSized creates an incomplete MUST_CACHE file with the given block size.
+func (r *rig) openFileSized(ctx context.Context, blockSize int64) (string, error) {
 	p := r.name("open")
-	_, err := r.fs.CreateFile(ctx, &alluxiopb.CreateFileRequest{Path: p, BlockSizeBytes: 4 * mb, Recursive: true, WriteType: alluxiopb.WriteType_MUST_CACHE})
+	_, err := r.fs.CreateFile(ctx, &alluxiopb.CreateFileRequest{Path: p, BlockSizeBytes: blockSize, Recursive: true, WriteType: alluxiopb.WriteType_MUST_CACHE})
 	if err != nil {
 		return "", fmt.Errorf("setup: create %s: %v", p, err) // not a status: fails the case as Unknown
 	}
@@ -271,7 +276,13 @@ func (r *rig) openFile(ctx context.Context) (string, error) {
 
 // newBlock allocates a block id of a fresh incomplete file.
 func (r *rig) newBlock(ctx context.Context) (int64, error) {
-	p, err := r.openFile(ctx)
+	return r.newBlockSized(ctx, 4*mb)
+}
+
+// newBlockSized allocates a block id of a fresh incomplete file whose block
+// size is blockSize (the master refuses commits longer than that).
+func (r *rig) newBlockSized(ctx context.Context, blockSize int64) (int64, error) {
+	p, err := r.openFileSized(ctx, blockSize)
 	if err != nil {
 		return 0, err
 	}
@@ -1392,7 +1403,7 @@ func waitFor(t *testing.T, cond func() bool) {
 func (r *rig) tierFillsMidWrite(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	pinnedID, err := r.newBlock(ctx)
+	pinnedID, err := r.newBlockSized(ctx, 32*mb)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1401,7 +1412,7 @@ func (r *rig) tierFillsMidWrite(t *testing.T) {
 	if err := r.writeBlock(ctx, append([]*alluxiopb.WriteBlockRequest{h}, chunks(pinned, mb)...)...); err != nil {
 		t.Fatalf("write pinned block: %v", err)
 	}
-	failID, err := r.newBlock(ctx)
+	failID, err := r.newBlockSized(ctx, 32*mb)
 	if err != nil {
 		t.Fatal(err)
 	}
