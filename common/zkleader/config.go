@@ -41,8 +41,9 @@ type Config struct {
 	// LeaderPath (alluxio.zookeeper.leader.path) holds the leader's address.
 	LeaderPath string
 	// InquiryRetry (alluxio.zookeeper.leader.inquiry.retry, default 10) is how
-	// many times Inquirer.Leader looks again when no leader is published; a
-	// negative value means never.
+	// many intervals of Inquirer.RetryInterval Inquirer.Leader waits for a
+	// leader when none is published (returning as soon as one is), looking
+	// again at the end of each; a negative value means it does not wait.
 	InquiryRetry int
 	// Logger receives the package's logs; nil discards them.
 	Logger *slog.Logger

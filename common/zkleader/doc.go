@@ -61,8 +61,11 @@
 // Inquirer lists the children of LeaderPath. When several are present (stale
 // nodes from a crashed leader whose session has not expired yet), it picks
 // the one with the highest epoch in its data, then the largest ctime
-// (Alluxio's rule), then the largest czxid. When there are none it retries
-// InquiryRetry more times, RetryInterval (1s) apart, then fails with an error
-// wrapping rpcstatus.ErrUnavailable. Watch follows leader changes with child
-// watches.
+// (Alluxio's rule), then the largest czxid. When there are none it sets a
+// child watch on LeaderPath and looks again as soon as the path changes, so
+// a lookup during a clean hand-over returns the moment the new leader
+// publishes its node; it gives up after InquiryRetry intervals of
+// RetryInterval (1s) without a leader, failing with an error wrapping
+// rpcstatus.ErrUnavailable. Watch follows leader changes with child watches;
+// WatchInfo also reports when the last leader node goes away.
 package zkleader

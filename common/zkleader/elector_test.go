@@ -334,6 +334,84 @@ func TestIntegrationInquirer(t *testing.T) {
 		b.Close()
 	})
 
+	// A lookup during a clean hand-over (no leader node for a moment) must
+	// return as soon as the new leader is published, not a RetryInterval
+	// later: it waits on a watch of the leader path.
+	t.Run("HandOver", func(t *testing.T) {
+		q := NewInquirer(cfg)
+		defer q.Close()
+		q.RetryInterval = 3 * time.Second
+		a := newElector(t, cfg, "10.0.1.1:19998")
+		b := newElector(t, cfg, "10.0.1.2:19998")
+		ta, err := a.Campaign(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := q.Leader(ctx); err != nil || got != a.ID() {
+			t.Fatalf("Leader = %q, %v; want %s", got, err, a.ID())
+		}
+		if err := ta.Resign(ctx); err != nil {
+			t.Fatal(err)
+		}
+		type answer struct {
+			addr string
+			err  error
+			at   time.Time
+		}
+		answers := make(chan answer, 1)
+		go func() {
+			addr, err := q.Leader(ctx)
+			answers <- answer{addr, err, time.Now()}
+		}()
+		time.Sleep(200 * time.Millisecond) // the lookup finds no leader and waits
+		results := make(chan campaignResult, 1)
+		campaign(ctx, b, results)
+		rb := waitResult(t, results, 3*time.Second)
+		var got answer
+		select {
+		case got = <-answers:
+		case <-time.After(5 * time.Second):
+			t.Fatal("Leader did not return")
+		}
+		if got.err != nil || got.addr != b.ID() {
+			t.Fatalf("Leader during the hand-over = %q, %v; want %s", got.addr, got.err, b.ID())
+		}
+		lag := got.at.Sub(rb.at)
+		t.Logf("Leader returned the new leader %v after it was published (RetryInterval %v)", lag.Round(time.Millisecond), q.RetryInterval)
+		if lag > time.Second {
+			t.Errorf("Leader returned %v after the new leader was published, want well under RetryInterval %v", lag, q.RetryInterval)
+		}
+		a.Close()
+		b.Close()
+	})
+
+	t.Run("WatchInfo", func(t *testing.T) {
+		q := NewInquirer(cfg)
+		defer q.Close()
+		wctx, wcancel := context.WithCancel(ctx)
+		defer wcancel()
+		ch := q.WatchInfo(wctx)
+		expectInfo(t, ch, "") // nothing published yet
+		a := newElector(t, cfg, "10.0.2.1:19998")
+		ta, err := a.Campaign(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info := expectInfo(t, ch, a.ID()); info.Epoch != ta.Epoch() {
+			t.Errorf("WatchInfo epoch %d, want %d", info.Epoch, ta.Epoch())
+		}
+		if err := ta.Resign(ctx); err != nil {
+			t.Fatal(err)
+		}
+		expectInfo(t, ch, "") // the leader left
+		if _, err := a.Campaign(ctx); err != nil {
+			t.Fatal(err)
+		}
+		expectInfo(t, ch, a.ID())
+		a.Close()
+		expectInfo(t, ch, "")
+	})
+
 	t.Run("StaleNodes", func(t *testing.T) {
 		conn, _, err := zk.Connect(ens.Servers(), 4*time.Second, zk.WithLogInfo(false))
 		if err != nil {
@@ -385,6 +463,20 @@ func expectAddr(t *testing.T, ch <-chan string, want string) {
 	case <-time.After(3 * time.Second):
 		t.Fatalf("Watch did not deliver %q", want)
 	}
+}
+
+func expectInfo(t *testing.T, ch <-chan LeaderInfo, want string) LeaderInfo {
+	t.Helper()
+	select {
+	case got, ok := <-ch:
+		if !ok || got.Address != want {
+			t.Fatalf("WatchInfo delivered %+v (open=%v), want %q", got, ok, want)
+		}
+		return got
+	case <-time.After(3 * time.Second):
+		t.Fatalf("WatchInfo did not deliver %q", want)
+	}
+	return LeaderInfo{}
 }
 
 // TestUnreachable: with no ZooKeeper listening, calls fail with a clear

@@ -73,9 +73,11 @@ func (q *Inquirer) session() (*session, error) {
 }
 
 // Leader returns the address (host:port) of the current leader. When none
-// is published it looks again InquiryRetry times, RetryInterval apart, then
-// fails with an error wrapping rpcstatus.ErrUnavailable; it fails the same
-// way when ZooKeeper cannot be reached within the connection timeout.
+// is published it waits on a watch of the leader path and returns as soon
+// as a leader node appears; after InquiryRetry intervals of RetryInterval
+// without one it fails with an error wrapping rpcstatus.ErrUnavailable. It
+// fails the same way when ZooKeeper cannot be reached within the connection
+// timeout.
 func (q *Inquirer) Leader(ctx context.Context) (string, error) {
 	info, err := q.LeaderInfo(ctx)
 	return info.Address, err
@@ -87,12 +89,28 @@ func (q *Inquirer) LeaderInfo(ctx context.Context) (LeaderInfo, error) {
 	if err != nil {
 		return LeaderInfo{}, err
 	}
-	attempts := 1 + q.cfg.InquiryRetry
-	for i := 0; ; i++ {
+	var (
+		watch    <-chan zk.Event // fires when the leader path changes; nil when the last look set none
+		interval *time.Timer     // the current retry interval; nil before the first
+		ended    bool            // the current interval has ended
+		retries  int
+	)
+	defer func() {
+		if interval != nil {
+			interval.Stop()
+		}
+	}()
+	for {
 		if _, err := s.wait(ctx); err != nil {
 			return LeaderInfo{}, err
 		}
-		info, ok, err := q.lookup(ctx, s)
+		var info LeaderInfo
+		var ok bool
+		if interval == nil {
+			info, ok, err = q.lookup(ctx, s) // a leader is usually there: no watch
+		} else {
+			watch, info, ok, err = q.watchOnce(ctx, s)
+		}
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return LeaderInfo{}, fmt.Errorf("zkleader: find leader under %s at ZooKeeper %s: %w", q.cfg.LeaderPath, q.cfg.serverList(), ctx.Err())
@@ -100,18 +118,35 @@ func (q *Inquirer) LeaderInfo(ctx context.Context) (LeaderInfo, error) {
 			return LeaderInfo{}, err
 		case err != nil:
 			q.log.Debug("zkleader: leader lookup failed", "err", err)
+			watch = nil // wait out the interval
 		case ok:
 			return info, nil
 		}
-		if i+1 >= attempts {
-			if err == nil {
-				err = errors.New("no leader node")
+		if interval == nil || ended {
+			if retries >= q.cfg.InquiryRetry {
+				if err == nil {
+					err = errors.New("no leader node")
+				}
+				return LeaderInfo{}, fmt.Errorf("zkleader: no leader under %s at ZooKeeper %s after %d attempts (%v): %w",
+					q.cfg.LeaderPath, q.cfg.serverList(), 1+q.cfg.InquiryRetry, err, rpcstatus.ErrUnavailable)
 			}
-			return LeaderInfo{}, fmt.Errorf("zkleader: no leader under %s at ZooKeeper %s after %d attempts (%v): %w",
-				q.cfg.LeaderPath, q.cfg.serverList(), attempts, err, rpcstatus.ErrUnavailable)
+			retries++
+			if interval == nil {
+				interval = time.NewTimer(q.RetryInterval)
+			} else {
+				interval.Reset(q.RetryInterval)
+			}
+			ended = false
+			if watch == nil && err == nil {
+				continue // look again at once, setting the watch
+			}
 		}
 		select {
-		case <-time.After(q.RetryInterval):
+		case <-watch:
+			// The leader path changed (a clean hand-over publishes the
+			// new leader well within the interval): look again.
+		case <-interval.C:
+			ended = true
 		case <-ctx.Done():
 			return LeaderInfo{}, fmt.Errorf("zkleader: find leader under %s at ZooKeeper %s: %w", q.cfg.LeaderPath, q.cfg.serverList(), ctx.Err())
 		case <-q.done:
@@ -195,28 +230,72 @@ func better(a, b LeaderInfo) bool {
 
 // Watch delivers the leader's address now (if there is one) and each time a
 // new leader node is published, including a re-elected leader at the same
-// address. Periods without a leader are not reported. The channel holds only
-// the latest address if the reader falls behind, and is closed when ctx ends
-// or the Inquirer is closed.
+// address. Periods without a leader are not reported (WatchInfo reports
+// them). The channel holds only the latest address if the reader falls
+// behind, and is closed when ctx ends or the Inquirer is closed.
 func (q *Inquirer) Watch(ctx context.Context) <-chan string {
 	out := make(chan string, 1)
+	var last LeaderInfo
+	q.follow(ctx, func() { close(out) }, func(info LeaderInfo) {
+		if info.Address == "" || info.Address == last.Address && info.Czxid == last.Czxid {
+			return
+		}
+		last = info
+		select { // keep only the latest
+		case <-out:
+		default:
+		}
+		out <- info.Address
+	})
+	return out
+}
+
+// WatchInfo delivers the leader node now, or a zero LeaderInfo (Address "")
+// when none is published, and then every change: a new leader node
+// (including a re-elected leader at the same address), or a zero LeaderInfo
+// as soon as the last leader node goes away (the leader resigned, or its
+// session expired), so a caller can stop using a leader that left. The
+// channel holds only the latest state if the reader falls behind, and is
+// closed when ctx ends or the Inquirer is closed.
+func (q *Inquirer) WatchInfo(ctx context.Context) <-chan LeaderInfo {
+	out := make(chan LeaderInfo, 1)
+	first := true
+	var last LeaderInfo
+	q.follow(ctx, func() { close(out) }, func(info LeaderInfo) {
+		if !first && info.Address == last.Address && info.Czxid == last.Czxid {
+			return
+		}
+		first, last = false, info
+		select { // keep only the latest
+		case <-out:
+		default:
+		}
+		out <- info
+	})
+	return out
+}
+
+// follow calls emit, from one goroutine, with the leader node (zero when
+// there is none) after every change of the leader path until ctx ends or
+// the Inquirer is closed, then calls done.
+func (q *Inquirer) follow(ctx context.Context, done func(), emit func(LeaderInfo)) {
 	s, err := q.session()
 	if err != nil {
 		q.log.Warn("zkleader: cannot watch the leader", "err", err)
-		close(out)
-		return out
+		done()
+		return
 	}
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
-		close(out)
-		return out
+		done()
+		return
 	}
 	q.wg.Add(1)
 	q.mu.Unlock()
 	go func() {
 		defer q.wg.Done()
-		defer close(out)
+		defer done()
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		go func() {
@@ -226,12 +305,11 @@ func (q *Inquirer) Watch(ctx context.Context) <-chan string {
 			case <-ctx.Done():
 			}
 		}()
-		q.watchLoop(ctx, s, out)
+		q.watchLoop(ctx, s, emit)
 	}()
-	return out
 }
 
-func (q *Inquirer) watchLoop(ctx context.Context, s *session, out chan string) {
+func (q *Inquirer) watchLoop(ctx context.Context, s *session, emit func(LeaderInfo)) {
 	var last LeaderInfo
 	delay := 50 * time.Millisecond
 	for ctx.Err() == nil {
@@ -250,15 +328,14 @@ func (q *Inquirer) watchLoop(ctx context.Context, s *session, out chan string) {
 			continue
 		}
 		delay = 50 * time.Millisecond
-		if ok && (info.Address != last.Address || info.Czxid != last.Czxid) {
-			last = info
-			q.log.Debug("zkleader: leader changed", "leader", info.Address, "epoch", info.Epoch)
-			select { // keep only the latest
-			case <-out:
-			default:
-			}
-			out <- info.Address
+		if !ok {
+			info = LeaderInfo{}
 		}
+		if info.Address != last.Address || info.Czxid != last.Czxid {
+			q.log.Debug("zkleader: leader changed", "leader", info.Address, "epoch", info.Epoch)
+		}
+		last = info
+		emit(info)
 		select {
 		case <-ch:
 		case <-ctx.Done():
