@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -576,7 +577,7 @@ func (m *Master) applyLocked(e *journalpb.JournalEntry) error {
 			op := n.parent
 			delete(op.children, n.name)
 			op.mtime = max(op.mtime, r.GetOpTimeMs())
-			n.name = r.GetNewName()
+			n.name = strings.Clone(r.GetNewName())
 			n.parent = np
 			np.children[n.name] = n
 			np.mtime = max(np.mtime, r.GetOpTimeMs())
@@ -701,7 +702,9 @@ func (m *Master) applyInode(id, parentID int64, name string, dir bool, fill func
 	if name == "" || p.children[name] != nil {
 		return fmt.Errorf("%w: name %q is taken in directory %d", errApply, name, parentID)
 	}
-	n := &inode{id: id, parent: p, name: name}
+	// The name is copied: it is usually a substring of a request's path or
+	// of a decoded journal entry, which it would otherwise keep alive.
+	n := &inode{id: id, parent: p, name: strings.Clone(name)}
 	if dir {
 		n.flags = flagDir
 		n.children = map[string]*inode{}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -64,6 +65,10 @@ type haMaster struct {
 	mu      sync.Mutex
 	term    *zkleader.Term // while leading
 	leaving bool
+	// quitting is set the moment Shutdown starts: from then on the term's
+	// writer acknowledges nothing (its flushes answer NOT_LEADER), before
+	// the loop resigns and drains.
+	quitting atomic.Bool
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -344,10 +349,11 @@ func (h *haMaster) leadTerm(ctx context.Context, term *zkleader.Term) bool {
 		h.stepDown(ctx, w)
 		return false
 	}
-	tw := &termWriter{Writer: w, epoch: epoch, valid: term.Valid, hook: h.s.opts.FlushHook}
+	valid := func() bool { return !h.quitting.Load() && term.Valid() }
+	tw := &termWriter{Writer: w, epoch: epoch, valid: valid, hook: h.s.opts.FlushHook}
 	h.s.bm.BeginTerm()
 	h.s.fs.StartLeading(tw, &leaderCheckpoints{Journal: h.s.journal, period: h.period()})
-	h.lead.Lead(epoch, term.Valid)
+	h.lead.Lead(epoch, valid)
 	log.Info("leading", "epoch", epoch, "journal_seq", h.s.fs.LastSeq(), "took", time.Since(t0))
 
 	bgctx, stopBG := context.WithCancel(ctx)
@@ -454,7 +460,7 @@ func (h *haMaster) stepDown(ctx context.Context, w journal.Writer) {
 	t0 := time.Now()
 	res, err := h.s.journal.Replay(ctx, h.s.fs)
 	if err != nil {
-		if ctx.Err() == nil {
+		if ctx.Err() == nil && !errors.Is(err, context.Canceled) && !h.quitting.Load() {
 			h.log.Error("replay after stepping down failed; the standby loop retries", "err", err)
 		}
 		return
@@ -467,10 +473,11 @@ func (h *haMaster) stepDown(ctx context.Context, w journal.Writer) {
 // resigns at once (the loop, seeing its context end, deletes the term's
 // nodes before it closes the writer); a standby leaves the election.
 func (h *haMaster) leave(ctx context.Context) {
+	h.quitting.Store(true) // stop acknowledging first
+	h.lead.Stand()
 	h.mu.Lock()
 	h.leaving = true
 	h.mu.Unlock()
-	h.lead.Stand()
 	h.cancel()
 	select {
 	case <-h.done:

@@ -29,6 +29,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -318,6 +319,10 @@ func (s *Server) listen() error {
 func (s *Server) setupMetrics() {
 	s.reg = prometheus.NewRegistry()
 	s.rpcs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "alluxio_master_rpcs_total", Help: "RPCs served, by method and status code."}, []string{"method", "code"})
+	// Go runtime (go_memstats_*, go_goroutines, ...) and process
+	// (process_resident_memory_bytes, ...) metrics: `alluxio bench memory`
+	// reads the heap per file from them.
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.reg.MustRegister(s.rpcs,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "alluxio_master_inodes", Help: "Inodes in the namespace, including the root."},
 			func() float64 { return float64(s.fs.InodeCount()) }),

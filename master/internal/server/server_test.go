@@ -277,7 +277,8 @@ func TestServerNamespaceAndWorkers(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"alluxio_master_rpcs_total{code=\"OK\",method=\"GetStatus\"}", "alluxio_master_inodes 1", "alluxio_master_workers_live 1"} {
+	for _, want := range []string{"alluxio_master_rpcs_total{code=\"OK\",method=\"GetStatus\"}", "alluxio_master_inodes 1", "alluxio_master_workers_live 1",
+		"go_memstats_heap_alloc_bytes", "go_goroutines", "process_resident_memory_bytes"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %q:\n%s", want, body)
 		}
