@@ -3,7 +3,12 @@
 // It never mocks ZooKeeper: Start runs one JVM per server from the Debian
 // "zookeeper" package (/usr/share/java/zookeeper.jar and the jars its manifest
 // names), each with its own zoo.cfg, data directory and log file under
-// t.TempDir(), on free loopback ports. Servers are started with the server
+// t.TempDir(), on free loopback ports. The ports are picked below the
+// kernel's ephemeral range (/proc/sys/net/ipv4/ip_local_port_range), so an
+// outgoing connection on a busy machine cannot take one between its choice
+// and the server's bind, nor while a server is stopped; if a server still
+// reports "Address already in use", Start tries again on other ports and
+// StartServer (whose ports are fixed) waits for them to be free. Servers are started with the server
 // class directly, as the packaged zkServer.sh misparses --config:
 //
 //	java -cp CONFDIR:/usr/share/java/zookeeper.jar:... \

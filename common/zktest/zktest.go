@@ -84,6 +84,7 @@ type server struct {
 	dir          string
 	cfgPath      string
 	logPath      string
+	logOffset    int64 // size of the log when the running process was launched
 	clientPort   int
 	quorumPort   int
 	electionPort int
@@ -105,47 +106,86 @@ func Start(t testing.TB, n int, opts ...Option) *Ensemble {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	e := newEnsemble(t, n, o)
+	for attempt := 1; ; attempt++ {
+		ports, err := freePorts(3 * n)
+		if err != nil {
+			t.Fatalf("zktest: %v", err)
+		}
+		err = e.startAll(ports)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, errBind) && attempt < startAttempts {
+			// Another process took a port between the choice and the
+			// JVM's bind: start afresh on other ports.
+			t.Logf("zktest: %v; starting again on other ports", err)
+			e.stopProcesses()
+			continue
+		}
+		t.Fatalf("zktest: %v", err)
+	}
+	t.Logf("zktest: %d ZooKeeper server(s) serving at %s (logs under %s)", n, strings.Join(e.Servers(), ","), e.dir)
+	return e
+}
+
+// newEnsemble prepares an ensemble of n servers without starting them.
+func newEnsemble(t testing.TB, n int, o options) *Ensemble {
+	t.Helper()
 	java, cp, err := findRuntime()
 	if err != nil {
 		t.Fatalf("zktest: %v; install it with: %s", err, InstallCommand)
 	}
 	e := &Ensemble{t: t, opts: o, java: java, classpath: cp, dir: t.TempDir()}
 	t.Cleanup(e.cleanup)
-
-	ports, err := freePorts(3 * n)
-	if err != nil {
-		t.Fatalf("zktest: %v", err)
-	}
 	for i := 0; i < n; i++ {
-		s := &server{
-			id:           i + 1,
-			dir:          filepath.Join(e.dir, fmt.Sprintf("zk%d", i+1)),
-			clientPort:   ports[3*i],
-			quorumPort:   ports[3*i+1],
-			electionPort: ports[3*i+2],
-		}
+		s := &server{id: i + 1, dir: filepath.Join(e.dir, fmt.Sprintf("zk%d", i+1))}
 		s.cfgPath = filepath.Join(s.dir, "zoo.cfg")
 		s.logPath = filepath.Join(s.dir, "zookeeper.log")
 		e.servers = append(e.servers, s)
 	}
+	return e
+}
+
+// startAttempts bounds how often Start and StartServer try again after a
+// server failed to bind a port.
+const startAttempts = 4
+
+// startAll gives the servers the ports (three each: client, quorum,
+// election), writes their configurations (with empty data directories),
+// launches them and waits until each serves. An error wraps errBind when a
+// server could not bind one of its ports.
+func (e *Ensemble) startAll(ports []int) error {
+	for i, s := range e.servers {
+		s.clientPort, s.quorumPort, s.electionPort = ports[3*i], ports[3*i+1], ports[3*i+2]
+	}
 	for _, s := range e.servers {
+		if err := os.RemoveAll(filepath.Join(s.dir, "data")); err != nil {
+			return err
+		}
 		if err := e.writeConfig(s); err != nil {
-			t.Fatalf("zktest: %v", err)
+			return err
 		}
 	}
 	for _, s := range e.servers {
 		if err := e.launch(s); err != nil {
-			t.Fatalf("zktest: %v", err)
+			return err
 		}
 	}
-	deadline := time.Now().Add(o.startTimeout)
+	deadline := time.Now().Add(e.opts.startTimeout)
 	for i, s := range e.servers {
 		if err := e.waitServing(s, deadline); err != nil {
-			t.Fatalf("zktest: server %d: %v\n%s", i, err, logTail(s.logPath, 40))
+			return fmt.Errorf("server %d: %w\n%s", i, err, logTail(s.logPath, 40))
 		}
 	}
-	t.Logf("zktest: %d ZooKeeper server(s) serving at %s (logs under %s)", n, strings.Join(e.Servers(), ","), e.dir)
-	return e
+	return nil
+}
+
+// stopProcesses kills every running server (after a failed start).
+func (e *Ensemble) stopProcesses() {
+	for _, s := range e.servers {
+		e.stop(s, 0)
+	}
 }
 
 // Servers returns the client addresses ("127.0.0.1:port") of all servers,
@@ -190,11 +230,39 @@ func (e *Ensemble) StartServer(i int) {
 	if running {
 		e.t.Fatalf("zktest: server %d is already running", i)
 	}
-	if err := e.launch(s); err != nil {
-		e.t.Fatalf("zktest: %v", err)
-	}
-	if err := e.waitServing(s, time.Now().Add(e.opts.startTimeout)); err != nil {
+	for attempt := 1; ; attempt++ {
+		if err := e.launch(s); err != nil {
+			e.t.Fatalf("zktest: %v", err)
+		}
+		err := e.waitServing(s, time.Now().Add(e.opts.startTimeout))
+		if err == nil {
+			return
+		}
+		if errors.Is(err, errBind) && attempt < startAttempts {
+			// The ports are fixed (clients know them): wait until they
+			// are free again, then start again.
+			e.t.Logf("zktest: server %d: %v; starting again once its ports are free", i, err)
+			e.stop(s, 0)
+			waitPortsFree(s, 5*time.Second)
+			continue
+		}
 		e.t.Fatalf("zktest: server %d: %v\n%s", i, err, logTail(s.logPath, 40))
+	}
+}
+
+// waitPortsFree polls until every port of s accepts a listener, or timeout
+// passes.
+func waitPortsFree(s *server, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for _, p := range []int{s.clientPort, s.quorumPort, s.electionPort} {
+		for time.Now().Before(deadline) {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+			if err == nil {
+				l.Close()
+				break
+			}
+			time.Sleep(50 * time.Millisecond) // poll interval
+		}
 	}
 }
 
@@ -269,6 +337,9 @@ func (e *Ensemble) launch(s *server) error {
 	if err != nil {
 		return err
 	}
+	if st, err := logf.Stat(); err == nil {
+		s.logOffset = st.Size()
+	}
 	fmt.Fprintf(logf, "=== zktest: starting server %d at %s\n", s.id, time.Now().Format(time.RFC3339Nano))
 	cp := strings.Join(append([]string{s.dir}, e.classpath...), string(os.PathListSeparator))
 	args := []string{
@@ -325,10 +396,11 @@ func (e *Ensemble) stop(s *server, grace time.Duration) {
 }
 
 // waitServing polls until the server answers ruok with imok and srvr with a
-// Mode line, or the deadline passes, or the process exits.
+// Mode line, or the deadline passes, or the process exits. When the server's
+// log reports that a port was in use, the error wraps errBind.
 func (e *Ensemble) waitServing(s *server, deadline time.Time) error {
 	e.mu.Lock()
-	done := s.done
+	done, offset := s.done, s.logOffset
 	e.mu.Unlock()
 	var last string
 	for {
@@ -337,6 +409,9 @@ func (e *Ensemble) waitServing(s *server, deadline time.Time) error {
 			e.mu.Lock()
 			err := s.err
 			e.mu.Unlock()
+			if bindFailed(s.logPath, offset) {
+				return fmt.Errorf("process exited (%v) at %s: a port was in use: %w", err, s.addr(), errBind)
+			}
 			return fmt.Errorf("process exited (%v) before serving at %s", err, s.addr())
 		default:
 		}
@@ -354,11 +429,34 @@ func (e *Ensemble) waitServing(s *server, deadline time.Time) error {
 		} else {
 			last = r
 		}
+		// A quorum or election port in use does not end the process; it
+		// logs the failure and never serves.
+		if bindFailed(s.logPath, offset) {
+			return fmt.Errorf("not serving at %s: a port was in use: %w", s.addr(), errBind)
+		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("not serving at %s after %v (last answer: %q)", s.addr(), e.opts.startTimeout, last)
 		}
 		time.Sleep(50 * time.Millisecond) // poll interval
 	}
+}
+
+// bindFailed reports whether the log, from offset on (the current
+// process's part), says that a port could not be bound.
+func bindFailed(logPath string, offset int64) bool {
+	f, err := os.Open(logPath)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return false
+	}
+	b, err := io.ReadAll(io.LimitReader(f, 4<<20))
+	if err != nil {
+		return false
+	}
+	return bytes.Contains(b, []byte("Address already in use")) || bytes.Contains(b, []byte("BindException"))
 }
 
 // FourLetterWord sends a ZooKeeper four-letter command (ruok, srvr, mntr,
@@ -505,27 +603,6 @@ func manifestClassPath(jar string) ([]string, error) {
 func fileExists(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && !st.IsDir()
-}
-
-// freePorts reserves n distinct free loopback ports (holding them all open
-// while choosing, so they differ) and releases them.
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	out := make([]int, 0, n)
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("reserve a free port: %w", err)
-		}
-		ls = append(ls, l)
-		out = append(out, l.Addr().(*net.TCPAddr).Port)
-	}
-	return out, nil
 }
 
 // logTail returns the last n lines of a log file.

@@ -1,6 +1,8 @@
 package zktest
 
 import (
+	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -87,5 +89,84 @@ func TestIntegrationProxy(t *testing.T) {
 	p.Unblock()
 	if r, err := FourLetterWord(p.Addr(), "ruok", time.Second); err != nil || r != "imok" {
 		t.Fatalf("ruok after the black hole = %q, %v", r, err)
+	}
+}
+
+func TestParseEphemeralLow(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int
+	}{
+		{"32768\t60999\n", 32768},
+		{"40000 65000", 40000},
+		{"1024 65000", defaultEphemeral}, // leaves no room below
+		{"garbage", defaultEphemeral},
+		{"", defaultEphemeral},
+	} {
+		if got := parseEphemeralLow(tc.in); got != tc.want {
+			t.Errorf("parseEphemeralLow(%q) = %d, want %d", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestFreePortsBelowEphemeralRange: ports come from below the kernel's
+// ephemeral range, where outgoing connections do not take them.
+func TestFreePortsBelowEphemeralRange(t *testing.T) {
+	low := ephemeralLow()
+	ports, err := freePorts(9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	for _, p := range ports {
+		if p < minPort || p >= low {
+			t.Errorf("port %d outside [%d, %d)", p, minPort, low)
+		}
+		if seen[p] {
+			t.Errorf("port %d chosen twice", p)
+		}
+		seen[p] = true
+	}
+}
+
+// TestIntegrationPortInUse: a server whose port is taken is reported as a
+// bind failure (so Start picks other ports), and StartServer waits for its
+// fixed ports to be free again instead of failing.
+func TestIntegrationPortInUse(t *testing.T) {
+	e := newEnsemble(t, 1, options{tickTime: 200 * time.Millisecond, startTimeout: 30 * time.Second})
+	ports, err := freePorts(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", ports[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = e.startAll(ports)
+	l.Close()
+	if !errors.Is(err, errBind) {
+		t.Fatalf("start on a port in use = %v, want a bind failure", err)
+	}
+	e.stopProcesses()
+	if err := e.startAll(ports); err != nil {
+		t.Fatalf("start once the port is free: %v", err)
+	}
+
+	// A restart must keep its ports: it waits for them.
+	e.StopServer(0)
+	l, err = net.Listen("tcp", e.Servers()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan struct{})
+	go func() {
+		time.Sleep(3 * time.Second) // hold the port across the first start-up
+		l.Close()
+		close(released)
+	}()
+	e.StartServer(0)
+	<-released
+	if r, err := FourLetterWord(e.Servers()[0], "ruok", time.Second); err != nil || r != "imok" {
+		t.Fatalf("ruok after the restart = %q, %v", r, err)
 	}
 }
