@@ -20,16 +20,21 @@ import (
 // (zkleader.Inquirer). No master host name is needed.
 //
 // It caches the leader and keeps the cache fresh with a ZooKeeper watch, so
-// most calls cost nothing. When an RPC to the cached leader fails with
-// Unavailable or NOT_LEADER, the FileSystem calls InvalidatePrimary and the
-// next GetPrimaryRPCAddress asks ZooKeeper again. It is safe for concurrent
-// use; Close releases the ZooKeeper session.
+// most calls cost nothing: the watch replaces the cached leader as soon as a
+// new one is published and clears it as soon as the leader's node goes away
+// (a leader that resigned is not asked again). When an RPC to the cached
+// leader fails with Unavailable or NOT_LEADER, the FileSystem calls
+// InvalidatePrimary and the next GetPrimaryRPCAddress asks ZooKeeper again;
+// while no leader is published that lookup waits on its watch and returns
+// as soon as one is. It is safe for concurrent use; Close releases the
+// ZooKeeper session.
 type ZooKeeperInquireClient struct {
 	inq     *zkleader.Inquirer
 	servers []string
 
 	mu       sync.Mutex
 	leader   string // cached leader, "" when unknown
+	watchGen uint64 // counts the watch's reports, so a slower lookup does not overwrite a newer one
 	waiters  []leaderWaiter
 	reached  bool // ZooKeeper answered at least once
 	watching bool
@@ -88,6 +93,7 @@ func (z *ZooKeeperInquireClient) GetPrimaryRPCAddress(ctx context.Context) (stri
 	}
 	z.startWatchLocked()
 	reached := z.reached
+	gen := z.watchGen
 	z.mu.Unlock()
 
 	var a string
@@ -107,8 +113,21 @@ func (z *ZooKeeperInquireClient) GetPrimaryRPCAddress(ctx context.Context) (stri
 		}
 		return "", fmt.Errorf("client: find the leader master in ZooKeeper at %s: %w", strings.Join(z.servers, ","), err)
 	}
-	z.set(a)
-	return a, nil
+	return z.setLookedUp(a, gen), nil
+}
+
+// setLookedUp records a leader found by a lookup that started when the
+// watch had made gen reports, and returns the leader to use: the watch's,
+// if it reported a leader since (the lookup may have read an older state,
+// such as a crashed leader's node just before it expired).
+func (z *ZooKeeperInquireClient) setLookedUp(a string, gen uint64) string {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if z.watchGen != gen && z.leader != "" {
+		return z.leader
+	}
+	z.setLocked(a)
+	return a
 }
 
 // firstLeader looks the leader up while checking, in parallel, that some
@@ -182,6 +201,11 @@ type leaderWaiter struct {
 func (z *ZooKeeperInquireClient) set(a string) {
 	z.mu.Lock()
 	defer z.mu.Unlock()
+	z.setLocked(a)
+}
+
+// setLocked is set with z.mu held.
+func (z *ZooKeeperInquireClient) setLocked(a string) {
 	z.reached = true
 	if z.closed {
 		return
@@ -198,6 +222,23 @@ func (z *ZooKeeperInquireClient) set(a string) {
 	z.waiters = kept
 }
 
+// watched records what the watch reports: a newly published leader, or ""
+// when the leader's node went away (it resigned, or its session expired),
+// which clears the cache so the next call looks the new leader up instead
+// of trying the old one. Calls in flight to the old leader are left to
+// finish: a leader that resigned drains them.
+func (z *ZooKeeperInquireClient) watched(a string) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	z.watchGen++
+	if a == "" {
+		z.reached = true
+		z.leader = ""
+		return
+	}
+	z.setLocked(a)
+}
+
 // startWatchLocked starts following the leader node; z.mu is held.
 func (z *ZooKeeperInquireClient) startWatchLocked() {
 	if z.watching || z.closed {
@@ -209,12 +250,12 @@ func (z *ZooKeeperInquireClient) startWatchLocked() {
 		z.stop() // the previous watch, already ended
 	}
 	z.stop = cancel
-	ch := z.inq.Watch(ctx)
+	ch := z.inq.WatchInfo(ctx)
 	z.wg.Add(1)
 	go func() {
 		defer z.wg.Done()
-		for a := range ch {
-			z.set(a)
+		for info := range ch {
+			z.watched(info.Address)
 		}
 		// The watch ended: closed, or it could not start (no session);
 		// the next lookup starts another.
