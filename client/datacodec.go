@@ -2,6 +2,8 @@ package client
 
 import (
 	"fmt"
+	"math/bits"
+	"sync"
 
 	"google.golang.org/grpc/encoding"
 	protoenc "google.golang.org/grpc/encoding/proto"
@@ -133,3 +135,37 @@ func chunkHeader(data mem.BufferSlice, field protowire.Number) (int, bool) {
 }
 
 const binaryMaxVarint = 10
+
+// chunkPool is a mem.BufferPool of buffers of power-of-two capacities that,
+// unlike gRPC's pools, are not zeroed on Get: every user here overwrites
+// all it takes (a write chunk is filled before it is sent, a frame buffer
+// by the transport's read of the frame), and clearing a 1 MiB
+// buffer costs as much as copying it.
+type chunkPool struct {
+	tiers [maxPoolTier + 1]sync.Pool
+}
+
+// maxPoolTier is log2 of the largest pooled buffer (the worker's largest chunk).
+const maxPoolTier = 26
+
+func (p *chunkPool) Get(n int) *[]byte {
+	t := bits.Len(uint(max(n, 1) - 1)) // the smallest power of two >= n
+	if t > maxPoolTier {
+		b := make([]byte, n)
+		return &b
+	}
+	if b, ok := p.tiers[t].Get().(*[]byte); ok {
+		*b = (*b)[:n]
+		return b
+	}
+	b := make([]byte, n, 1<<t)
+	return &b
+}
+
+func (p *chunkPool) Put(b *[]byte) {
+	c := cap(*b)
+	if c == 0 || c&(c-1) != 0 || bits.Len(uint(c))-1 > maxPoolTier {
+		return
+	}
+	p.tiers[bits.Len(uint(c))-1].Put(b)
+}

@@ -109,7 +109,7 @@ func NewFromConfig(ctx context.Context, cfg *conf.Config, opts ...Option) (*File
 		hostname:     o.hostname,
 		conns:        make(map[string]*grpc.ClientConn),
 		codec:        newDataCodec(),
-		bufs:         mem.NewTieredBufferPool(64<<10, 1<<20, 4<<20, 16<<20),
+		bufs:         new(chunkPool),
 	}
 	if f.logger == nil {
 		f.logger = slog.New(slog.DiscardHandler)

@@ -90,7 +90,7 @@ func New(cfg Config) *Service {
 	if cfg.MaxBlockSize <= 0 {
 		cfg.MaxBlockSize = DefaultMaxBlockSize
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger, bufs: mem.NewTieredBufferPool(64<<10, 1<<20, 4<<20, 16<<20)}
+	s := &Service{cfg: cfg, log: cfg.Logger, bufs: new(chunkPool)}
 	s.session.Store(rand.Int64N(1 << 40))
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	return s
