@@ -50,6 +50,8 @@ type JournalEntry struct {
 	//	*JournalEntry_NewTerm
 	//	*JournalEntry_InodeIdGenerator
 	//	*JournalEntry_PersistFile
+	//	*JournalEntry_UfsOpDone
+	//	*JournalEntry_PendingUfsOp
 	Entry         isJournalEntry_Entry `protobuf_oneof:"entry"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -248,6 +250,24 @@ func (x *JournalEntry) GetPersistFile() *PersistFileEntry {
 	return nil
 }
 
+func (x *JournalEntry) GetUfsOpDone() *UfsOpDoneEntry {
+	if x != nil {
+		if x, ok := x.Entry.(*JournalEntry_UfsOpDone); ok {
+			return x.UfsOpDone
+		}
+	}
+	return nil
+}
+
+func (x *JournalEntry) GetPendingUfsOp() *PendingUfsOpEntry {
+	if x != nil {
+		if x, ok := x.Entry.(*JournalEntry_PendingUfsOp); ok {
+			return x.PendingUfsOp
+		}
+	}
+	return nil
+}
+
 type isJournalEntry_Entry interface {
 	isJournalEntry_Entry()
 }
@@ -312,6 +332,14 @@ type JournalEntry_PersistFile struct {
 	PersistFile *PersistFileEntry `protobuf:"bytes,24,opt,name=persist_file,json=persistFile,proto3,oneof"`
 }
 
+type JournalEntry_UfsOpDone struct {
+	UfsOpDone *UfsOpDoneEntry `protobuf:"bytes,25,opt,name=ufs_op_done,json=ufsOpDone,proto3,oneof"`
+}
+
+type JournalEntry_PendingUfsOp struct {
+	PendingUfsOp *PendingUfsOpEntry `protobuf:"bytes,26,opt,name=pending_ufs_op,json=pendingUfsOp,proto3,oneof"`
+}
+
 func (*JournalEntry_InodeDirectory) isJournalEntry_Entry() {}
 
 func (*JournalEntry_InodeFile) isJournalEntry_Entry() {}
@@ -341,6 +369,10 @@ func (*JournalEntry_NewTerm) isJournalEntry_Entry() {}
 func (*JournalEntry_InodeIdGenerator) isJournalEntry_Entry() {}
 
 func (*JournalEntry_PersistFile) isJournalEntry_Entry() {}
+
+func (*JournalEntry_UfsOpDone) isJournalEntry_Entry() {}
+
+func (*JournalEntry_PendingUfsOp) isJournalEntry_Entry() {}
 
 type InodeDirectoryEntry struct {
 	state                  protoimpl.MessageState `protogen:"open.v1"`
@@ -775,10 +807,15 @@ func (x *NewBlockEntry) GetBlockId() int64 {
 }
 
 type DeleteFileEntry struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	Recursive     bool                   `protobuf:"varint,2,opt,name=recursive,proto3" json:"recursive,omitempty"`
-	OpTimeMs      int64                  `protobuf:"varint,3,opt,name=op_time_ms,json=opTimeMs,proto3" json:"op_time_ms,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Id        int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Recursive bool                   `protobuf:"varint,2,opt,name=recursive,proto3" json:"recursive,omitempty"`
+	OpTimeMs  int64                  `protobuf:"varint,3,opt,name=op_time_ms,json=opTimeMs,proto3" json:"op_time_ms,omitempty"`
+	// ufs_op, when set, is the UFS deletion this entry implies (a persisted
+	// inode removed without alluxio_only). The master performs it after the
+	// entry is durable; it stays pending until a UfsOpDoneEntry names this
+	// entry's sequence number.
+	UfsOp         *UfsOperation `protobuf:"bytes,4,opt,name=ufs_op,json=ufsOp,proto3" json:"ufs_op,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -834,12 +871,22 @@ func (x *DeleteFileEntry) GetOpTimeMs() int64 {
 	return 0
 }
 
+func (x *DeleteFileEntry) GetUfsOp() *UfsOperation {
+	if x != nil {
+		return x.UfsOp
+	}
+	return nil
+}
+
 type RenameEntry struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	NewParentId   int64                  `protobuf:"varint,2,opt,name=new_parent_id,json=newParentId,proto3" json:"new_parent_id,omitempty"`
-	NewName       string                 `protobuf:"bytes,3,opt,name=new_name,json=newName,proto3" json:"new_name,omitempty"`
-	OpTimeMs      int64                  `protobuf:"varint,4,opt,name=op_time_ms,json=opTimeMs,proto3" json:"op_time_ms,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Id          int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	NewParentId int64                  `protobuf:"varint,2,opt,name=new_parent_id,json=newParentId,proto3" json:"new_parent_id,omitempty"`
+	NewName     string                 `protobuf:"bytes,3,opt,name=new_name,json=newName,proto3" json:"new_name,omitempty"`
+	OpTimeMs    int64                  `protobuf:"varint,4,opt,name=op_time_ms,json=opTimeMs,proto3" json:"op_time_ms,omitempty"`
+	// ufs_op, when set, is the UFS rename this entry implies (the inode is
+	// persisted); pending like DeleteFileEntry.ufs_op.
+	UfsOp         *UfsOperation `protobuf:"bytes,5,opt,name=ufs_op,json=ufsOp,proto3" json:"ufs_op,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -902,6 +949,193 @@ func (x *RenameEntry) GetOpTimeMs() int64 {
 	return 0
 }
 
+func (x *RenameEntry) GetUfsOp() *UfsOperation {
+	if x != nil {
+		return x.UfsOp
+	}
+	return nil
+}
+
+// UfsOperation is a UFS side effect of a namespace change, performed
+// idempotently after its entry is durable: a rename only if src exists and
+// dst does not (creating dst's parents), a deletion only if the path exists.
+type UfsOperation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// mount_id names the mount whose UFS holds the paths.
+	MountId         int64  `protobuf:"varint,1,opt,name=mount_id,json=mountId,proto3" json:"mount_id,omitempty"`
+	DeletePath      string `protobuf:"bytes,2,opt,name=delete_path,json=deletePath,proto3" json:"delete_path,omitempty"`
+	DeleteRecursive bool   `protobuf:"varint,3,opt,name=delete_recursive,json=deleteRecursive,proto3" json:"delete_recursive,omitempty"`
+	RenameSrc       string `protobuf:"bytes,4,opt,name=rename_src,json=renameSrc,proto3" json:"rename_src,omitempty"`
+	RenameDst       string `protobuf:"bytes,5,opt,name=rename_dst,json=renameDst,proto3" json:"rename_dst,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UfsOperation) Reset() {
+	*x = UfsOperation{}
+	mi := &file_journal_journal_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UfsOperation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UfsOperation) ProtoMessage() {}
+
+func (x *UfsOperation) ProtoReflect() protoreflect.Message {
+	mi := &file_journal_journal_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UfsOperation.ProtoReflect.Descriptor instead.
+func (*UfsOperation) Descriptor() ([]byte, []int) {
+	return file_journal_journal_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *UfsOperation) GetMountId() int64 {
+	if x != nil {
+		return x.MountId
+	}
+	return 0
+}
+
+func (x *UfsOperation) GetDeletePath() string {
+	if x != nil {
+		return x.DeletePath
+	}
+	return ""
+}
+
+func (x *UfsOperation) GetDeleteRecursive() bool {
+	if x != nil {
+		return x.DeleteRecursive
+	}
+	return false
+}
+
+func (x *UfsOperation) GetRenameSrc() string {
+	if x != nil {
+		return x.RenameSrc
+	}
+	return ""
+}
+
+func (x *UfsOperation) GetRenameDst() string {
+	if x != nil {
+		return x.RenameDst
+	}
+	return ""
+}
+
+// UfsOpDoneEntry records that the UFS operation of the entry with sequence
+// number op_seq was performed (or abandoned): it is no longer pending.
+type UfsOpDoneEntry struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OpSeq         int64                  `protobuf:"varint,1,opt,name=op_seq,json=opSeq,proto3" json:"op_seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UfsOpDoneEntry) Reset() {
+	*x = UfsOpDoneEntry{}
+	mi := &file_journal_journal_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UfsOpDoneEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UfsOpDoneEntry) ProtoMessage() {}
+
+func (x *UfsOpDoneEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_journal_journal_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UfsOpDoneEntry.ProtoReflect.Descriptor instead.
+func (*UfsOpDoneEntry) Descriptor() ([]byte, []int) {
+	return file_journal_journal_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *UfsOpDoneEntry) GetOpSeq() int64 {
+	if x != nil {
+		return x.OpSeq
+	}
+	return 0
+}
+
+// PendingUfsOpEntry appears only in checkpoints: a UFS operation, from the
+// entry with sequence number op_seq, still pending at the checkpoint.
+type PendingUfsOpEntry struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OpSeq         int64                  `protobuf:"varint,1,opt,name=op_seq,json=opSeq,proto3" json:"op_seq,omitempty"`
+	Op            *UfsOperation          `protobuf:"bytes,2,opt,name=op,proto3" json:"op,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PendingUfsOpEntry) Reset() {
+	*x = PendingUfsOpEntry{}
+	mi := &file_journal_journal_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingUfsOpEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingUfsOpEntry) ProtoMessage() {}
+
+func (x *PendingUfsOpEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_journal_journal_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingUfsOpEntry.ProtoReflect.Descriptor instead.
+func (*PendingUfsOpEntry) Descriptor() ([]byte, []int) {
+	return file_journal_journal_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *PendingUfsOpEntry) GetOpSeq() int64 {
+	if x != nil {
+		return x.OpSeq
+	}
+	return 0
+}
+
+func (x *PendingUfsOpEntry) GetOp() *UfsOperation {
+	if x != nil {
+		return x.Op
+	}
+	return nil
+}
+
 type SetAttributeEntry struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	Id               int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -919,7 +1153,7 @@ type SetAttributeEntry struct {
 
 func (x *SetAttributeEntry) Reset() {
 	*x = SetAttributeEntry{}
-	mi := &file_journal_journal_proto_msgTypes[7]
+	mi := &file_journal_journal_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -931,7 +1165,7 @@ func (x *SetAttributeEntry) String() string {
 func (*SetAttributeEntry) ProtoMessage() {}
 
 func (x *SetAttributeEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_journal_journal_proto_msgTypes[7]
+	mi := &file_journal_journal_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -944,7 +1178,7 @@ func (x *SetAttributeEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAttributeEntry.ProtoReflect.Descriptor instead.
 func (*SetAttributeEntry) Descriptor() ([]byte, []int) {
-	return file_journal_journal_proto_rawDescGZIP(), []int{7}
+	return file_journal_journal_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SetAttributeEntry) GetId() int64 {
@@ -1019,7 +1253,7 @@ type BlockContainerIdGeneratorEntry struct {
 
 func (x *BlockContainerIdGeneratorEntry) Reset() {
 	*x = BlockContainerIdGeneratorEntry{}
-	mi := &file_journal_journal_proto_msgTypes[8]
+	mi := &file_journal_journal_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1031,7 +1265,7 @@ func (x *BlockContainerIdGeneratorEntry) String() string {
 func (*BlockContainerIdGeneratorEntry) ProtoMessage() {}
 
 func (x *BlockContainerIdGeneratorEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_journal_journal_proto_msgTypes[8]
+	mi := &file_journal_journal_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1044,7 +1278,7 @@ func (x *BlockContainerIdGeneratorEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockContainerIdGeneratorEntry.ProtoReflect.Descriptor instead.
 func (*BlockContainerIdGeneratorEntry) Descriptor() ([]byte, []int) {
-	return file_journal_journal_proto_rawDescGZIP(), []int{8}
+	return file_journal_journal_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *BlockContainerIdGeneratorEntry) GetNextContainerId() int64 {
@@ -1063,7 +1297,7 @@ type InodeIdGeneratorEntry struct {
 
 func (x *InodeIdGeneratorEntry) Reset() {
 	*x = InodeIdGeneratorEntry{}
-	mi := &file_journal_journal_proto_msgTypes[9]
+	mi := &file_journal_journal_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1075,7 +1309,7 @@ func (x *InodeIdGeneratorEntry) String() string {
 func (*InodeIdGeneratorEntry) ProtoMessage() {}
 
 func (x *InodeIdGeneratorEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_journal_journal_proto_msgTypes[9]
+	mi := &file_journal_journal_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1088,7 +1322,7 @@ func (x *InodeIdGeneratorEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InodeIdGeneratorEntry.ProtoReflect.Descriptor instead.
 func (*InodeIdGeneratorEntry) Descriptor() ([]byte, []int) {
-	return file_journal_journal_proto_rawDescGZIP(), []int{9}
+	return file_journal_journal_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *InodeIdGeneratorEntry) GetNextId() int64 {
@@ -1108,7 +1342,7 @@ type BlockInfoEntry struct {
 
 func (x *BlockInfoEntry) Reset() {
 	*x = BlockInfoEntry{}
-	mi := &file_journal_journal_proto_msgTypes[10]
+	mi := &file_journal_journal_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1120,7 +1354,7 @@ func (x *BlockInfoEntry) String() string {
 func (*BlockInfoEntry) ProtoMessage() {}
 
 func (x *BlockInfoEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_journal_journal_proto_msgTypes[10]
+	mi := &file_journal_journal_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1133,7 +1367,7 @@ func (x *BlockInfoEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockInfoEntry.ProtoReflect.Descriptor instead.
 func (*BlockInfoEntry) Descriptor() ([]byte, []int) {
-	return file_journal_journal_proto_rawDescGZIP(), []int{10}
+	return file_journal_journal_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *BlockInfoEntry) GetBlockId() int64 {
@@ -1159,7 +1393,7 @@ type DeleteBlockEntry struct {
 
 func (x *DeleteBlockEntry) Reset() {
 	*x = DeleteBlockEntry{}
-	mi := &file_journal_journal_proto_msgTypes[11]
+	mi := &file_journal_journal_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1171,7 +1405,7 @@ func (x *DeleteBlockEntry) String() string {
 func (*DeleteBlockEntry) ProtoMessage() {}
 
 func (x *DeleteBlockEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_journal_journal_proto_msgTypes[11]
+	mi := &file_journal_journal_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1184,7 +1418,7 @@ func (x *DeleteBlockEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBlockEntry.ProtoReflect.Descriptor instead.
 func (*DeleteBlockEntry) Descriptor() ([]byte, []int) {
-	return file_journal_journal_proto_rawDescGZIP(), []int{11}
+	return file_journal_journal_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeleteBlockEntry) GetBlockId() int64 {
@@ -1207,7 +1441,7 @@ type AddMountPointEntry struct {
 
 func (x *AddMountPointEntry) Reset() {
 	*x = AddMountPointEntry{}
-	mi := &file_journal_journal_proto_msgTypes[12]
+	mi := &file_journal_journal_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1219,7 +1453,7 @@ func (x *AddMountPointEntry) String() string {
 func (*AddMountPointEntry) ProtoMessage() {}
 
 func (x *AddMountPointEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_journal_journal_proto_msgTypes[12]
+	mi := &file_journal_journal_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1232,7 +1466,7 @@ func (x *AddMountPointEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddMountPointEntry.ProtoReflect.Descriptor instead.
 func (*AddMountPointEntry) Descriptor() ([]byte, []int) {
-	return file_journal_journal_proto_rawDescGZIP(), []int{12}
+	return file_journal_journal_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AddMountPointEntry) GetAlluxioPath() string {
@@ -1279,7 +1513,7 @@ type DeleteMountPointEntry struct {
 
 func (x *DeleteMountPointEntry) Reset() {
 	*x = DeleteMountPointEntry{}
-	mi := &file_journal_journal_proto_msgTypes[13]
+	mi := &file_journal_journal_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1291,7 +1525,7 @@ func (x *DeleteMountPointEntry) String() string {
 func (*DeleteMountPointEntry) ProtoMessage() {}
 
 func (x *DeleteMountPointEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_journal_journal_proto_msgTypes[13]
+	mi := &file_journal_journal_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1304,7 +1538,7 @@ func (x *DeleteMountPointEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteMountPointEntry.ProtoReflect.Descriptor instead.
 func (*DeleteMountPointEntry) Descriptor() ([]byte, []int) {
-	return file_journal_journal_proto_rawDescGZIP(), []int{13}
+	return file_journal_journal_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DeleteMountPointEntry) GetAlluxioPath() string {
@@ -1326,7 +1560,7 @@ type NewTermEntry struct {
 
 func (x *NewTermEntry) Reset() {
 	*x = NewTermEntry{}
-	mi := &file_journal_journal_proto_msgTypes[14]
+	mi := &file_journal_journal_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1338,7 +1572,7 @@ func (x *NewTermEntry) String() string {
 func (*NewTermEntry) ProtoMessage() {}
 
 func (x *NewTermEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_journal_journal_proto_msgTypes[14]
+	mi := &file_journal_journal_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1351,7 +1585,7 @@ func (x *NewTermEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NewTermEntry.ProtoReflect.Descriptor instead.
 func (*NewTermEntry) Descriptor() ([]byte, []int) {
-	return file_journal_journal_proto_rawDescGZIP(), []int{14}
+	return file_journal_journal_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *NewTermEntry) GetEpoch() int64 {
@@ -1386,7 +1620,7 @@ type PersistFileEntry struct {
 
 func (x *PersistFileEntry) Reset() {
 	*x = PersistFileEntry{}
-	mi := &file_journal_journal_proto_msgTypes[15]
+	mi := &file_journal_journal_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1398,7 +1632,7 @@ func (x *PersistFileEntry) String() string {
 func (*PersistFileEntry) ProtoMessage() {}
 
 func (x *PersistFileEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_journal_journal_proto_msgTypes[15]
+	mi := &file_journal_journal_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1411,7 +1645,7 @@ func (x *PersistFileEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PersistFileEntry.ProtoReflect.Descriptor instead.
 func (*PersistFileEntry) Descriptor() ([]byte, []int) {
-	return file_journal_journal_proto_rawDescGZIP(), []int{15}
+	return file_journal_journal_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PersistFileEntry) GetId() int64 {
@@ -1432,7 +1666,7 @@ var File_journal_journal_proto protoreflect.FileDescriptor
 
 const file_journal_journal_proto_rawDesc = "" +
 	"\n" +
-	"\x15journal/journal.proto\x12\x0falluxio.journal\x1a\x19alluxio/file_master.proto\"\xf5\t\n" +
+	"\x15journal/journal.proto\x12\x0falluxio.journal\x1a\x19alluxio/file_master.proto\"\x84\v\n" +
 	"\fJournalEntry\x12'\n" +
 	"\x0fsequence_number\x18\x01 \x01(\x03R\x0esequenceNumber\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x03R\x05epoch\x127\n" +
@@ -1455,7 +1689,9 @@ const file_journal_journal_proto_rawDesc = "" +
 	"\x12delete_mount_point\x18\x15 \x01(\v2&.alluxio.journal.DeleteMountPointEntryH\x00R\x10deleteMountPoint\x12:\n" +
 	"\bnew_term\x18\x16 \x01(\v2\x1d.alluxio.journal.NewTermEntryH\x00R\anewTerm\x12V\n" +
 	"\x12inode_id_generator\x18\x17 \x01(\v2&.alluxio.journal.InodeIdGeneratorEntryH\x00R\x10inodeIdGenerator\x12F\n" +
-	"\fpersist_file\x18\x18 \x01(\v2!.alluxio.journal.PersistFileEntryH\x00R\vpersistFileB\a\n" +
+	"\fpersist_file\x18\x18 \x01(\v2!.alluxio.journal.PersistFileEntryH\x00R\vpersistFile\x12A\n" +
+	"\vufs_op_done\x18\x19 \x01(\v2\x1f.alluxio.journal.UfsOpDoneEntryH\x00R\tufsOpDone\x12J\n" +
+	"\x0epending_ufs_op\x18\x1a \x01(\v2\".alluxio.journal.PendingUfsOpEntryH\x00R\fpendingUfsOpB\a\n" +
 	"\x05entry\"\x92\x03\n" +
 	"\x13InodeDirectoryEntry\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x1b\n" +
@@ -1502,18 +1738,34 @@ const file_journal_journal_proto_rawDesc = "" +
 	"op_time_ms\x18\x04 \x01(\x03R\bopTimeMs\"C\n" +
 	"\rNewBlockEntry\x12\x17\n" +
 	"\afile_id\x18\x01 \x01(\x03R\x06fileId\x12\x19\n" +
-	"\bblock_id\x18\x02 \x01(\x03R\ablockId\"]\n" +
+	"\bblock_id\x18\x02 \x01(\x03R\ablockId\"\x93\x01\n" +
 	"\x0fDeleteFileEntry\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x1c\n" +
 	"\trecursive\x18\x02 \x01(\bR\trecursive\x12\x1c\n" +
 	"\n" +
-	"op_time_ms\x18\x03 \x01(\x03R\bopTimeMs\"z\n" +
+	"op_time_ms\x18\x03 \x01(\x03R\bopTimeMs\x124\n" +
+	"\x06ufs_op\x18\x04 \x01(\v2\x1d.alluxio.journal.UfsOperationR\x05ufsOp\"\xb0\x01\n" +
 	"\vRenameEntry\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\"\n" +
 	"\rnew_parent_id\x18\x02 \x01(\x03R\vnewParentId\x12\x19\n" +
 	"\bnew_name\x18\x03 \x01(\tR\anewName\x12\x1c\n" +
 	"\n" +
-	"op_time_ms\x18\x04 \x01(\x03R\bopTimeMs\"\xef\x02\n" +
+	"op_time_ms\x18\x04 \x01(\x03R\bopTimeMs\x124\n" +
+	"\x06ufs_op\x18\x05 \x01(\v2\x1d.alluxio.journal.UfsOperationR\x05ufsOp\"\xb3\x01\n" +
+	"\fUfsOperation\x12\x19\n" +
+	"\bmount_id\x18\x01 \x01(\x03R\amountId\x12\x1f\n" +
+	"\vdelete_path\x18\x02 \x01(\tR\n" +
+	"deletePath\x12)\n" +
+	"\x10delete_recursive\x18\x03 \x01(\bR\x0fdeleteRecursive\x12\x1d\n" +
+	"\n" +
+	"rename_src\x18\x04 \x01(\tR\trenameSrc\x12\x1d\n" +
+	"\n" +
+	"rename_dst\x18\x05 \x01(\tR\trenameDst\"'\n" +
+	"\x0eUfsOpDoneEntry\x12\x15\n" +
+	"\x06op_seq\x18\x01 \x01(\x03R\x05opSeq\"Y\n" +
+	"\x11PendingUfsOpEntry\x12\x15\n" +
+	"\x06op_seq\x18\x01 \x01(\x03R\x05opSeq\x12-\n" +
+	"\x02op\x18\x02 \x01(\v2\x1d.alluxio.journal.UfsOperationR\x02op\"\xef\x02\n" +
 	"\x11SetAttributeEntry\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x17\n" +
 	"\x04mode\x18\x02 \x01(\x05H\x00R\x04mode\x88\x01\x01\x12\x19\n" +
@@ -1576,7 +1828,7 @@ func file_journal_journal_proto_rawDescGZIP() []byte {
 	return file_journal_journal_proto_rawDescData
 }
 
-var file_journal_journal_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_journal_journal_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_journal_journal_proto_goTypes = []any{
 	(*JournalEntry)(nil),                   // 0: alluxio.journal.JournalEntry
 	(*InodeDirectoryEntry)(nil),            // 1: alluxio.journal.InodeDirectoryEntry
@@ -1585,41 +1837,49 @@ var file_journal_journal_proto_goTypes = []any{
 	(*NewBlockEntry)(nil),                  // 4: alluxio.journal.NewBlockEntry
 	(*DeleteFileEntry)(nil),                // 5: alluxio.journal.DeleteFileEntry
 	(*RenameEntry)(nil),                    // 6: alluxio.journal.RenameEntry
-	(*SetAttributeEntry)(nil),              // 7: alluxio.journal.SetAttributeEntry
-	(*BlockContainerIdGeneratorEntry)(nil), // 8: alluxio.journal.BlockContainerIdGeneratorEntry
-	(*InodeIdGeneratorEntry)(nil),          // 9: alluxio.journal.InodeIdGeneratorEntry
-	(*BlockInfoEntry)(nil),                 // 10: alluxio.journal.BlockInfoEntry
-	(*DeleteBlockEntry)(nil),               // 11: alluxio.journal.DeleteBlockEntry
-	(*AddMountPointEntry)(nil),             // 12: alluxio.journal.AddMountPointEntry
-	(*DeleteMountPointEntry)(nil),          // 13: alluxio.journal.DeleteMountPointEntry
-	(*NewTermEntry)(nil),                   // 14: alluxio.journal.NewTermEntry
-	(*PersistFileEntry)(nil),               // 15: alluxio.journal.PersistFileEntry
-	nil,                                    // 16: alluxio.journal.AddMountPointEntry.PropertiesEntry
-	(*alluxiopb.OperationId)(nil),          // 17: alluxio.OperationId
+	(*UfsOperation)(nil),                   // 7: alluxio.journal.UfsOperation
+	(*UfsOpDoneEntry)(nil),                 // 8: alluxio.journal.UfsOpDoneEntry
+	(*PendingUfsOpEntry)(nil),              // 9: alluxio.journal.PendingUfsOpEntry
+	(*SetAttributeEntry)(nil),              // 10: alluxio.journal.SetAttributeEntry
+	(*BlockContainerIdGeneratorEntry)(nil), // 11: alluxio.journal.BlockContainerIdGeneratorEntry
+	(*InodeIdGeneratorEntry)(nil),          // 12: alluxio.journal.InodeIdGeneratorEntry
+	(*BlockInfoEntry)(nil),                 // 13: alluxio.journal.BlockInfoEntry
+	(*DeleteBlockEntry)(nil),               // 14: alluxio.journal.DeleteBlockEntry
+	(*AddMountPointEntry)(nil),             // 15: alluxio.journal.AddMountPointEntry
+	(*DeleteMountPointEntry)(nil),          // 16: alluxio.journal.DeleteMountPointEntry
+	(*NewTermEntry)(nil),                   // 17: alluxio.journal.NewTermEntry
+	(*PersistFileEntry)(nil),               // 18: alluxio.journal.PersistFileEntry
+	nil,                                    // 19: alluxio.journal.AddMountPointEntry.PropertiesEntry
+	(*alluxiopb.OperationId)(nil),          // 20: alluxio.OperationId
 }
 var file_journal_journal_proto_depIdxs = []int32{
-	17, // 0: alluxio.journal.JournalEntry.operation_id:type_name -> alluxio.OperationId
+	20, // 0: alluxio.journal.JournalEntry.operation_id:type_name -> alluxio.OperationId
 	1,  // 1: alluxio.journal.JournalEntry.inode_directory:type_name -> alluxio.journal.InodeDirectoryEntry
 	2,  // 2: alluxio.journal.JournalEntry.inode_file:type_name -> alluxio.journal.InodeFileEntry
 	3,  // 3: alluxio.journal.JournalEntry.complete_file:type_name -> alluxio.journal.CompleteFileEntry
 	4,  // 4: alluxio.journal.JournalEntry.new_block:type_name -> alluxio.journal.NewBlockEntry
 	5,  // 5: alluxio.journal.JournalEntry.delete_file:type_name -> alluxio.journal.DeleteFileEntry
 	6,  // 6: alluxio.journal.JournalEntry.rename:type_name -> alluxio.journal.RenameEntry
-	7,  // 7: alluxio.journal.JournalEntry.set_attribute:type_name -> alluxio.journal.SetAttributeEntry
-	8,  // 8: alluxio.journal.JournalEntry.block_container_id_generator:type_name -> alluxio.journal.BlockContainerIdGeneratorEntry
-	10, // 9: alluxio.journal.JournalEntry.block_info:type_name -> alluxio.journal.BlockInfoEntry
-	11, // 10: alluxio.journal.JournalEntry.delete_block:type_name -> alluxio.journal.DeleteBlockEntry
-	12, // 11: alluxio.journal.JournalEntry.add_mount_point:type_name -> alluxio.journal.AddMountPointEntry
-	13, // 12: alluxio.journal.JournalEntry.delete_mount_point:type_name -> alluxio.journal.DeleteMountPointEntry
-	14, // 13: alluxio.journal.JournalEntry.new_term:type_name -> alluxio.journal.NewTermEntry
-	9,  // 14: alluxio.journal.JournalEntry.inode_id_generator:type_name -> alluxio.journal.InodeIdGeneratorEntry
-	15, // 15: alluxio.journal.JournalEntry.persist_file:type_name -> alluxio.journal.PersistFileEntry
-	16, // 16: alluxio.journal.AddMountPointEntry.properties:type_name -> alluxio.journal.AddMountPointEntry.PropertiesEntry
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	10, // 7: alluxio.journal.JournalEntry.set_attribute:type_name -> alluxio.journal.SetAttributeEntry
+	11, // 8: alluxio.journal.JournalEntry.block_container_id_generator:type_name -> alluxio.journal.BlockContainerIdGeneratorEntry
+	13, // 9: alluxio.journal.JournalEntry.block_info:type_name -> alluxio.journal.BlockInfoEntry
+	14, // 10: alluxio.journal.JournalEntry.delete_block:type_name -> alluxio.journal.DeleteBlockEntry
+	15, // 11: alluxio.journal.JournalEntry.add_mount_point:type_name -> alluxio.journal.AddMountPointEntry
+	16, // 12: alluxio.journal.JournalEntry.delete_mount_point:type_name -> alluxio.journal.DeleteMountPointEntry
+	17, // 13: alluxio.journal.JournalEntry.new_term:type_name -> alluxio.journal.NewTermEntry
+	12, // 14: alluxio.journal.JournalEntry.inode_id_generator:type_name -> alluxio.journal.InodeIdGeneratorEntry
+	18, // 15: alluxio.journal.JournalEntry.persist_file:type_name -> alluxio.journal.PersistFileEntry
+	8,  // 16: alluxio.journal.JournalEntry.ufs_op_done:type_name -> alluxio.journal.UfsOpDoneEntry
+	9,  // 17: alluxio.journal.JournalEntry.pending_ufs_op:type_name -> alluxio.journal.PendingUfsOpEntry
+	7,  // 18: alluxio.journal.DeleteFileEntry.ufs_op:type_name -> alluxio.journal.UfsOperation
+	7,  // 19: alluxio.journal.RenameEntry.ufs_op:type_name -> alluxio.journal.UfsOperation
+	7,  // 20: alluxio.journal.PendingUfsOpEntry.op:type_name -> alluxio.journal.UfsOperation
+	19, // 21: alluxio.journal.AddMountPointEntry.properties:type_name -> alluxio.journal.AddMountPointEntry.PropertiesEntry
+	22, // [22:22] is the sub-list for method output_type
+	22, // [22:22] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_journal_journal_proto_init() }
@@ -1643,15 +1903,17 @@ func file_journal_journal_proto_init() {
 		(*JournalEntry_NewTerm)(nil),
 		(*JournalEntry_InodeIdGenerator)(nil),
 		(*JournalEntry_PersistFile)(nil),
+		(*JournalEntry_UfsOpDone)(nil),
+		(*JournalEntry_PendingUfsOp)(nil),
 	}
-	file_journal_journal_proto_msgTypes[7].OneofWrappers = []any{}
+	file_journal_journal_proto_msgTypes[10].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_journal_journal_proto_rawDesc), len(file_journal_journal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -112,6 +113,17 @@ type Master struct {
 	// persistence (guarded by mu), kept by apply so that a new leader finds
 	// them without a scan of the namespace.
 	toPersist map[int64]struct{}
+	// pending holds the UFS operations journaled but not yet recorded as
+	// done, by the sequence number of their entry (guarded by mu; see
+	// ufsops.go).
+	pending map[int64]*journalpb.UfsOperation
+	// durable is the highest sequence number known to be durable.
+	durable atomic.Int64
+	// ufsOpMu serialises the execution of pending UFS operations;
+	// ufsFailures (guarded by it) counts failures per operation.
+	ufsOpMu     sync.Mutex
+	ufsFailures map[int64]int
+	ufsKick     chan struct{}
 }
 
 func (m *Master) intern(s string) string {
@@ -156,7 +168,8 @@ func New(cfg Config) *Master {
 	if cfg.UFS == nil {
 		cfg.UFS = &ufs.Registry{}
 	}
-	m := &Master{cfg: cfg, log: cfg.Logger, bm: cfg.Blocks, persistQ: map[int64]*persistJob{}, inflight: map[string]int64{}, ufsCache: map[string]ufs.UnderFileSystem{}}
+	m := &Master{cfg: cfg, log: cfg.Logger, bm: cfg.Blocks, persistQ: map[int64]*persistJob{}, inflight: map[string]int64{}, ufsCache: map[string]ufs.UnderFileSystem{},
+		ufsFailures: map[int64]int{}, ufsKick: make(chan struct{}, 1)}
 	m.resetLocked()
 	cfg.Blocks.SetHooks(hooks{m})
 	return m
@@ -173,6 +186,7 @@ func (m *Master) resetLocked() {
 	m.ops = newOpCache(m.cfg.RecentOps)
 	m.names = map[string]string{}
 	m.toPersist = map[int64]struct{}{}
+	m.pending = map[int64]*journalpb.UfsOperation{}
 }
 
 // trackPersist records whether file n waits for asynchronous persistence.
@@ -234,6 +248,7 @@ func (m *Master) StartLeading(w journal.Writer, ckpt Checkpointer) {
 	m.w = w
 	m.ckpt = ckpt
 	m.broken = nil
+	m.durable.Store(m.lastSeq) // replayed from the journal
 	if m.nextContainer < m.reservedContainer {
 		m.nextContainer = m.reservedContainer
 	}
@@ -392,6 +407,7 @@ func (m *Master) update(ctx context.Context, op *alluxiopb.OperationId, fn func(
 func (m *Master) flush(ctx context.Context, w journal.Writer, seq int64) error {
 	err := w.Flush(ctx, seq)
 	if err == nil {
+		m.noteDurable(seq)
 		return nil
 	}
 	if ctx.Err() != nil {
@@ -468,6 +484,17 @@ func (m *Master) snapshotLocked(emit func(*journalpb.JournalEntry) error) error 
 		return emit(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_BlockInfo{BlockInfo: &journalpb.BlockInfoEntry{BlockId: id, Length: length}}})
 	}); err != nil {
 		return err
+	}
+	// UFS operations still to be performed, oldest first.
+	seqs := make([]int64, 0, len(m.pending))
+	for s := range m.pending {
+		seqs = append(seqs, s)
+	}
+	slices.Sort(seqs)
+	for _, s := range seqs {
+		if err := emit(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_PendingUfsOp{PendingUfsOp: &journalpb.PendingUfsOpEntry{OpSeq: s, Op: m.pending[s]}}}); err != nil {
+			return err
+		}
 	}
 	// The retry-deduplication cache, oldest first, as entries that carry
 	// only an operation id.
@@ -562,6 +589,9 @@ func (m *Master) applyLocked(e *journalpb.JournalEntry) error {
 			return nil
 		})
 		n.parent = nil
+		if op := x.DeleteFile.GetUfsOp(); op != nil {
+			m.pending[e.GetSequenceNumber()] = op
+		}
 	case *journalpb.JournalEntry_Rename:
 		r := x.Rename
 		n := m.byID[r.GetId()]
@@ -581,6 +611,9 @@ func (m *Master) applyLocked(e *journalpb.JournalEntry) error {
 			n.parent = np
 			np.children[n.name] = n
 			np.mtime = max(np.mtime, r.GetOpTimeMs())
+			if op := r.GetUfsOp(); op != nil {
+				m.pending[e.GetSequenceNumber()] = op
+			}
 		}
 	case *journalpb.JournalEntry_SetAttribute:
 		s := x.SetAttribute
@@ -637,6 +670,10 @@ func (m *Master) applyLocked(e *journalpb.JournalEntry) error {
 		}
 		n.persist = uint8(alluxiopb.PersistenceState_PERSISTED)
 		markAncestorsPersisted(n)
+	case *journalpb.JournalEntry_UfsOpDone:
+		delete(m.pending, x.UfsOpDone.GetOpSeq())
+	case *journalpb.JournalEntry_PendingUfsOp:
+		m.pending[x.PendingUfsOp.GetOpSeq()] = x.PendingUfsOp.GetOp()
 	case nil:
 		// An entry with no payload (e.g. a padding record): nothing to do.
 	default:

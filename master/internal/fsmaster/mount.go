@@ -167,7 +167,7 @@ func (m *Master) Unmount(ctx context.Context, req *alluxiopb.UnmountRequest) err
 		n := m.getLocked(p)
 		if n != nil {
 			var err error
-			if blocks, err = m.deleteEntriesLocked(t, n, true); err != nil {
+			if blocks, err = m.deleteEntriesLocked(t, n, true, nil); err != nil {
 				return err
 			}
 		}

@@ -200,7 +200,7 @@ func (m *Master) CreateFile(ctx context.Context, req *alluxiopb.CreateFileReques
 			}
 			parent := n.parent
 			var err error
-			if deleted, err = m.deleteEntriesLocked(t, n, false); err != nil {
+			if deleted, err = m.deleteEntriesLocked(t, n, false, nil); err != nil {
 				return err
 			}
 			n, i = parent, len(comps)-1
@@ -331,7 +331,8 @@ func (m *Master) CompleteFile(ctx context.Context, req *alluxiopb.CompleteFileRe
 
 // deleteEntriesLocked journals the deletion of n's subtree (blocks first)
 // and returns every block id of the deleted files.
-func (m *Master) deleteEntriesLocked(t *txn, n *inode, unmount bool) ([]int64, error) {
+// uop, if not nil, is the UFS deletion the entry implies.
+func (m *Master) deleteEntriesLocked(t *txn, n *inode, unmount bool, uop *journalpb.UfsOperation) ([]int64, error) {
 	var blocks []int64
 	err := walk(n, func(c *inode) error {
 		if c.has(flagMountPoint) && !(unmount && c == n) {
@@ -353,11 +354,12 @@ func (m *Master) deleteEntriesLocked(t *txn, n *inode, unmount bool) ([]int64, e
 		}
 	}
 	return blocks, t.add(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_DeleteFile{DeleteFile: &journalpb.DeleteFileEntry{
-		Id: n.id, Recursive: n.isDir(), OpTimeMs: m.cfg.Now().UnixMilli()}}})
+		Id: n.id, Recursive: n.isDir(), OpTimeMs: m.cfg.Now().UnixMilli(), UfsOp: uop}}})
 }
 
 // Remove deletes a file or directory; persisted paths are deleted from the
-// UFS too unless alluxio_only.
+// UFS too unless alluxio_only. The UFS deletion is journaled with the
+// namespace change and performed once that is durable (ufsops.go).
 func (m *Master) Remove(ctx context.Context, req *alluxiopb.DeleteRequest) error {
 	p, err := pathutil.Clean(req.GetPath())
 	if err != nil {
@@ -366,7 +368,25 @@ func (m *Master) Remove(ctx context.Context, req *alluxiopb.DeleteRequest) error
 	if p == "/" {
 		return fmt.Errorf("fsmaster: cannot delete the root: %w", rpcstatus.ErrInvalidArgument)
 	}
+	// A directory that is empty in Alluxio but not in the UFS (children
+	// never loaded) is not deleted without recursive: check before the
+	// namespace changes, outside the lock.
+	if !req.GetRecursive() && !req.GetAlluxioOnly() {
+		m.mu.RLock()
+		n := m.getLocked(p)
+		check := n != nil && n.isDir() && n.persisted() && len(n.children) == 0
+		mp, up := m.resolveLocked(p)
+		m.mu.RUnlock()
+		if check && mp != nil {
+			if u, err := m.ufsFor(ctx, mp); err == nil {
+				if sts, err := u.List(ctx, up); err == nil && len(sts) > 0 {
+					return fmt.Errorf("fsmaster: %s is not empty in the UFS: %w", p, rpcstatus.ErrDirectoryNotEmpty)
+				}
+			}
+		}
+	}
 	var blocks []int64
+	var last int64
 	_, err = m.update(ctx, req.GetOperationId(), func(t *txn) error {
 		n := m.getLocked(p)
 		if n == nil {
@@ -378,25 +398,26 @@ func (m *Master) Remove(ctx context.Context, req *alluxiopb.DeleteRequest) error
 		if n.has(flagMountPoint) {
 			return fmt.Errorf("fsmaster: %s is a mount point; unmount it instead: %w", p, rpcstatus.ErrFailedPrecondition)
 		}
+		var uop *journalpb.UfsOperation
 		if n.persisted() && !req.GetAlluxioOnly() {
 			mp, up := m.resolveLocked(p)
 			if mp.readOnly {
 				return fmt.Errorf("fsmaster: %s is on read-only mount %s: %w", p, mp.path, rpcstatus.ErrPermissionDenied)
 			}
-			u, err := m.ufsFor(ctx, mp)
-			if err != nil {
-				return err
-			}
-			if err := u.Delete(ctx, up, n.isDir() && req.GetRecursive()); err != nil && !errors.Is(err, ufs.ErrNotFound) {
-				return ufsErr(err, "delete %s from the UFS (%s)", p, up)
-			}
+			uop = &journalpb.UfsOperation{MountId: mp.id, DeletePath: up, DeleteRecursive: n.isDir()}
 		}
 		var err error
-		blocks, err = m.deleteEntriesLocked(t, n, false)
+		blocks, err = m.deleteEntriesLocked(t, n, false, uop)
+		last = t.seq
 		return err
 	})
 	if err == nil {
 		m.bm.DeleteBlocks(blocks)
+		if last > 0 {
+			m.afterUfsOps(ctx, last)
+		} else {
+			m.kickUfsOps() // a retry: its operation may still be pending
+		}
 	}
 	return err
 }
@@ -417,7 +438,24 @@ func (m *Master) Rename(ctx context.Context, req *alluxiopb.RenameRequest) error
 	if pathutil.HasPrefix(dst, src) {
 		return fmt.Errorf("fsmaster: cannot rename %s into its own subtree %s: %w", src, dst, rpcstatus.ErrInvalidArgument)
 	}
+	// A persisted source whose UFS destination is taken would be renamed in
+	// the namespace only: refuse it before the namespace changes (a stat,
+	// outside the lock).
+	m.mu.RLock()
+	if n := m.getLocked(src); n != nil && n.persisted() && m.getLocked(dst) == nil {
+		if dmp, dup := m.resolveLocked(dst); dmp != nil {
+			m.mu.RUnlock()
+			if u, err := m.ufsFor(ctx, dmp); err == nil {
+				if _, err := u.GetStatus(ctx, dup); err == nil {
+					return fmt.Errorf("fsmaster: rename destination %s exists in the UFS (%s): %w", dst, dup, rpcstatus.ErrAlreadyExists)
+				}
+			}
+			m.mu.RLock()
+		}
+	}
+	m.mu.RUnlock()
 	now := m.cfg.Now().UnixMilli()
+	var last int64
 	_, err = m.update(ctx, req.GetOperationId(), func(t *txn) error {
 		n := m.getLocked(src)
 		if n == nil {
@@ -441,32 +479,32 @@ func (m *Master) Rename(ctx context.Context, req *alluxiopb.RenameRequest) error
 		if smp != dmp {
 			return fmt.Errorf("fsmaster: cannot rename %s to %s across mount points: %w", src, dst, rpcstatus.ErrFailedPrecondition)
 		}
+		var uop *journalpb.UfsOperation
 		if n.persisted() {
 			if smp.readOnly {
 				return fmt.Errorf("fsmaster: %s is on read-only mount %s: %w", src, smp.path, rpcstatus.ErrPermissionDenied)
 			}
-			u, err := m.ufsFor(ctx, smp)
-			if err != nil {
-				return err
-			}
-			if _, dparent := m.resolveLocked(pathutil.Parent(dst)); true {
-				_ = u.Mkdirs(ctx, dparent, 0o755)
-			}
-			if err := u.Rename(ctx, sup, dup); err != nil && !errors.Is(err, ufs.ErrNotFound) {
-				return ufsErr(err, "rename %s to %s in the UFS", sup, dup)
-			}
+			// Journaled with the rename, performed once durable
+			// (ufsops.go); it creates the destination's UFS parents.
+			uop = &journalpb.UfsOperation{MountId: smp.id, RenameSrc: sup, RenameDst: dup}
 		}
 		if err := t.add(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_Rename{Rename: &journalpb.RenameEntry{
-			Id: n.id, NewParentId: np.id, NewName: pathutil.Base(dst), OpTimeMs: now}}}); err != nil {
+			Id: n.id, NewParentId: np.id, NewName: pathutil.Base(dst), OpTimeMs: now, UfsOp: uop}}}); err != nil {
 			return err
 		}
+		last = t.seq
 		if n.persisted() && !np.persisted() {
-			// The UFS now has the parents; record that.
+			// The UFS rename creates the parents; record that.
 			return t.add(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_SetAttribute{SetAttribute: &journalpb.SetAttributeEntry{
 				Id: np.id, PersistenceState: &persistedName, OpTimeMs: now}}})
 		}
 		return nil
 	})
+	if err == nil && last > 0 {
+		m.afterUfsOps(ctx, last)
+	} else if err == nil {
+		m.kickUfsOps() // a retry: its operation may still be pending
+	}
 	return err
 }
 

@@ -187,8 +187,8 @@ func (m *Master) loadPath(ctx context.Context, p string) error {
 		mp, _ = m.resolveLocked(p)
 	}
 	m.mu.RUnlock()
-	if isFile || i == len(comps) || mp == nil || !persisted {
-		return notFound(p)
+	if isFile || i == len(comps) || mp == nil || !persisted || hasUfsTempComponent(p) {
+		return notFound(p) // (a UFS write's temporary file is never a file)
 	}
 	u, err := m.ufsFor(ctx, mp)
 	if err != nil {
@@ -196,9 +196,12 @@ func (m *Master) loadPath(ctx context.Context, p string) error {
 	}
 	m.mu.RLock()
 	_, target := m.resolveLocked(p)
+	inFlux := m.ufsPathPendingLocked(target)
 	m.mu.RUnlock()
-	if m.persistTarget(target) {
-		return notFound(p) // a file renamed while being persisted; not a new one
+	if m.persistTarget(target) || inFlux {
+		// A file renamed while being persisted, or a UFS path a pending
+		// rename or deletion moves away: not a new file.
+		return notFound(p)
 	}
 	// Describe every missing component in the UFS.
 	var sts []ufs.Status
@@ -323,10 +326,11 @@ func (m *Master) loadChildren(ctx context.Context, dir string) error {
 			return nil
 		}
 		for _, st := range sts {
-			if st.Name == "" || n.children[st.Name] != nil {
+			if st.Name == "" || n.children[st.Name] != nil || isUfsTempName(st.Name) {
 				continue
 			}
-			if m.persistTarget(strings.TrimSuffix(up, "/") + "/" + st.Name) {
+			child := strings.TrimSuffix(up, "/") + "/" + st.Name
+			if m.persistTarget(child) || m.ufsPathPendingLocked(child) {
 				continue
 			}
 			if _, err := pathutil.Clean("/" + st.Name); err != nil {

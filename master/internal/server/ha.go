@@ -353,12 +353,16 @@ func (h *haMaster) leadTerm(ctx context.Context, term *zkleader.Term) bool {
 	tw := &termWriter{Writer: w, epoch: epoch, valid: valid, hook: h.s.opts.FlushHook}
 	h.s.bm.BeginTerm()
 	h.s.fs.StartLeading(tw, &leaderCheckpoints{Journal: h.s.journal, period: h.period()})
+	// UFS operations the previous term journaled but may not have performed
+	// (it crashed or lost its term in between) are performed before serving.
+	h.s.fs.ResumeUfsOps(ctx)
 	h.lead.Lead(epoch, valid)
 	log.Info("leading", "epoch", epoch, "journal_seq", h.s.fs.LastSeq(), "took", time.Since(t0))
 
 	bgctx, stopBG := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
+	go func() { defer wg.Done(); h.s.fs.RunUfsOps(bgctx) }()
 	go func() { defer wg.Done(); h.s.bm.RunLostDetector(bgctx) }()
 	go func() { defer wg.Done(); h.s.fs.RunTTLChecker(bgctx, h.s.opts.TTLCheckInterval) }()
 	select {

@@ -176,6 +176,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.fs.StartLeading(w, j)
+	// UFS operations journaled before a crash are performed before serving.
+	s.fs.ResumeUfsOps(ctx)
 	s.static = leadership.NewStatic(epoch, leadership.RoleSingle)
 	s.lead = s.static
 	if err := s.listen(); err != nil {
@@ -185,7 +187,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	bgctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.bg.Add(2)
+	s.bg.Add(3)
+	go func() { defer s.bg.Done(); s.fs.RunUfsOps(bgctx) }()
 	go func() { defer s.bg.Done(); s.bm.RunLostDetector(bgctx) }()
 	go func() { defer s.bg.Done(); s.fs.RunTTLChecker(bgctx, opts.TTLCheckInterval) }()
 	s.serve()
@@ -332,6 +335,8 @@ func (s *Server) setupMetrics() {
 			func() float64 { return float64(s.bm.LiveWorkers()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "alluxio_master_pending_persists", Help: "Files waiting for asynchronous persistence."},
 			func() float64 { return float64(s.fs.PendingPersists()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "alluxio_master_pending_ufs_operations", Help: "UFS renames and deletions journaled but not yet performed."},
+			func() float64 { return float64(s.fs.PendingUfsOps()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "alluxio_master_epoch", Help: "Epoch of this master's leadership term (0 unless leader)."},
 			func() float64 { return float64(s.lead.Epoch()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "alluxio_master_is_leader", Help: "1 when this master is the leader."},
