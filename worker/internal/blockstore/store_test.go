@@ -487,3 +487,31 @@ func TestMoveRacesWithLockAndRemove(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteBuffers(t *testing.T) {
+	s := mustOpen(t, oneTier(t, 1<<20))
+	tb, err := s.CreateBlock(7, 43, CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []byte
+	var bufs [][]byte
+	for i := range 1500 { // more than IOV_MAX pieces, some empty
+		b := bytes.Repeat([]byte{byte(i)}, i%7)
+		bufs = append(bufs, b)
+		want = append(want, b...)
+	}
+	if n, err := tb.WriteBuffers(bufs); err != nil || n != len(want) {
+		t.Fatalf("WriteBuffers = %d, %v; want %d", n, err, len(want))
+	}
+	if _, err := tb.Write([]byte("tail")); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, "tail"...)
+	if _, err := tb.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, s, 43); !bytes.Equal(got, want) {
+		t.Fatal("data mismatch")
+	}
+}
