@@ -4,6 +4,16 @@
 // last accepted heartbeat, and carries out the master's commands (REGISTER,
 // FREE, DELETE, PERSIST). On any connection error it backs off, resolves the
 // master again and re-registers; it never gives up while its context lives.
+//
+// With a resolver that follows the leader (LeaderWatcher, such as
+// ZKResolver), the client watches the leader for the whole of Run: a
+// session ends as soon as another leader is published or the leader's node
+// goes away, and the back-off between sessions ends as soon as a new leader
+// is published, so the worker registers with a new leader within moments of
+// its election. While the leader is unknown or unreachable the back-off
+// stays short (LeaderBackoffMax). A block commit that fails because the
+// master stopped leading is retried against the new leader (within
+// CommitRetryTimeout).
 package masterclient
 
 import (
@@ -36,9 +46,11 @@ type MasterResolver interface {
 
 // LeaderWatcher is an optional interface of a MasterResolver. Watch delivers
 // the leader's address now and each time a new leader is published (even at
-// the same address). With it, the client leaves a master as soon as another
-// leader is published instead of waiting for a heartbeat to fail, and
-// registers with the new one.
+// the same address), and may deliver "" when the leader's node goes away;
+// the channel may keep only the latest value. With it, the client leaves a
+// master as soon as another leader is published (or the leader left)
+// instead of waiting for a heartbeat to fail, and registers with the new
+// one without waiting out its back-off.
 type LeaderWatcher interface {
 	Watch(ctx context.Context) <-chan string
 }
@@ -69,10 +81,20 @@ type Config struct {
 	HeartbeatInterval time.Duration // default 1s
 	// RPCTimeout bounds each call to the master; default 10s.
 	RPCTimeout time.Duration
-	// BackoffBase and BackoffMax bound the wait between reconnection attempts.
+	// BackoffBase and BackoffMax bound the wait between reconnection
+	// attempts (defaults 100ms and 5s).
 	BackoffBase, BackoffMax time.Duration
-	UFS                     *ufs.Registry // for PERSIST
-	Logger                  *slog.Logger
+	// LeaderBackoffMax (default 500ms) caps the wait instead of BackoffMax
+	// while the leader is unknown or unreachable (the last attempt failed
+	// with Unavailable, NOT_LEADER or a timeout): a failover then costs at
+	// most this much on top of the election.
+	LeaderBackoffMax time.Duration
+	// CommitRetryTimeout (default RPCTimeout) bounds how long CommitBlock
+	// waits for a registration and retries a commit that failed with
+	// Unavailable or NOT_LEADER against the next leader.
+	CommitRetryTimeout time.Duration
+	UFS                *ufs.Registry // for PERSIST
+	Logger             *slog.Logger
 	// DialOptions are extra options for connections to the master and peers.
 	DialOptions []grpc.DialOption
 	// PersistConcurrency bounds concurrent PERSIST jobs; default 4.
@@ -94,6 +116,11 @@ type Client struct {
 	// regCh is closed when the worker becomes registered; a new one is made
 	// when it stops being registered.
 	regCh chan struct{}
+	// The current session: its number (counting from 1), a channel closed
+	// when it ends, and the function that ends it.
+	sessSeq  uint64
+	sessDone <-chan struct{}
+	sessEnd  context.CancelCauseFunc
 
 	persist *persister
 
@@ -126,6 +153,12 @@ func New(cfg Config) *Client {
 	}
 	if cfg.BackoffMax <= 0 {
 		cfg.BackoffMax = 5 * time.Second
+	}
+	if cfg.LeaderBackoffMax <= 0 {
+		cfg.LeaderBackoffMax = 500 * time.Millisecond
+	}
+	if cfg.CommitRetryTimeout <= 0 {
+		cfg.CommitRetryTimeout = cfg.RPCTimeout
 	}
 	if cfg.PersistConcurrency <= 0 {
 		cfg.PersistConcurrency = 4
@@ -176,44 +209,118 @@ func (c *Client) setRegistered(ok bool) {
 	}
 }
 
-// waitRegistered waits until the worker is registered, ctx is done or
-// RPCTimeout passes.
-func (c *Client) waitRegistered(ctx context.Context) (alluxiopb.BlockMasterWorkerServiceClient, int64, error) {
-	t := time.NewTimer(c.cfg.RPCTimeout)
+// registration is what CommitBlock needs of a session.
+type registration struct {
+	master   alluxiopb.BlockMasterWorkerServiceClient
+	addr     string
+	workerID int64
+	seq      uint64
+	done     <-chan struct{} // closed when the session ends
+}
+
+// waitRegistered waits until the worker is registered in a session after
+// session number after, ctx is done or deadline passes.
+func (c *Client) waitRegistered(ctx context.Context, after uint64, deadline time.Time) (registration, error) {
+	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
 	for {
 		c.mu.Lock()
-		m, id, ok, ch := c.master, c.workerID, c.registered, c.regCh
+		r := registration{master: c.master, addr: c.masterAddr, workerID: c.workerID, seq: c.sessSeq, done: c.sessDone}
+		ok := c.registered && c.sessSeq > after
+		var ch <-chan struct{} = c.regCh
+		if c.registered && !ok {
+			// Still registered in the session that failed: it is ending.
+			if c.sessDone == nil || isClosed(c.sessDone) {
+				c.registered = false
+				c.regCh = make(chan struct{})
+				ch = c.regCh
+			} else {
+				ch = c.sessDone
+			}
+		}
 		c.mu.Unlock()
 		if ok {
-			return m, id, nil
+			return r, nil
 		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return nil, 0, ctx.Err()
+			return registration{}, ctx.Err()
 		case <-t.C:
-			return nil, 0, fmt.Errorf("masterclient: not registered with a master after %v: %w", c.cfg.RPCTimeout, rpcstatus.ErrUnavailable)
+			return registration{}, fmt.Errorf("masterclient: not registered with a master after %v: %w", c.cfg.CommitRetryTimeout, rpcstatus.ErrUnavailable)
 		}
 	}
 }
 
-// CommitBlock tells the master that a block is stored here. Before the
-// worker is registered it waits (up to RPCTimeout) for the registration.
-func (c *Client) CommitBlock(ctx context.Context, blockID, length int64, tier string, usedOnTier int64) error {
-	m, id, err := c.waitRegistered(ctx)
-	if err != nil {
-		return err
+// endSession ends session seq, if it is still the current one, with cause.
+func (c *Client) endSession(seq uint64, cause error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sessSeq == seq && c.sessEnd != nil {
+		c.sessEnd(cause)
 	}
+}
+
+// CommitBlock tells the master that a block is stored here. Before the
+// worker is registered it waits for the registration. When the commit fails
+// because the master is unavailable or no longer leads (a failover), or the
+// session ends while the commit is in flight (another leader was
+// published), it ends the session, waits for the registration with the next
+// leader and commits there (a commit is idempotent); all of this within
+// CommitRetryTimeout.
+func (c *Client) CommitBlock(ctx context.Context, blockID, length int64, tier string, usedOnTier int64) error {
+	deadline := time.Now().Add(c.cfg.CommitRetryTimeout)
+	var failed uint64 // the session the last attempt failed in
+	var lastErr error
+	for {
+		r, err := c.waitRegistered(ctx, failed, deadline)
+		if err != nil {
+			if lastErr != nil {
+				return fmt.Errorf("masterclient: commit block %d: %w (last attempt: %w)", blockID, err, lastErr)
+			}
+			return err
+		}
+		err = c.commitOnce(ctx, r, blockID, length, tier, usedOnTier)
+		if err == nil {
+			return nil
+		}
+		cut := ctx.Err() == nil && isClosed(r.done) // the session ended during the call
+		if ctx.Err() != nil || !(rpcstatus.Retryable(err) || cut) || !time.Now().Before(deadline) {
+			return fmt.Errorf("masterclient: commit block %d to %s: %w", blockID, r.addr, err)
+		}
+		c.log.Info("masterclient: block commit failed; retrying with the leader", "block", blockID, "master", r.addr, "err", err)
+		c.endSession(r.seq, fmt.Errorf("masterclient: commit to %s failed: %w", r.addr, err))
+		failed, lastErr = r.seq, err
+	}
+}
+
+// commitOnce sends one commit in session r; the call is cut short when the
+// session ends.
+func (c *Client) commitOnce(ctx context.Context, r registration, blockID, length int64, tier string, usedOnTier int64) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.RPCTimeout)
 	defer cancel()
-	_, err = m.CommitBlock(ctx, &alluxiopb.CommitBlockRequest{
-		WorkerId: id, BlockId: blockID, Length: length, TierAlias: tier, UsedBytesOnTier: usedOnTier,
+	finished := make(chan struct{})
+	defer close(finished)
+	go func() {
+		select {
+		case <-r.done:
+			cancel()
+		case <-finished:
+		}
+	}()
+	_, err := r.master.CommitBlock(ctx, &alluxiopb.CommitBlockRequest{
+		WorkerId: r.workerID, BlockId: blockID, Length: length, TierAlias: tier, UsedBytesOnTier: usedOnTier,
 	})
-	if err != nil {
-		return fmt.Errorf("masterclient: commit block %d: %w", blockID, rpcstatus.FromGRPC(err))
+	return rpcstatus.FromGRPC(err)
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
-	return nil
 }
 
 // Run keeps the worker registered and heartbeating until ctx is done, then
@@ -221,9 +328,27 @@ func (c *Client) CommitBlock(ctx context.Context, blockID, length int64, tier st
 func (c *Client) Run(ctx context.Context) error {
 	defer c.persist.wait()
 	defer c.disconnect()
+	feed := newLeaderFeed()
+	if lw, ok := c.cfg.Resolver.(LeaderWatcher); ok {
+		wctx, stop := context.WithCancel(ctx)
+		ch := lw.Watch(wctx)
+		followed := make(chan struct{})
+		go func() {
+			defer close(followed)
+			for a := range ch {
+				feed.report(a)
+			}
+			// The watch ended: sessions ask the resolver again.
+			feed.forget()
+		}()
+		defer func() {
+			stop()
+			<-followed
+		}()
+	}
 	attempt := 0
 	for ctx.Err() == nil {
-		wasRegistered, err := c.session(ctx)
+		wasRegistered, seen, err := c.session(ctx, feed)
 		if ctx.Err() != nil {
 			break
 		}
@@ -232,18 +357,32 @@ func (c *Client) Run(ctx context.Context) error {
 			attempt = 0 // a session that worked restarts the backoff
 		}
 		attempt++
-		d := backoff(c.cfg.BackoffBase, c.cfg.BackoffMax, attempt)
+		maxD := c.cfg.BackoffMax
+		if leaderUnreachable(err) {
+			maxD = min(maxD, c.cfg.LeaderBackoffMax)
+		}
+		d := backoff(c.cfg.BackoffBase, maxD, attempt)
 		// Warn on the first failure of an outage (and now and then after), not on every retry.
 		level := slog.LevelDebug
 		if attempt == 1 || attempt%20 == 0 {
 			level = slog.LevelWarn
 		}
 		c.log.Log(ctx, level, "masterclient: no usable master; retrying", "err", err, "attempt", attempt, "retry_in", d)
-		if sleep(ctx, d) != nil {
+		published, werr := feed.waitLeader(ctx, seen, d)
+		if werr != nil {
 			break
+		}
+		if published {
+			attempt = 0 // a new leader: try it at once, and quickly again
 		}
 	}
 	return nil
+}
+
+// leaderUnreachable reports errors that mean the leader is unknown or
+// cannot be reached (rather than a leader refusing the worker).
+func leaderUnreachable(err error) bool {
+	return rpcstatus.Retryable(err) || errors.Is(err, context.DeadlineExceeded)
 }
 
 func backoff(base, maxD time.Duration, attempt int) time.Duration {
@@ -255,17 +394,6 @@ func backoff(base, maxD time.Duration, attempt int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 func (c *Client) disconnect() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -273,6 +401,10 @@ func (c *Client) disconnect() {
 		c.conn.Close()
 	}
 	c.conn, c.master, c.masterAddr = nil, nil, ""
+	if c.sessEnd != nil {
+		c.sessEnd(errors.New("masterclient: disconnected"))
+	}
+	c.sessDone, c.sessEnd = nil, nil
 	if c.registered {
 		c.registered = false
 		c.regCh = make(chan struct{})
@@ -280,57 +412,93 @@ func (c *Client) disconnect() {
 }
 
 // session resolves and connects to the master, registers and heartbeats until
-// an error. It reports whether registration succeeded.
-func (c *Client) session(ctx context.Context) (bool, error) {
-	addr, err := c.cfg.Resolver.Resolve(ctx)
-	if err != nil {
-		return false, fmt.Errorf("masterclient: resolve master: %w", err)
+// an error. It reports whether registration succeeded, and how many reports
+// of the feed it has taken into account (a later report of a leader ends
+// the back-off that follows).
+//
+// The leader is the feed's when it names one, else the resolver's. The
+// session ends, cutting short a call in flight, when the feed reports a new
+// leader or that the leader's node went away.
+func (c *Client) session(ctx context.Context, feed *leaderFeed) (bool, uint64, error) {
+	addr, gen, _ := feed.get()
+	// catchUp: the address came from the resolver, and the feed may not
+	// have reported it yet; its first report of it is no change.
+	catchUp := false
+	if addr == "" {
+		var err error
+		addr, err = c.cfg.Resolver.Resolve(ctx)
+		if err != nil {
+			return false, gen, fmt.Errorf("masterclient: resolve master: %w", err)
+		}
+		var cur string
+		cur, gen, _ = feed.get()
+		catchUp = cur != addr
 	}
 	opts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, c.cfg.DialOptions...)
 	conn, err := grpc.NewClient(addr, opts...)
 	if err != nil {
-		return false, fmt.Errorf("masterclient: dial %s: %w", addr, err)
+		return false, gen, fmt.Errorf("masterclient: dial %s: %w", addr, err)
 	}
-	c.mu.Lock()
-	c.conn, c.master, c.masterAddr = conn, alluxiopb.NewBlockMasterWorkerServiceClient(conn), addr
-	c.mu.Unlock()
-	if err := c.register(ctx); err != nil {
-		return false, err
-	}
-	c.log.Info("masterclient: registered with master", "master", addr, "worker_id", c.WorkerID())
-	// sctx ends the session, cutting short a call in flight, when another
-	// leader is published.
 	sctx, endSession := context.WithCancelCause(ctx)
 	defer endSession(nil)
-	if lw, ok := c.cfg.Resolver.(LeaderWatcher); ok {
-		go func() {
-			first := true
-			for a := range lw.Watch(sctx) {
-				if first && a == addr {
-					first = false // the leader we are talking to
-					continue
-				}
+	c.mu.Lock()
+	c.conn, c.master, c.masterAddr = conn, alluxiopb.NewBlockMasterWorkerServiceClient(conn), addr
+	c.sessSeq++
+	c.sessDone, c.sessEnd = sctx.Done(), endSession
+	c.mu.Unlock()
+
+	var seen atomic.Uint64
+	seen.Store(gen)
+	go func() {
+		g := gen
+		for {
+			a, ng, changed := feed.get()
+			switch {
+			case ng == g:
+			case catchUp && a == addr:
+				catchUp, g = false, ng
+				seen.Store(g)
+			case catchUp && a == "":
+				g = ng // an older state than the resolver's answer
+				seen.Store(g)
+			case a == "":
+				endSession(fmt.Errorf("masterclient: the leader master %s left (no leader is published): %w", addr, rpcstatus.ErrNotLeader))
+				return
+			default:
 				endSession(fmt.Errorf("masterclient: a new leader master was published at %s: %w", a, rpcstatus.ErrNotLeader))
 				return
 			}
-		}()
+			select {
+			case <-changed:
+			case <-sctx.Done():
+				return
+			}
+		}
+	}()
+	ended := func(err error) error {
+		if cause := context.Cause(sctx); cause != nil && ctx.Err() == nil {
+			return cause
+		}
+		return err
 	}
+
+	if err := c.register(sctx); err != nil {
+		return false, seen.Load(), ended(err)
+	}
+	c.log.Info("masterclient: registered with master", "master", addr, "worker_id", c.WorkerID())
 	t := time.NewTicker(c.cfg.HeartbeatInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-sctx.Done():
 			if ctx.Err() != nil {
-				return true, ctx.Err()
+				return true, seen.Load(), ctx.Err()
 			}
-			return true, context.Cause(sctx)
+			return true, seen.Load(), context.Cause(sctx)
 		case <-t.C:
 		}
 		if err := c.heartbeat(sctx, ctx); err != nil {
-			if cause := context.Cause(sctx); cause != nil && ctx.Err() == nil {
-				return true, cause
-			}
-			return true, err
+			return true, seen.Load(), ended(err)
 		}
 	}
 }
