@@ -357,11 +357,17 @@ func (c *Client) Run(ctx context.Context) error {
 			attempt = 0 // a session that worked restarts the backoff
 		}
 		attempt++
-		maxD := c.cfg.BackoffMax
+		base, maxD := c.cfg.BackoffBase, c.cfg.BackoffMax
 		if leaderUnreachable(err) {
 			maxD = min(maxD, c.cfg.LeaderBackoffMax)
 		}
-		d := backoff(c.cfg.BackoffBase, maxD, attempt)
+		if errors.Is(err, rpcstatus.ErrNotLeader) && attempt <= notLeaderFastRetries {
+			// Typically a leader just published that is still taking
+			// over (sealing the previous term's journal): it serves
+			// within milliseconds.
+			base = min(base, notLeaderBackoffBase)
+		}
+		d := backoff(base, maxD, attempt)
 		// Warn on the first failure of an outage (and now and then after), not on every retry.
 		level := slog.LevelDebug
 		if attempt == 1 || attempt%20 == 0 {
@@ -378,6 +384,13 @@ func (c *Client) Run(ctx context.Context) error {
 	}
 	return nil
 }
+
+// A master that answers NOT_LEADER is retried notLeaderFastRetries times
+// with a back-off from notLeaderBackoffBase before the usual one.
+const (
+	notLeaderFastRetries = 5
+	notLeaderBackoffBase = 10 * time.Millisecond
+)
 
 // leaderUnreachable reports errors that mean the leader is unknown or
 // cannot be reached (rather than a leader refusing the worker).
