@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/alluxio-go/alluxio/common/rpcstatus"
 )
 
@@ -350,6 +352,23 @@ type BlockReader struct {
 
 // ReadAt implements io.ReaderAt.
 func (r *BlockReader) ReadAt(p []byte, off int64) (int, error) { return r.f.ReadAt(p, off) }
+
+// Map maps [start, end) of the block file read-only, so it can be sent
+// without first being copied into a buffer. The mapping outlives Close and
+// even the block's removal (committed blocks are never modified in place);
+// unmap releases it, after which data must not be touched.
+func (r *BlockReader) Map(start, end int64) (data []byte, unmap func() error, err error) {
+	if start < 0 || end > r.length || start >= end {
+		return nil, nil, fmt.Errorf("blockstore: map [%d, %d) of block %d of %d bytes: %w", start, end, r.meta.ID, r.length, rpcstatus.ErrInvalidArgument)
+	}
+	page := int64(os.Getpagesize())
+	base := start &^ (page - 1)
+	m, err := unix.Mmap(int(r.f.Fd()), base, int(end-base), unix.PROT_READ, unix.MAP_SHARED|unix.MAP_POPULATE)
+	if err != nil {
+		return nil, nil, fmt.Errorf("blockstore: map block %d: %w", r.meta.ID, err)
+	}
+	return m[start-base:], func() error { return unix.Munmap(m) }, nil
+}
 
 // Length is the block length.
 func (r *BlockReader) Length() int64 { return r.length }

@@ -241,9 +241,76 @@ func (s *Service) ReadBlock(req *alluxiopb.ReadBlockRequest, stream alluxiopb.Bl
 	return s.readThrough(stream, req, chunk)
 }
 
-// sendRange reads each chunk of [start, end) straight into a pooled buffer
-// that the transport sends as it is (see dataCodec) and frees when written.
+// mapMin is the smallest range sendRange sends from a mapping of the block
+// file rather than by reading it.
+const mapMin = 1 << 20
+
+// sendRange sends [start, end) of a block. A stored block's range is mapped
+// and its chunks handed to the transport as views of the mapping (see
+// sendMapped); otherwise each chunk is read into a pooled buffer.
 func (s *Service) sendRange(stream alluxiopb.BlockWorker_ReadBlockServer, r io.ReaderAt, start, end int64, chunk int) error {
+	if br, ok := r.(*blockstore.BlockReader); ok && end-start >= mapMin {
+		data, unmap, err := br.Map(start, end)
+		if err == nil {
+			return s.sendMapped(stream, data, unmap, chunk)
+		}
+		s.log.Debug("worker: mapping block failed, reading it", "block", br.Meta().ID, "err", err)
+	}
+	return s.sendRead(stream, r, start, end, chunk)
+}
+
+// sendMapped sends data in chunks that are views of a mapping of the block
+// file: the transport copies them straight from the file's pages into its
+// write buffer, saving the read into a buffer. The mapping is released when
+// the transport has freed the last chunk (it frees queued chunks of a
+// cancelled stream too).
+func (s *Service) sendMapped(stream alluxiopb.BlockWorker_ReadBlockServer, data []byte, unmap func() error, chunk int) error {
+	rel := &mapping{unmap: unmap, log: s.log}
+	rel.refs.Store(1)
+	defer rel.Put(nil)
+	for off := 0; off < len(data); {
+		n := min(chunk, len(data)-off)
+		view := data[off : off+n : off+n]
+		var buf mem.Buffer
+		if mem.IsBelowBufferPoolingThreshold(n) {
+			// Too small for a pooled Buffer, whose Put would tell us it is freed.
+			buf = mem.SliceBuffer(append([]byte(nil), view...))
+		} else {
+			rel.refs.Add(1)
+			buf = mem.NewBuffer(&view, rel)
+		}
+		err := stream.SendMsg(&outChunk{field: 1, buf: buf})
+		buf.Free()
+		if err != nil {
+			return err
+		}
+		s.cfg.Metrics.BytesRead(n)
+		off += n
+	}
+	return nil
+}
+
+// mapping is the mem.BufferPool of the chunks of one mapped block range:
+// each Put drops a reference, the last one unmaps.
+type mapping struct {
+	refs  atomic.Int64
+	unmap func() error
+	log   *slog.Logger
+}
+
+func (m *mapping) Get(int) *[]byte { panic("worker: Get on a block mapping") }
+
+func (m *mapping) Put(*[]byte) {
+	if m.refs.Add(-1) == 0 {
+		if err := m.unmap(); err != nil {
+			m.log.Warn("worker: unmap block range", "err", err)
+		}
+	}
+}
+
+// sendRead reads each chunk of [start, end) straight into a pooled buffer
+// that the transport sends as it is (see dataCodec) and frees when written.
+func (s *Service) sendRead(stream alluxiopb.BlockWorker_ReadBlockServer, r io.ReaderAt, start, end int64, chunk int) error {
 	for off := start; off < end; {
 		n := min(int64(chunk), end-off)
 		bp := s.bufs.Get(int(n))
