@@ -287,6 +287,7 @@ func TestIntegrationHA(t *testing.T) {
 	t.Run("ZooKeeperCutOffAndRejoin", func(t *testing.T) { testCutOffAndRejoin(t, zk) })
 	t.Run("DeposedLeaderInFlightWrite/AfterFsync", func(t *testing.T) { testDeposedInFlight(t, zk, "after") })
 	t.Run("DeposedLeaderInFlightWrite/BeforeFsync", func(t *testing.T) { testDeposedInFlight(t, zk, "before") })
+	t.Run("ShutdownStopsAcknowledging", func(t *testing.T) { testShutdownStopsAcks(t, zk) })
 	t.Run("PartitionNoOverlap", func(t *testing.T) { testPartitionNoOverlap(t, zk) })
 	t.Run("MasterInfoUnavailableParticipant", func(t *testing.T) { testUnavailableParticipant(t, zk) })
 	t.Run("StartUpSafety", func(t *testing.T) { testStartUpSafety(t, zk) })
@@ -625,6 +626,59 @@ func testCutOffAndRejoin(t *testing.T, zk *zktest.Ensemble) {
 	pollUntil(t, 5*time.Second, "the old leader to lead again", func() bool { return a.mkdir("/again", nil) == nil })
 	if _, err := a.fs.GetStatus(context.Background(), &alluxiopb.GetStatusRequest{Path: "/during009"}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// testShutdownStopsAcks pauses a leader's write after its fsync, starts a
+// shutdown, and lets the write go on once the master stands down: from the
+// moment shutdown starts nothing is acknowledged, even while the
+// resignation cannot reach ZooKeeper (blackholed: the term still looks valid
+// for 2/3 of the session timeout).
+func testShutdownStopsAcks(t *testing.T, zk *zktest.Ensemble) {
+	c := newHACluster(t, zk, 1)
+	a := c.waitLeader(10 * time.Second)
+	paused, resume := make(chan struct{}), make(chan struct{})
+	var armed atomic.Bool
+	armed.Store(true)
+	hook := func(s string, seq int64) {
+		if s == "after" && armed.CompareAndSwap(true, false) {
+			close(paused)
+			<-resume
+		}
+	}
+	a.hook.Store(&hook)
+	result := make(chan error, 1)
+	go func() { result <- a.mkdir("/inflight", &alluxiopb.OperationId{MostSignificantBits: 7, LeastSignificantBits: 43}) }()
+	select {
+	case <-paused:
+	case err := <-result:
+		t.Fatalf("write finished without pausing: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("write did not reach the flush")
+	}
+	a.proxy.Blackhole()
+	srv := a.srv
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}()
+	pollUntil(t, 5*time.Second, "the master to stand down", func() bool { return !srv.lead.IsLeader() })
+	close(resume)
+	var err error
+	select {
+	case err = <-result:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the paused write never returned")
+	}
+	<-stopped
+	if err == nil {
+		t.Fatal("a leader acknowledged a write after its shutdown started")
+	}
+	if !errors.Is(err, rpcstatus.ErrNotLeader) && !errors.Is(err, rpcstatus.ErrUnavailable) {
+		t.Fatalf("write during shutdown: %v, want NOT_LEADER or Unavailable", err)
 	}
 }
 
