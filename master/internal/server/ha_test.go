@@ -648,7 +648,9 @@ func testShutdownStopsAcks(t *testing.T, zk *zktest.Ensemble) {
 	}
 	a.hook.Store(&hook)
 	result := make(chan error, 1)
-	go func() { result <- a.mkdir("/inflight", &alluxiopb.OperationId{MostSignificantBits: 7, LeastSignificantBits: 43}) }()
+	go func() {
+		result <- a.mkdir("/inflight", &alluxiopb.OperationId{MostSignificantBits: 7, LeastSignificantBits: 43})
+	}()
 	select {
 	case <-paused:
 	case err := <-result:
