@@ -408,15 +408,17 @@ func (m *Master) Remove(ctx context.Context, req *alluxiopb.DeleteRequest) error
 		}
 		var err error
 		blocks, err = m.deleteEntriesLocked(t, n, false, uop)
-		last = t.seq
+		if uop != nil {
+			last = t.seq
+		}
 		return err
 	})
 	if err == nil {
 		m.bm.DeleteBlocks(blocks)
 		if last > 0 {
 			m.afterUfsOps(ctx, last)
-		} else {
-			m.kickUfsOps() // a retry: its operation may still be pending
+		} else if m.PendingUfsOps() > 0 {
+			m.kickUfsOps() // maybe a retry whose operation is still pending
 		}
 	}
 	return err
@@ -492,7 +494,9 @@ func (m *Master) Rename(ctx context.Context, req *alluxiopb.RenameRequest) error
 			Id: n.id, NewParentId: np.id, NewName: pathutil.Base(dst), OpTimeMs: now, UfsOp: uop}}}); err != nil {
 			return err
 		}
-		last = t.seq
+		if uop != nil {
+			last = t.seq
+		}
 		if n.persisted() && !np.persisted() {
 			// The UFS rename creates the parents; record that.
 			return t.add(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_SetAttribute{SetAttribute: &journalpb.SetAttributeEntry{
@@ -502,8 +506,8 @@ func (m *Master) Rename(ctx context.Context, req *alluxiopb.RenameRequest) error
 	})
 	if err == nil && last > 0 {
 		m.afterUfsOps(ctx, last)
-	} else if err == nil {
-		m.kickUfsOps() // a retry: its operation may still be pending
+	} else if err == nil && m.PendingUfsOps() > 0 {
+		m.kickUfsOps() // maybe a retry whose operation is still pending
 	}
 	return err
 }

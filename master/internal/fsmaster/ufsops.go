@@ -36,11 +36,14 @@ import (
 // ufsOpRetry is the pause between background retries of failed operations.
 const ufsOpRetry = time.Second
 
+// resumeTimeout bounds the pass over inherited operations before serving.
+const resumeTimeout = 30 * time.Second
+
 // maxUfsOpFailures is how often an operation may fail with an error that
 // retrying cannot fix (permission, conflict) before it is abandoned.
 const maxUfsOpFailures = 10
 
-// ufsOpTarget describes where a pending operation's effect lies in the UFS,
+// ufsOpPaths lists where a pending operation's effect lies in the UFS,
 // for metadata loading: those paths are in flux.
 func ufsOpPaths(op *journalpb.UfsOperation) []string {
 	var out []string
@@ -95,6 +98,9 @@ func (m *Master) ResumeUfsOps(ctx context.Context) {
 	if n == 0 {
 		return
 	}
+	// A UFS that hangs must not keep the term from serving for long.
+	ctx, cancel := context.WithTimeout(ctx, resumeTimeout)
+	defer cancel()
 	if err := m.runUfsOps(ctx, m.durable.Load()); err != nil {
 		m.log.Warn("pending UFS operations from the previous term failed; retrying in the background", "pending", m.PendingUfsOps(), "err", err)
 		return
