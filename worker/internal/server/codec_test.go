@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"runtime"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/proto"
@@ -145,5 +148,34 @@ func TestReadBlockMapped(t *testing.T) {
 		if !bytes.Equal(got, data[r.off:end]) {
 			t.Fatalf("%+v: got %d bytes, want %d, or different", r, len(got), end-r.off)
 		}
+	}
+}
+
+// TestMappingReleasedByFreeOrGC checks that a mapped range is unmapped once
+// every chunk is freed, and also when the transport drops a chunk unfreed
+// (collected instead).
+func TestMappingReleasedByFreeOrGC(t *testing.T) {
+	unmapped := make(chan struct{}, 1)
+	m := &mapping{unmap: func() error { unmapped <- struct{}{}; return nil }}
+	m.refs.Store(1)
+	data := make([]byte, 3<<20)
+	freed := m.chunk(data[:1<<20])
+	freed.Ref()
+	freed.Free()
+	freed.Free()
+	func() { m.chunk(data[1<<20 : 2<<20]) }() // dropped without Free
+	m.release(new(atomic.Bool))               // the sender's own reference
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		select {
+		case <-unmapped:
+			return
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not unmapped: %d references left", m.refs.Load())
+		}
+		runtime.GC()
+		time.Sleep(time.Millisecond)
 	}
 }

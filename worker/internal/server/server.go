@@ -16,11 +16,13 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"google.golang.org/grpc/mem"
 
@@ -261,13 +263,13 @@ func (s *Service) sendRange(stream alluxiopb.BlockWorker_ReadBlockServer, r io.R
 
 // sendMapped sends data in chunks that are views of a mapping of the block
 // file: the transport copies them straight from the file's pages into its
-// write buffer, saving the read into a buffer. The mapping is released when
-// the transport has freed the last chunk (it frees queued chunks of a
-// cancelled stream too).
+// write buffer, saving the read into a buffer. The mapping is released once
+// the transport has freed every chunk, or, for chunks it drops without
+// freeing (queued on a connection that died), once they are garbage.
 func (s *Service) sendMapped(stream alluxiopb.BlockWorker_ReadBlockServer, data []byte, unmap func() error, chunk int) error {
-	rel := &mapping{unmap: unmap, log: s.log}
-	rel.refs.Store(1)
-	defer rel.Put(nil)
+	m := &mapping{unmap: unmap, log: s.log}
+	m.refs.Store(1)
+	defer m.release(new(atomic.Bool))
 	for off := 0; off < len(data); {
 		n := min(chunk, len(data)-off)
 		view := data[off : off+n : off+n]
@@ -276,8 +278,7 @@ func (s *Service) sendMapped(stream alluxiopb.BlockWorker_ReadBlockServer, data 
 			// Too small for a pooled Buffer, whose Put would tell us it is freed.
 			buf = mem.SliceBuffer(append([]byte(nil), view...))
 		} else {
-			rel.refs.Add(1)
-			buf = mem.NewBuffer(&view, rel)
+			buf = m.chunk(view)
 		}
 		err := stream.SendMsg(&outChunk{field: 1, buf: buf})
 		buf.Free()
@@ -291,22 +292,43 @@ func (s *Service) sendMapped(stream alluxiopb.BlockWorker_ReadBlockServer, data 
 }
 
 // mapping is the mem.BufferPool of the chunks of one mapped block range:
-// each Put drops a reference, the last one unmaps.
+// it counts the chunks not yet released and unmaps after the last one.
 type mapping struct {
 	refs  atomic.Int64
 	unmap func() error
 	log   *slog.Logger
 }
 
-func (m *mapping) Get(int) *[]byte { panic("worker: Get on a block mapping") }
+// mappedChunk is what a chunk's Buffer points to; b must stay the first
+// field (Put receives &b).
+type mappedChunk struct {
+	b    []byte
+	done *atomic.Bool // released; separate so the cleanup does not keep the chunk alive
+}
 
-func (m *mapping) Put(*[]byte) {
+// chunk returns a Buffer of view, released by its last Free (Put) or, if
+// the transport drops it unfreed, when it is collected.
+func (m *mapping) chunk(view []byte) mem.Buffer {
+	c := &mappedChunk{b: view, done: new(atomic.Bool)}
+	m.refs.Add(1)
+	runtime.AddCleanup(c, m.release, c.done)
+	return mem.NewBuffer(&c.b, m)
+}
+
+func (m *mapping) release(done *atomic.Bool) {
+	if !done.CompareAndSwap(false, true) {
+		return
+	}
 	if m.refs.Add(-1) == 0 {
 		if err := m.unmap(); err != nil {
 			m.log.Warn("worker: unmap block range", "err", err)
 		}
 	}
 }
+
+func (m *mapping) Get(int) *[]byte { panic("worker: Get on a block mapping") }
+
+func (m *mapping) Put(b *[]byte) { m.release((*mappedChunk)(unsafe.Pointer(b)).done) }
 
 // sendRead reads each chunk of [start, end) straight into a pooled buffer
 // that the transport sends as it is (see dataCodec) and frees when written.
