@@ -120,7 +120,7 @@ func Load(opts LoadOptions) (*Config, error) {
 	}
 	realEnv := opts.Env
 	if realEnv == nil {
-		realEnv = os.LookupEnv
+		realEnv = processEnv
 	}
 	nonEmpty := func(name string) (string, bool) {
 		v, ok := realEnv(name)
@@ -534,4 +534,36 @@ func (c *Config) With(key, value string) (*Config, error) {
 		return nil, err
 	}
 	return n, nil
+}
+
+// processEnv is os.LookupEnv, except that an unset ALLUXIO_HOME defaults to
+// the installation the running binary belongs to (<home>/bin/<binary> beside
+// alluxio-start.sh), as Alluxio's launch scripts derive it: bin/alluxio then
+// finds conf/ and the journal wherever it is run from.
+func processEnv(name string) (string, bool) {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v, true
+	}
+	if name == "ALLUXIO_HOME" {
+		if exe, err := os.Executable(); err == nil {
+			return homeOf(exe)
+		}
+	}
+	return os.LookupEnv(name)
+}
+
+// homeOf returns the Alluxio home of the executable exe, if it lies in a bin
+// directory that also holds alluxio-start.sh.
+func homeOf(exe string) (string, bool) {
+	if r, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = r
+	}
+	bin := filepath.Dir(exe)
+	if filepath.Base(bin) != "bin" {
+		return "", false
+	}
+	if _, err := os.Stat(filepath.Join(bin, "alluxio-start.sh")); err != nil {
+		return "", false
+	}
+	return filepath.Dir(bin), true
 }
