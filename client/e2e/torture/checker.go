@@ -197,6 +197,22 @@ func Check(ops []Op, faults []Fault, final map[string]Entry, root string, fixed 
 		fixedSet[p] = true
 	}
 	var xors []xor
+	// A listing anomaly repeats in every later listing until the entry's
+	// state changes: report each (path, verdict, cause) once, with a count.
+	type listKey struct {
+		path, verdict string
+		cause         *Op
+	}
+	listFirst := map[listKey]string{}
+	listCount := map[listKey]int{}
+	var listOrder []listKey
+	listAnomaly := func(k listKey, msg string) {
+		if listCount[k] == 0 {
+			listFirst[k] = msg
+			listOrder = append(listOrder, k)
+		}
+		listCount[k]++
+	}
 	for i := range sorted {
 		op := &sorted[i]
 		r.Checked++
@@ -287,14 +303,14 @@ func Check(ops []Op, faults []Fault, final map[string]Entry, root string, fixed 
 				s := model[p]
 				switch {
 				case s.definitelyPresent() && !listed[p]:
-					r.anomaly("%s does not list %s, which must exist (%s)", describe(op), path.Base(p), describe(s.cause))
+					listAnomaly(listKey{p, "missing", s.cause}, fmt.Sprintf("%s does not list %s, which must exist (%s)", describe(op), path.Base(p), describe(s.cause)))
 				case s.definitelyAbsent() && listed[p]:
-					r.anomaly("%s lists %s, which must not exist (%s)", describe(op), path.Base(p), describe(s.cause))
+					listAnomaly(listKey{p, "present", s.cause}, fmt.Sprintf("%s lists %s, which must not exist (%s)", describe(op), path.Base(p), describe(s.cause)))
 				}
 			}
 			for p := range listed {
 				if _, ok := model[p]; !ok && !fixedSet[p] {
-					r.anomaly("%s lists %s, which no client attempted", describe(op), path.Base(p))
+					listAnomaly(listKey{p, "unknown", nil}, fmt.Sprintf("%s lists %s, which no client attempted", describe(op), path.Base(p)))
 				}
 			}
 		default:
@@ -302,6 +318,17 @@ func Check(ops []Op, faults []Fault, final map[string]Entry, root string, fixed 
 		}
 	}
 
+	for _, k := range listOrder {
+		if n := listCount[k]; n > 1 {
+			r.anomaly("%s; the same in %d later listings", listFirst[k], n-1)
+		} else {
+			r.anomaly("%s", listFirst[k])
+		}
+	}
+	if final == nil {
+		// History only (a re-check of a saved history): no final state.
+		return r
+	}
 	// The final state.
 	for p, e := range final {
 		if p == root || fixedSet[p] {

@@ -240,3 +240,11 @@ func TestCheckUFS(t *testing.T) {
 		t.Errorf("missing file: %q", got)
 	}
 }
+
+func TestCheckListingAnomalyOnce(t *testing.T) {
+	h := new(hb).add(OpCreate, d+"/f1", "", OK, "A").list(d).list(d).list(d)
+	r := Check(h.ops, nil, state(d+"/f1", file("A")), "/torture", []string{d})
+	if len(r.Anomalies) != 1 || !strings.Contains(r.Anomalies[0], "the same in 2 later listings") {
+		t.Errorf("anomalies = %q, want one, counting the repeats", r.Anomalies)
+	}
+}

@@ -143,6 +143,7 @@ type cluster struct {
 	inquirer   *zkleader.Inquirer
 	netns      bool // masters run in network namespaces (the partition fault is possible)
 	links      []*netnsLink
+	sink       *netnsLink // where a cut master's address is routed (see setCut)
 	tiers      []string
 	noNetns    string // why not
 }
@@ -208,6 +209,14 @@ func newCluster(t *testing.T, cfg clusterConfig) *cluster {
 	} else {
 		c.netns = true
 	}
+	if c.netns {
+		l, err := newNetnsLink(t, 9)
+		if err != nil {
+			t.Fatalf("sink network namespace: %v", err)
+		}
+		c.sink = l
+		c.links = append(c.links, l)
+	}
 	for i := 0; i < masters; i++ {
 		n := c.newNode("master", i, "127.0.0.1")
 		if c.netns {
@@ -216,6 +225,7 @@ func newCluster(t *testing.T, cfg clusterConfig) *cluster {
 				t.Fatalf("network namespace for %s: %v", n.name, err)
 			}
 			n.link = l
+			l.sink = c.sink
 			c.links = append(c.links, l)
 			n.host = l.nsIP
 			n.props["alluxio.master.hostname"] = l.nsIP
@@ -694,6 +704,7 @@ type netnsLink struct {
 	ns, vethHost, vethNS string
 	hostIP, nsIP         string
 	cut                  bool
+	sink                 *netnsLink
 }
 
 func ipCmd(args ...string) (string, error) {
@@ -797,16 +808,33 @@ func newNetnsLink(t *testing.T, i int) (*netnsLink, error) {
 }
 
 // setCut takes the link down (the namespace is cut off from everything
-// else) or brings it back up.
+// else) or brings it back up. While the link is down its connected route is
+// gone, and packets to the namespace's address would follow the default
+// route (in this sandbox to a gateway that answers any TCP connection with
+// HTTP 404): a route through the sink namespace, which forwards nothing,
+// drops them silently instead, as a real partition does.
 func (l *netnsLink) setCut(cut bool) error {
-	state := "up"
 	if cut {
-		state = "down"
+		if l.sink != nil {
+			if _, err := ipCmd("route", "replace", l.nsIP+"/32", "via", l.sink.nsIP, "dev", l.sink.vethHost); err != nil {
+				return err
+			}
+		}
+		if _, err := ipCmd("link", "set", l.vethHost, "down"); err != nil {
+			return err
+		}
+		l.cut = true
+		return nil
 	}
-	if _, err := ipCmd("link", "set", l.vethHost, state); err != nil {
+	if _, err := ipCmd("link", "set", l.vethHost, "up"); err != nil {
 		return err
 	}
-	l.cut = cut
+	if l.sink != nil {
+		if _, err := ipCmd("route", "del", l.nsIP+"/32", "via", l.sink.nsIP, "dev", l.sink.vethHost); err != nil {
+			return err
+		}
+	}
+	l.cut = false
 	return nil
 }
 

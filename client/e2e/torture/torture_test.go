@@ -2,6 +2,7 @@ package torture
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -178,6 +179,9 @@ func runTorture(t *testing.T, cfg tortureConfig) {
 		t.Fatalf("reading the final state: %v", err)
 	}
 	t.Logf("torture: read %d paths; checking the history, then the masters and the journal", len(final))
+	if b, err := json.Marshal(final); err == nil {
+		_ = os.WriteFile(filepath.Join(home, "final.json"), b, 0o644)
+	}
 	ops := hist.Ops()
 	report := Check(ops, hist.Faults(), final, root, fixed)
 	for _, a := range CheckNoAckWithoutQuorum(ops, nem.quorumLoss, sessionTimeout) {
