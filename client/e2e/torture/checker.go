@@ -577,8 +577,11 @@ func CheckNoAckWithoutQuorum(ops []Op, windows [][2]time.Time, grace time.Durati
 // the same bytes, every directory exists, and the UFS holds nothing the
 // namespace does not (no orphan of an abandoned or deleted file, which a
 // later metadata load would bring back).
-func CheckUFS(final, ufs map[string]Entry, root string) []string {
-	var out []string
+//
+// Temporary files of interrupted UFS writes (names containing
+// ".alluxio-tmp-", which metadata loading skips) are not anomalies: they
+// are returned apart, as leftovers.
+func CheckUFS(final, ufs map[string]Entry, root string) (out, leftovers []string) {
 	paths := make([]string, 0, len(final))
 	for p := range final {
 		paths = append(paths, p)
@@ -599,12 +602,17 @@ func CheckUFS(final, ufs map[string]Entry, root string) []string {
 	orphans := make([]string, 0)
 	for p := range ufs {
 		if _, ok := final[p]; !ok && p != root {
+			if strings.Contains(path.Base(p), ".alluxio-tmp-") {
+				leftovers = append(leftovers, p)
+				continue
+			}
 			orphans = append(orphans, p)
 		}
 	}
+	sort.Strings(leftovers)
 	sort.Strings(orphans)
 	for _, p := range orphans {
 		out = append(out, fmt.Sprintf("the UFS holds %s, which is not in the namespace", p))
 	}
-	return out
+	return out, leftovers
 }

@@ -222,11 +222,15 @@ func TestContentDeterministic(t *testing.T) {
 func TestCheckUFS(t *testing.T) {
 	final := map[string]Entry{d: dirEntry, d + "/f1": file("A"), d + "/inc": {Size: 1}}
 	ok := map[string]Entry{d: dirEntry, d + "/f1": file("A")}
-	if got := CheckUFS(final, ok, "/torture"); len(got) != 0 {
+	if got, _ := CheckUFS(final, ok, "/torture"); len(got) != 0 {
 		t.Errorf("consistent UFS: %q", got)
 	}
 	bad := map[string]Entry{"/torture": dirEntry, d: file("X"), d + "/f1": file("B"), d + "/orphan": file("C")}
-	got := CheckUFS(final, bad, "/torture")
+	bad[d+"/.f9.alluxio-tmp-123"] = file("T")
+	got, left := CheckUFS(final, bad, "/torture")
+	if len(left) != 1 {
+		t.Errorf("leftovers = %q, want the temporary file", left)
+	}
 	want := []string{"directory " + d + " is not a directory", "file " + d + "/f1 has", "holds " + d + "/orphan"}
 	if len(got) != len(want) {
 		t.Fatalf("got %q, want %d anomalies", got, len(want))
@@ -236,7 +240,7 @@ func TestCheckUFS(t *testing.T) {
 			t.Errorf("anomaly %d = %q, want %q", i, got[i], w)
 		}
 	}
-	if got := CheckUFS(map[string]Entry{d + "/f1": file("A")}, map[string]Entry{}, "/torture"); len(got) != 1 || !strings.Contains(got[0], "missing from the UFS") {
+	if got, _ := CheckUFS(map[string]Entry{d + "/f1": file("A")}, map[string]Entry{}, "/torture"); len(got) != 1 || !strings.Contains(got[0], "missing from the UFS") {
 		t.Errorf("missing file: %q", got)
 	}
 }

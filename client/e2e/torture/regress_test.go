@@ -136,9 +136,9 @@ func TestIntegrationCreateSkipsDeadWorker(t *testing.T) {
 	}
 }
 
-const bugCommitNotRetried = "T3: a worker's CommitBlock to the master is tried once, so a create whose block commit meets a leader change fails although the client's retry budget would ride the failover out (worker/internal/masterclient/client.go CommitBlock)"
-
-// TestIntegrationCommitBlockAcrossFailover: found by the torture test as
+// TestIntegrationCommitBlockAcrossFailover (bug T3, fixed by 9795eaf "worker
+// follows the leader watch between sessions ... commits"): found by the
+// torture test as
 // creates of clients with a 20 s retry budget failing during failovers with
 // "commit block N on worker ...: worker: block N is stored but the master
 // commit failed (it will be reported in the next heartbeat): unavailable:
@@ -153,7 +153,6 @@ func TestIntegrationCommitBlockAcrossFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test runs ZooKeeper and real processes")
 	}
-	knownBug(t, bugCommitNotRetried)
 	c := newCluster(t, clusterConfig{masters: 2, workers: 1, zkServers: 1, noNetns: true})
 	w0 := c.workers[0]
 	w0.props["alluxio.worker.block.heartbeat.interval"] = "10s"

@@ -191,7 +191,8 @@ func runTorture(t *testing.T, cfg tortureConfig) {
 	if err != nil {
 		report.anomaly("reading the UFS: %v", err)
 	}
-	for _, a := range CheckUFS(final, ufs, root) {
+	ufsAnomalies, leftovers := CheckUFS(final, ufs, root)
+	for _, a := range ufsAnomalies {
 		report.anomaly("%s", a)
 	}
 
@@ -229,6 +230,7 @@ func runTorture(t *testing.T, cfg tortureConfig) {
 
 	summary := fmt.Sprintf("torture run: seed %d, %v of faults (%v in all), %d clients, ZooKeeper session timeout %v, masters in network namespaces: %v\n",
 		cfg.seed, faultTime.Round(time.Second), time.Since(began).Round(time.Second), cfg.clients, sessionTimeout, c.netns) + report.Summary()
+	summary += fmt.Sprintf("UFS: %d entries under %s; temporary files left by interrupted writes: %d\n", len(ufs), root, len(leftovers))
 	summary += fmt.Sprintf("pauses below the session timeout after which another term led: %d\n", nem.pauseShortMoved)
 	if jr != nil {
 		summary += fmt.Sprintf("journal: %d entries, %d terms (epochs %s), last seq %d; masters agree on seq %d, state digest %.16s\n",
