@@ -22,5 +22,10 @@
 //
 // Tests: TestIntegrationTortureShort (about 60 s, at least 10 faults; part of
 // make test) and TestIntegrationTorture (make torture DURATION=30m SEED=1;
-// skipped unless TORTURE_DURATION is set).
+// skipped unless TORTURE_DURATION is set). The regress*_test.go files hold
+// one regression test per bug the torture runs found, each reproducing it
+// with the fewest processes that show it (skipped, naming the bug, while it
+// is open; TORTURE_KNOWN_BUGS=1 runs them). TestRecheckHistory re-runs the
+// checker on a saved history.jsonl (TORTURE_HISTORY, and TORTURE_FINAL for
+// the run's final.json).
 package torture
