@@ -3,7 +3,9 @@ package torture
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
+	"path"
 	"testing"
 )
 
@@ -30,7 +32,15 @@ func TestRecheckHistory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The clients' directories, which the harness creates.
 	var fixed []string
+	seen := map[int]bool{}
+	for _, op := range ops {
+		if !seen[op.Client] {
+			seen[op.Client] = true
+			fixed = append(fixed, path.Join(root, fmt.Sprintf("c%d", op.Client)))
+		}
+	}
 	r := Check(ops, faults, final, root, fixed)
 	t.Log("\n" + r.Summary())
 	for _, a := range r.Anomalies {
