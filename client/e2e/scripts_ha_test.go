@@ -30,12 +30,12 @@ func TestIntegrationLocalHAScripts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	zkPort := freePort(t)
+	zkPort := stablePort(t)
 	var ports []string
 	for i := 0; i < 3; i++ {
-		p := freePort(t)
+		p := stablePort(t)
 		for p+1 > 65535 || !portFree(p+1) {
-			p = freePort(t)
+			p = stablePort(t)
 		}
 		ports = append(ports, fmt.Sprint(p))
 	}
