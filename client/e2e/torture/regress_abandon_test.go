@@ -33,7 +33,6 @@ func TestIntegrationAbandonedCreateStaysGone(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test runs ZooKeeper and real processes")
 	}
-	knownBug(t, bugAbandonedCreateResurrected)
 	c := newCluster(t, clusterConfig{masters: 1, workers: 1, zkServers: 1, noNetns: true})
 	w := c.workers[0]
 	w.props["alluxio.worker.bind.host"] = "127.0.0.1"

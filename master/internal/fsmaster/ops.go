@@ -385,6 +385,14 @@ func (m *Master) Remove(ctx context.Context, req *alluxiopb.DeleteRequest) error
 			}
 		}
 	}
+	// Files not completed (abandoned or still-open writes) whose UFS path
+	// exists: a through write's UFS file the worker completed although the
+	// client never learned it. They are deleted from the UFS with the
+	// namespace change (a stat outside the lock; see incompleteInUfs).
+	var stale map[int64]*journalpb.UfsOperation
+	if !req.GetAlluxioOnly() {
+		stale = m.incompleteInUfs(ctx, p, req.GetRecursive())
+	}
 	var blocks []int64
 	var last int64
 	_, err = m.update(ctx, req.GetOperationId(), func(t *txn) error {
@@ -405,9 +413,45 @@ func (m *Master) Remove(ctx context.Context, req *alluxiopb.DeleteRequest) error
 				return fmt.Errorf("fsmaster: %s is on read-only mount %s: %w", p, mp.path, rpcstatus.ErrPermissionDenied)
 			}
 			uop = &journalpb.UfsOperation{MountId: mp.id, DeletePath: up, DeleteRecursive: n.isDir()}
+		} else if len(stale) > 0 {
+			// The incomplete files found in the UFS, if still there, still
+			// incomplete and still at the UFS path that was found: each gets
+			// its own DeleteFileEntry with the UFS deletion (before the
+			// entry for n, which then no longer holds them).
+			// A mount point inside fails the whole delete: check before
+			// anything is journaled.
+			if err := walk(n, func(c *inode) error {
+				if c.has(flagMountPoint) {
+					return fmt.Errorf("fsmaster: %s is a mount point; unmount it first: %w", pathOf(c), rpcstatus.ErrFailedPrecondition)
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			var files []*inode
+			_ = walk(n, func(c *inode) error {
+				if op, ok := stale[c.id]; ok && !c.isDir() && !c.has(flagCompleted) {
+					if mp, up := m.resolveLocked(pathOf(c)); mp != nil && mp.id == op.GetMountId() && up == op.GetDeletePath() {
+						files = append(files, c)
+					}
+				}
+				return nil
+			})
+			for _, c := range files {
+				if c == n {
+					uop = stale[c.id]
+					break
+				}
+				bs, err := m.deleteEntriesLocked(t, c, false, stale[c.id])
+				if err != nil {
+					return err
+				}
+				blocks = append(blocks, bs...)
+				last = t.seq
+			}
 		}
-		var err error
-		blocks, err = m.deleteEntriesLocked(t, n, false, uop)
+		bs, err := m.deleteEntriesLocked(t, n, false, uop)
+		blocks = append(blocks, bs...)
 		if uop != nil {
 			last = t.seq
 		}
@@ -422,6 +466,54 @@ func (m *Master) Remove(ctx context.Context, req *alluxiopb.DeleteRequest) error
 		}
 	}
 	return err
+}
+
+// incompleteInUfs finds the files at or (recursive) under p that are not
+// completed and whose UFS path exists (or cannot be checked), on writable
+// mounts, and returns for
+// each (by inode id) the UFS deletion to journal with its removal. Deleting
+// them is safe: CreateFile refuses a path that exists in the UFS, so a UFS
+// file at an incomplete file's path was written by that create (a through
+// write whose answer was lost and which the client abandoned; left in the
+// UFS, the next listing would load it back). A persisted directory deleted
+// recursively needs none of this (its own UFS deletion covers them).
+func (m *Master) incompleteInUfs(ctx context.Context, p string, recursive bool) map[int64]*journalpb.UfsOperation {
+	type cand struct {
+		id int64
+		mp *mountPoint
+		up string
+	}
+	var cands []cand
+	m.mu.RLock()
+	if n := m.getLocked(p); n != nil && (!n.isDir() || (recursive && !n.persisted())) {
+		_ = walk(n, func(c *inode) error {
+			if c.isDir() || c.has(flagCompleted) {
+				return nil
+			}
+			if mp, up := m.resolveLocked(pathOf(c)); mp != nil && !mp.readOnly {
+				cands = append(cands, cand{c.id, mp, up})
+			}
+			return nil
+		})
+	}
+	m.mu.RUnlock()
+	var out map[int64]*journalpb.UfsOperation
+	for _, c := range cands {
+		// Not found: nothing to delete. A UFS that cannot answer gets the
+		// deletion journaled anyway (it is idempotent, retried while it
+		// fails), rather than leaving a file that may be there.
+		if u, err := m.ufsFor(ctx, c.mp); err == nil {
+			st, err := u.GetStatus(ctx, c.up)
+			if errors.Is(err, ufs.ErrNotFound) || (err == nil && st.IsDir) {
+				continue
+			}
+		}
+		if out == nil {
+			out = map[int64]*journalpb.UfsOperation{}
+		}
+		out[c.id] = &journalpb.UfsOperation{MountId: c.mp.id, DeletePath: c.up}
+	}
+	return out
 }
 
 // Rename moves src to dst.

@@ -18,8 +18,16 @@ import (
 // flakyUFS is the local UFS whose Rename and Delete fail while down is set.
 type flakyUFS struct {
 	ufs.UnderFileSystem
-	down  *atomic.Bool
-	calls *atomic.Int64
+	down     *atomic.Bool
+	statDown *atomic.Bool // GetStatus fails while set
+	calls    *atomic.Int64
+}
+
+func (f flakyUFS) GetStatus(ctx context.Context, p string) (ufs.Status, error) {
+	if f.statDown.Load() {
+		return ufs.Status{}, errors.New("ufs: connection refused")
+	}
+	return f.UnderFileSystem.GetStatus(ctx, p)
 }
 
 func (f flakyUFS) Rename(ctx context.Context, src, dst string) error {
@@ -39,16 +47,17 @@ func (f flakyUFS) Delete(ctx context.Context, p string, recursive bool) error {
 }
 
 type ufsFixture struct {
-	dir   string
-	down  atomic.Bool
-	calls atomic.Int64
-	reg   *ufs.Registry
+	dir      string
+	down     atomic.Bool
+	statDown atomic.Bool
+	calls    atomic.Int64
+	reg      *ufs.Registry
 }
 
 func newUFSFixture(t *testing.T) *ufsFixture {
 	f := &ufsFixture{dir: t.TempDir(), reg: &ufs.Registry{}}
 	open := func(ctx context.Context, u *url.URL, props map[string]string) (ufs.UnderFileSystem, error) {
-		return flakyUFS{UnderFileSystem: ufs.NewLocal(), down: &f.down, calls: &f.calls}, nil
+		return flakyUFS{UnderFileSystem: ufs.NewLocal(), down: &f.down, statDown: &f.statDown, calls: &f.calls}, nil
 	}
 	f.reg.Register("", open)
 	f.reg.Register("file", open)
@@ -221,5 +230,94 @@ func TestLoaderSkipsUfsTempFiles(t *testing.T) {
 	}
 	if _, err := m.GetStatus(bg, "/"+tmp); err == nil {
 		t.Errorf("GetStatus loaded the UFS temporary file %s", tmp)
+	}
+}
+
+// TestRemoveIncompleteDeletesUfsFile: a through create whose UFS file the
+// worker completed, but whose answer was lost, is abandoned by the client
+// (Remove of the incomplete file). The UFS file must go with it (journaled
+// as the entry's UFS deletion), or the next listing loads back a create the
+// client reported as failed (torture bug T6). alluxio_only keeps it; a
+// recursive delete of a directory not persisted deletes its incomplete
+// files' UFS files too; an incomplete file with nothing in the UFS needs no
+// UFS operation.
+func TestRemoveIncompleteDeletesUfsFile(t *testing.T) {
+	tests := []struct {
+		name        string
+		dir         string // created (not persisted) before the file, if set
+		file        string // created CACHE_THROUGH (incomplete)
+		ufsFile     bool   // the "worker" completed the UFS file
+		rm          *alluxiopb.DeleteRequest
+		ufsDown     bool // the UFS deletion fails at first: stays pending
+		statDown    bool // the UFS cannot say whether the file is there
+		wantUfsGone bool
+		wantPending int // UFS operations journaled by the remove
+	}{
+		{name: "abandoned file", file: "/f", ufsFile: true, rm: &alluxiopb.DeleteRequest{Path: "/f"}, wantUfsGone: true, wantPending: 1},
+		{name: "alluxio only", file: "/f", ufsFile: true, rm: &alluxiopb.DeleteRequest{Path: "/f", AlluxioOnly: true}, wantUfsGone: false},
+		{name: "nothing in the UFS", file: "/f", rm: &alluxiopb.DeleteRequest{Path: "/f"}, wantUfsGone: true},
+		{name: "recursive, directory not persisted", dir: "/e", file: "/e/f", ufsFile: true, rm: &alluxiopb.DeleteRequest{Path: "/e", Recursive: true}, wantUfsGone: true, wantPending: 1},
+		{name: "recursive, alluxio only", dir: "/e", file: "/e/f", ufsFile: true, rm: &alluxiopb.DeleteRequest{Path: "/e", Recursive: true, AlluxioOnly: true}, wantUfsGone: false},
+		{name: "UFS down: pending, not loaded back, replayed", file: "/f", ufsFile: true, rm: &alluxiopb.DeleteRequest{Path: "/f"}, ufsDown: true, wantUfsGone: true, wantPending: 1},
+		{name: "UFS stat fails: deletion journaled anyway", file: "/f", ufsFile: true, rm: &alluxiopb.DeleteRequest{Path: "/f"}, statDown: true, wantUfsGone: true, wantPending: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newUFSFixture(t)
+			w := &memWriter{epoch: 1}
+			m := f.master(t, w)
+			if tc.dir != "" {
+				if _, err := m.CreateDirectory(bg, &alluxiopb.CreateDirectoryRequest{Path: tc.dir}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := m.CreateFile(bg, &alluxiopb.CreateFileRequest{Path: tc.file, WriteType: alluxiopb.WriteType_CACHE_THROUGH}); err != nil {
+				t.Fatal(err)
+			}
+			ufsPath := filepath.Join(f.dir, filepath.FromSlash(tc.file))
+			if tc.ufsFile {
+				if err := os.WriteFile(ufsPath, []byte("complete"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f.down.Store(tc.ufsDown)
+			f.statDown.Store(tc.statDown)
+			if err := m.Remove(bg, tc.rm); err != nil {
+				t.Fatal(err)
+			}
+			f.statDown.Store(false)
+			if tc.ufsDown {
+				if got := m.PendingUfsOps(); got != tc.wantPending {
+					t.Errorf("pending UFS ops with the UFS down %d, want %d", got, tc.wantPending)
+				}
+				if _, err := m.GetStatus(bg, tc.file); err == nil {
+					t.Errorf("%s loaded from the UFS although a pending operation deletes it", tc.file)
+				}
+				f.down.Store(false)
+				m = f.master(t, w) // restart: replay rebuilds the pending deletion
+				m.ResumeUfsOps(bg)
+			}
+			if got := m.PendingUfsOps(); got != 0 {
+				t.Errorf("pending UFS ops %d, want 0", got)
+			}
+			_, serr := os.Stat(ufsPath)
+			if gone := errors.Is(serr, os.ErrNotExist); gone != tc.wantUfsGone {
+				t.Errorf("UFS file gone=%v, want %v", gone, tc.wantUfsGone)
+			}
+			journaled := 0
+			for _, e := range w.all() {
+				if e.GetDeleteFile().GetUfsOp() != nil {
+					journaled++
+				}
+			}
+			if journaled != tc.wantPending {
+				t.Errorf("%d DeleteFileEntry with a UFS operation journaled, want %d", journaled, tc.wantPending)
+			}
+			if tc.wantUfsGone {
+				if _, err := m.GetStatus(bg, tc.file); err == nil {
+					t.Errorf("%s exists after the remove of its abandoned create", tc.file)
+				}
+			}
+		})
 	}
 }
