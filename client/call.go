@@ -152,7 +152,8 @@ func retryable(err error) bool {
 // ErrIndeterminate.
 func (f *FileSystem) callMaster(ctx context.Context, name string, kind callKind, op func(ctx context.Context, cc *grpc.ClientConn) error) error {
 	var failed string     // address the previous attempt failed against
-	maybeApplied := false // an attempt reached a master and failed without a verdict
+	maybeApplied := false // an attempt was sent and failed without a verdict
+	verdict := false      // the last attempt's error is a master's verdict
 	err := f.retry.Do(ctx, func(ctx context.Context, attempt int) error {
 		ctx, span := f.tracer.Start(ctx, attemptSpan, trace.WithAttributes(
 			attrRPCMethod.String(name), attrAttempt.Int(attempt)))
@@ -174,8 +175,8 @@ func (f *FileSystem) callMaster(ctx context.Context, name string, kind callKind,
 			cc.ResetConnectBackoff()
 		}
 		actx, done := f.attemptContext(ctx, addr)
-		sent := new(atomic.Bool)
-		rerr := op(context.WithValue(actx, sentKey{}, sent), cc)
+		wire := new(attemptWire)
+		rerr := op(context.WithValue(actx, sentKey{}, wire), cc)
 		moved := done()
 		st, _ := status.FromError(rerr)
 		span.SetAttributes(attrGRPCStatus.Int(int(st.Code())), attrStatusName.String(st.Code().String()))
@@ -183,13 +184,16 @@ func (f *FileSystem) callMaster(ctx context.Context, name string, kind callKind,
 		if err != nil && moved && ctx.Err() == nil {
 			err = fmt.Errorf("%s: the call to %s was cut short: %w: %w", name, addr, errLeaderMoved, rpcstatus.ErrNotLeader)
 		}
+		verdict = false
 		if err == nil {
 			return nil
 		}
 		span.SetStatus(otelcodes.Error, err.Error())
-		if sent.Load() && (retryable(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-			// The request left: the master may have applied it. (A request
-			// that never got a connection, e.g. to a dead leader, did not.)
+		verdict = wire.answered.Load() && masterVerdict(err)
+		if wire.sent.Load() && !verdict {
+			// The request left and no verdict came back: the master may
+			// have applied it. (A request that never got a connection, e.g.
+			// to a dead leader, did not.)
 			maybeApplied = true
 		}
 		if retryable(err) {
@@ -198,12 +202,40 @@ func (f *FileSystem) callMaster(ctx context.Context, name string, kind callKind,
 		}
 		return err
 	}, retryable)
-	if err != nil && kind == mutation && maybeApplied && !errors.Is(err, ErrIndeterminate) &&
-		(retryable(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+	// The outcome rule for mutations. A mutation fails definitely only when
+	// no attempt may have applied it, or when the last attempt got a verdict
+	// from a master (see masterVerdict). The latter holds even after an
+	// earlier attempt that may have applied: every attempt carries the same
+	// operation id, which the masters deduplicate through the journal, so a
+	// master that answers the retry is the leader after the one the earlier
+	// attempt reached and has its history; had the earlier attempt applied,
+	// the retry would be answered with its recorded result, so the verdict
+	// is the operation's outcome. Any other last error after a maybe-applied
+	// attempt (retryable, a context error, or something that did not come
+	// from a master at all: Unimplemented or Internal from an HTTP server or
+	// proxy that answered in its place, a transport error...) says nothing
+	// about the operation: the outcome is unknown (ErrIndeterminate).
+	if err != nil && kind == mutation && maybeApplied && !verdict && !errors.Is(err, ErrIndeterminate) {
 		trace.SpanFromContext(ctx).SetAttributes(attrIndeterminate.Bool(true))
 		return fmt.Errorf("%w (the master may have applied it): %w", ErrIndeterminate, err)
 	}
 	return err
+}
+
+// masterVerdict reports whether err, received as a gRPC status from the
+// peer (see attemptWire.answered), is a definite answer of a master's
+// handler about the operation: the request was understood and refused.
+// Other codes (Unavailable, Internal, Unimplemented, Unknown, ...) may come
+// from anything between the client and a master, or from a master that did
+// not finish the operation.
+func masterVerdict(err error) bool {
+	for _, v := range []error{rpcstatus.ErrNotFound, rpcstatus.ErrAlreadyExists, rpcstatus.ErrInvalidArgument,
+		rpcstatus.ErrFailedPrecondition, rpcstatus.ErrPermissionDenied, rpcstatus.ErrResourceExhausted} {
+		if errors.Is(err, v) {
+			return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+		}
+	}
+	return false
 }
 
 // attemptContext derives the context of one attempt against addr. When the
@@ -235,13 +267,25 @@ func (f *FileSystem) attemptContext(ctx context.Context, addr string) (context.C
 	}
 }
 
-// sentKey carries, in an attempt's context, an *atomic.Bool that
-// sentTracker sets once the request's headers are handed to a connection:
-// from then on the master may receive, and apply, it.
+// sentKey carries, in an attempt's context, an *attemptWire that
+// sentTracker fills in.
 type sentKey struct{}
 
+// attemptWire records what one attempt's RPC did on the wire.
+type attemptWire struct {
+	// sent is set once the request's headers are handed to a connection:
+	// from then on the master may receive, and apply, it.
+	sent atomic.Bool
+	// answered is set when a gRPC status arrived from the peer (trailers of
+	// a gRPC response). An error gRPC made up locally, or from a non-gRPC
+	// answer (an HTTP 404 from something that is not a master), leaves it
+	// unset.
+	answered atomic.Bool
+}
+
 // sentTracker is a gRPC stats handler on master connections that tells an
-// RPC that reached the wire from one that failed before (no connection).
+// RPC that reached the wire from one that failed before (no connection),
+// and a status a gRPC server sent from one made up on the client's side.
 type sentTracker struct{}
 
 func (sentTracker) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context { return ctx }
@@ -250,11 +294,15 @@ func (sentTracker) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Co
 }
 func (sentTracker) HandleConn(context.Context, stats.ConnStats) {}
 func (sentTracker) HandleRPC(ctx context.Context, s stats.RPCStats) {
+	w, ok := ctx.Value(sentKey{}).(*attemptWire)
+	if !ok {
+		return
+	}
 	switch s.(type) {
 	case *stats.OutHeader, *stats.OutPayload:
-		if b, ok := ctx.Value(sentKey{}).(*atomic.Bool); ok {
-			b.Store(true)
-		}
+		w.sent.Store(true)
+	case *stats.InTrailer:
+		w.answered.Store(true)
 	}
 }
 

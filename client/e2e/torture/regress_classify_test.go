@@ -37,7 +37,6 @@ func TestIntegrationMaybeAppliedThenNoVerdict(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test runs ZooKeeper and real processes")
 	}
-	knownBug(t, bugNoVerdictAfterMaybeApplied)
 	c := newCluster(t, clusterConfig{masters: 1, zkServers: 1, noNetns: true})
 	c.startAll()
 	m := c.masters[0]
