@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/mem"
 
+	"github.com/alluxio-go/alluxio/common/datacodec"
 	"github.com/alluxio-go/alluxio/proto/alluxiopb"
 	"github.com/alluxio-go/alluxio/worker/internal/blockstore"
 )
@@ -53,8 +54,8 @@ func BenchmarkBlockData(b *testing.B) {
 	}
 	b.Cleanup(func() { cc.Close() })
 	c := alluxiopb.NewBlockWorkerClient(cc)
-	codec := newDataCodec()
-	var pool chunkPool
+	codec := datacodec.New()
+	var pool datacodec.Pool
 	ctx := context.Background()
 	data := make([]byte, chunk)
 
@@ -75,7 +76,7 @@ func BenchmarkBlockData(b *testing.B) {
 				bp := pool.Get(chunk)
 				copy(*bp, data) // as FileWriter copies the application's bytes
 				buf := mem.NewBuffer(bp, &pool)
-				err = s.SendMsg(&outChunk{field: 2, buf: buf})
+				err = s.SendMsg(&datacodec.Out{Field: 2, Buf: buf})
 				buf.Free()
 			} else {
 				buf := make([]byte, chunk)
@@ -102,14 +103,14 @@ func BenchmarkBlockData(b *testing.B) {
 		got := 0
 		for {
 			if zeroCopy {
-				in := inChunk{field: 1, msg: &alluxiopb.ReadBlockResponse{}}
+				in := datacodec.In{Field: 1, Msg: &alluxiopb.ReadBlockResponse{}}
 				err = s.RecvMsg(&in)
 				n := 0
-				for _, seg := range in.segs {
+				for _, seg := range in.Segs {
 					n += copy(data[n:], seg) // as FileReader copies into the caller's buffer
 				}
 				got += n
-				in.free()
+				in.Free()
 			} else {
 				var resp *alluxiopb.ReadBlockResponse
 				if resp, err = s.Recv(); err == nil {

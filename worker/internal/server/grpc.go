@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/alluxio-go/alluxio/common/datacodec"
 	"github.com/alluxio-go/alluxio/common/rpcstatus"
 	"github.com/alluxio-go/alluxio/proto/alluxiopb"
 )
@@ -22,7 +23,7 @@ func NewGRPCServer(svc *Service, log *slog.Logger, opts ...grpc.ServerOption) *g
 		grpc.ChainUnaryInterceptor(UnaryInterceptor(log)),
 		grpc.ChainStreamInterceptor(StreamInterceptor(log)),
 		grpc.MaxRecvMsgSize(MaxChunkSize+(1<<20)),
-		grpc.ForceServerCodecV2(newDataCodec()),
+		grpc.ForceServerCodecV2(datacodec.New()),
 	)
 	gs := grpc.NewServer(opts...)
 	alluxiopb.RegisterBlockWorkerServer(gs, svc)

@@ -26,6 +26,7 @@ import (
 
 	"google.golang.org/grpc/mem"
 
+	"github.com/alluxio-go/alluxio/common/datacodec"
 	"github.com/alluxio-go/alluxio/common/rpcstatus"
 	"github.com/alluxio-go/alluxio/common/ufs"
 	"github.com/alluxio-go/alluxio/proto/alluxiopb"
@@ -92,7 +93,7 @@ func New(cfg Config) *Service {
 	if cfg.MaxBlockSize <= 0 {
 		cfg.MaxBlockSize = DefaultMaxBlockSize
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger, bufs: new(chunkPool)}
+	s := &Service{cfg: cfg, log: cfg.Logger, bufs: new(datacodec.Pool)}
 	s.session.Store(rand.Int64N(1 << 40))
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	return s
@@ -280,7 +281,7 @@ func (s *Service) sendMapped(stream alluxiopb.BlockWorker_ReadBlockServer, data 
 		} else {
 			buf = m.chunk(view)
 		}
-		err := stream.SendMsg(&outChunk{field: 1, buf: buf})
+		err := stream.SendMsg(&datacodec.Out{Field: 1, Buf: buf})
 		buf.Free()
 		if err != nil {
 			return err
@@ -331,7 +332,7 @@ func (m *mapping) Get(int) *[]byte { panic("worker: Get on a block mapping") }
 func (m *mapping) Put(b *[]byte) { m.release((*mappedChunk)(unsafe.Pointer(b)).done) }
 
 // sendRead reads each chunk of [start, end) straight into a pooled buffer
-// that the transport sends as it is (see dataCodec) and frees when written.
+// that the transport sends as it is (see common/datacodec) and frees when written.
 func (s *Service) sendRead(stream alluxiopb.BlockWorker_ReadBlockServer, r io.ReaderAt, start, end int64, chunk int) error {
 	for off := start; off < end; {
 		n := min(int64(chunk), end-off)
@@ -345,7 +346,7 @@ func (s *Service) sendRead(stream alluxiopb.BlockWorker_ReadBlockServer, r io.Re
 			return fmt.Errorf("worker: read block at %d: %w", off, err)
 		}
 		buf := mem.NewBuffer(bp, s.bufs)
-		err = stream.SendMsg(&outChunk{field: 1, buf: buf})
+		err = stream.SendMsg(&datacodec.Out{Field: 1, Buf: buf})
 		buf.Free()
 		if err != nil {
 			return err
@@ -626,7 +627,7 @@ func (s *Service) WriteBlock(stream alluxiopb.BlockWorker_WriteBlockServer) erro
 		}
 	}()
 	for {
-		in := inChunk{field: 2, msg: &alluxiopb.WriteBlockRequest{}}
+		in := datacodec.In{Field: 2, Msg: &alluxiopb.WriteBlockRequest{}}
 		err := stream.RecvMsg(&in)
 		if err == io.EOF {
 			break
@@ -634,22 +635,22 @@ func (s *Service) WriteBlock(stream alluxiopb.BlockWorker_WriteBlockServer) erro
 		if err != nil {
 			return err
 		}
-		if in.segs != nil {
+		if in.Segs != nil {
 			// A chunk, as the frame buffers it arrived in.
-			n := in.len()
+			n := in.Len()
 			if tb.Written()+int64(n) > s.cfg.MaxBlockSize {
-				in.free()
+				in.Free()
 				return invalid("block %d exceeds the maximum block size %d", h.GetBlockId(), s.cfg.MaxBlockSize)
 			}
-			_, err := tb.WriteBuffers(in.segs)
-			in.free()
+			_, err := tb.WriteBuffers(in.Segs)
+			in.Free()
 			if err != nil {
 				return err
 			}
 			s.cfg.Metrics.BytesWritten(n)
 			continue
 		}
-		switch v := in.msg.(*alluxiopb.WriteBlockRequest).GetValue().(type) {
+		switch v := in.Msg.(*alluxiopb.WriteBlockRequest).GetValue().(type) {
 		case *alluxiopb.WriteBlockRequest_Chunk:
 			if tb.Written()+int64(len(v.Chunk)) > s.cfg.MaxBlockSize {
 				return invalid("block %d exceeds the maximum block size %d", h.GetBlockId(), s.cfg.MaxBlockSize)
@@ -704,7 +705,7 @@ func (s *Service) WriteUfsFile(stream alluxiopb.BlockWorker_WriteUfsFileServer) 
 	}
 	var n int64
 	for {
-		in := inChunk{field: 2, msg: &alluxiopb.WriteUfsFileRequest{}}
+		in := datacodec.In{Field: 2, Msg: &alluxiopb.WriteUfsFileRequest{}}
 		err := stream.RecvMsg(&in)
 		if err == io.EOF {
 			break
@@ -713,12 +714,12 @@ func (s *Service) WriteUfsFile(stream alluxiopb.BlockWorker_WriteUfsFileServer) 
 			w.Cancel()
 			return err
 		}
-		if in.segs != nil {
+		if in.Segs != nil {
 			// One contiguous write per chunk: a UFS write per frame
 			// buffer would cost more than the copy.
-			k := in.len()
-			buf := in.bufs.MaterializeToBuffer(s.bufs)
-			in.free()
+			k := in.Len()
+			buf := in.Bufs.MaterializeToBuffer(s.bufs)
+			in.Free()
 			msg := buf.ReadOnlyData()
 			_, err := w.Write(msg[len(msg)-k:])
 			buf.Free()
@@ -730,7 +731,7 @@ func (s *Service) WriteUfsFile(stream alluxiopb.BlockWorker_WriteUfsFileServer) 
 			s.cfg.Metrics.UFSBytesWritten(k)
 			continue
 		}
-		switch v := in.msg.(*alluxiopb.WriteUfsFileRequest).GetValue().(type) {
+		switch v := in.Msg.(*alluxiopb.WriteUfsFileRequest).GetValue().(type) {
 		case *alluxiopb.WriteUfsFileRequest_Chunk:
 			if _, err := w.Write(v.Chunk); err != nil {
 				w.Cancel()
