@@ -63,6 +63,8 @@ func (f *FileSystem) connWith(addr string, master bool) (*grpc.ClientConn, error
 	if master {
 		opts = append(append([]grpc.DialOption(nil), opts...),
 			grpc.WithKeepaliveParams(masterKeepalive), grpc.WithStatsHandler(sentTracker{}))
+	} else {
+		opts = append(append([]grpc.DialOption(nil), opts...), f.dead.dialOptions(addr)...)
 	}
 	cc, err := grpc.NewClient(addr, opts...)
 	if err != nil {

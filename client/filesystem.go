@@ -69,6 +69,8 @@ type FileSystem struct {
 	closed     bool
 	masterAddr string
 	conns      map[string]*grpc.ClientConn // by host:port, masters and workers
+
+	dead deadWorkers // workers that just refused connections
 }
 
 // New connects to the cluster described by the client configuration

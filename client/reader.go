@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"sync"
 
@@ -326,19 +327,33 @@ func (r *FileReader) openSource(blk FileBlock, inBlock, length int64) (io.ReadCl
 			r.markBad(l.Address)
 		}
 		if persisted && ufsPath != "" {
-			w, err := r.fs.pickWorker(r.ctx, 0)
-			if err != nil {
-				return nil, fmt.Errorf("client: read %s block %d from the UFS: %w", r.path, blk.ID, err)
+			// Through a worker that has not failed this reader (nor refused
+			// connections lately), trying another if it fails.
+			for try := 0; try < maxUfsWorkers; try++ {
+				r.locMu.Lock()
+				bad := maps.Clone(r.bad)
+				r.locMu.Unlock()
+				w, err := r.fs.pickWorkerExcept(r.ctx, 0, bad)
+				if err != nil {
+					return nil, fmt.Errorf("client: read %s block %d from the UFS: %w", r.path, blk.ID, err)
+				}
+				if try > 0 && bad[w.String()] {
+					break // every live worker failed
+				}
+				src, err := r.openStream(w, &pb.ReadBlockRequest{
+					BlockId: blk.ID, Offset: inBlock, Length: length, ChunkSize: r.fs.chunkSize,
+					Promote: r.readType == CachePromote, Cache: r.readType != NoCache,
+					Ufs: &pb.UfsReadOptions{UfsPath: ufsPath, OffsetInFile: blk.Offset, BlockSize: blk.Length, MountId: mountID},
+				})
+				if err == nil {
+					return src, nil
+				}
+				if r.ctx.Err() != nil {
+					return nil, fmt.Errorf("client: read %s: %w", r.path, r.ctx.Err())
+				}
+				lastErr = err
+				r.markBad(w)
 			}
-			src, err := r.openStream(w, &pb.ReadBlockRequest{
-				BlockId: blk.ID, Offset: inBlock, Length: length, ChunkSize: r.fs.chunkSize,
-				Promote: r.readType == CachePromote, Cache: r.readType != NoCache,
-				Ufs: &pb.UfsReadOptions{UfsPath: ufsPath, OffsetInFile: blk.Offset, BlockSize: blk.Length, MountId: mountID},
-			})
-			if err == nil {
-				return src, nil
-			}
-			lastErr = err
 		}
 	}
 	if lastErr == nil {
@@ -346,6 +361,10 @@ func (r *FileReader) openSource(blk FileBlock, inBlock, length int64) (io.ReadCl
 	}
 	return nil, fmt.Errorf("client: read %s: %w", r.path, lastErr)
 }
+
+// maxUfsWorkers bounds the workers one round of openSource asks to read a
+// block from the UFS.
+const maxUfsWorkers = 3
 
 func (r *FileReader) markBad(a WorkerAddress) {
 	r.locMu.Lock()

@@ -5,7 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
+	"sync"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
 
 	"github.com/alluxio-go/alluxio/common/rpcstatus"
 	pb "github.com/alluxio-go/alluxio/proto/alluxiopb"
@@ -70,13 +75,157 @@ func (f *FileSystem) liveWorkers(ctx context.Context) ([]WorkerInfo, error) {
 	return live, nil
 }
 
+// deadWorkerTTL is how long a worker that refused a connection is avoided.
+// The master lists a dead worker as live until alluxio.master.worker.timeout
+// (minutes); a restarted worker is tried again after this.
+const deadWorkerTTL = 8 * time.Second
+
+// deadWorkers is a FileSystem's short-lived set of workers (host:port) that
+// refused connections. The zero value is ready to use.
+type deadWorkers struct {
+	mu    sync.Mutex
+	until map[string]time.Time
+	now   func() time.Time // nil = time.Now (tests replace it)
+}
+
+func (d *deadWorkers) clock() time.Time {
+	if d.now != nil {
+		return d.now()
+	}
+	return time.Now()
+}
+
+// mark records that addr refused a connection.
+func (d *deadWorkers) mark(addr string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.until == nil {
+		d.until = make(map[string]time.Time)
+	}
+	d.until[addr] = d.clock().Add(deadWorkerTTL)
+}
+
+// clear forgets addr: it answered.
+func (d *deadWorkers) clear(addr string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.until, addr)
+}
+
+// isDead reports whether addr refused a connection within deadWorkerTTL.
+func (d *deadWorkers) isDead(addr string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	u, ok := d.until[addr]
+	if !ok {
+		return false
+	}
+	if !d.clock().Before(u) {
+		delete(d.until, addr)
+		return false
+	}
+	return true
+}
+
+// note looks at the outcome of a call to the worker at addr: a refused
+// connection marks it dead, an answer clears it.
+func (d *deadWorkers) note(addr string, err error) {
+	switch {
+	case err == nil:
+		d.clear(addr)
+	case refusedConnection(err):
+		d.mark(addr)
+	}
+}
+
+// refusedConnection reports whether err says the worker could not be
+// connected to (nothing listens at its address, or the dial failed), as
+// opposed to an answer of a running worker.
+func refusedConnection(err error) bool {
+	msg := err.Error()
+	if st, ok := status.FromError(err); ok {
+		msg = st.Message()
+	}
+	return strings.Contains(msg, "connection refused") || strings.Contains(msg, "Error while dialing")
+}
+
+// dialOptions returns the interceptors of a worker connection to addr, which
+// keep the set up to date from every call's outcome.
+func (d *deadWorkers) dialOptions(addr string) []grpc.DialOption {
+	unary := func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		err := invoker(ctx, method, req, reply, cc, opts...)
+		d.note(addr, err)
+		return err
+	}
+	stream := func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		cs, err := streamer(ctx, desc, cc, method, opts...)
+		if err != nil {
+			d.note(addr, err)
+			return nil, err
+		}
+		return &notingStream{ClientStream: cs, d: d, addr: addr}, nil
+	}
+	return []grpc.DialOption{grpc.WithChainUnaryInterceptor(unary), grpc.WithChainStreamInterceptor(stream)}
+}
+
+// notingStream reports a stream's refused connection (which may surface at
+// its first message rather than when it is opened) and its first answer.
+type notingStream struct {
+	grpc.ClientStream
+	d        *deadWorkers
+	addr     string
+	answered bool
+}
+
+func (s *notingStream) SendMsg(m any) error {
+	err := s.ClientStream.SendMsg(m)
+	if err != nil && refusedConnection(err) {
+		s.d.mark(s.addr)
+	}
+	return err
+}
+
+func (s *notingStream) RecvMsg(m any) error {
+	err := s.ClientStream.RecvMsg(m)
+	switch {
+	case err == nil:
+		if !s.answered {
+			s.answered = true
+			s.d.clear(s.addr)
+		}
+	case refusedConnection(err):
+		s.d.mark(s.addr)
+	}
+	return err
+}
+
 // pickWorker chooses where to write: the local worker if it has free space,
 // else a random worker with room for a whole block (need bytes), else a
-// random worker with any free space.
+// random worker with any free space. Workers that just refused connections
+// are passed over while another is live.
 func (f *FileSystem) pickWorker(ctx context.Context, need int64) (WorkerAddress, error) {
-	live, err := f.liveWorkers(ctx)
+	return f.pickWorkerExcept(ctx, need, nil)
+}
+
+// pickWorkerExcept is pickWorker that also passes over the workers in
+// exclude (by host:port) while another is live.
+func (f *FileSystem) pickWorkerExcept(ctx context.Context, need int64, exclude map[string]bool) (WorkerAddress, error) {
+	all, err := f.liveWorkers(ctx)
 	if err != nil {
 		return WorkerAddress{}, err
+	}
+	// Avoid the failed workers unless no other is live: the master lists a
+	// dead worker as live for minutes, and trying it cannot do worse than
+	// failing with no worker at all.
+	var live []WorkerInfo
+	for _, w := range all {
+		a := w.Address.String()
+		if !exclude[a] && !f.dead.isDead(a) {
+			live = append(live, w)
+		}
+	}
+	if len(live) == 0 {
+		live = all
 	}
 	free := func(w WorkerInfo) int64 {
 		if w.Capacity == 0 { // capacity unknown: assume room
@@ -122,5 +271,15 @@ func (f *FileSystem) orderLocations(locs []BlockLocation, bad map[string]bool) [
 		}
 	}
 	rand.Shuffle(len(remote), func(i, j int) { remote[i], remote[j] = remote[j], remote[i] })
-	return append(local, remote...)
+	// Workers that just refused connections go last.
+	out := make([]BlockLocation, 0, len(local)+len(remote))
+	var dead []BlockLocation
+	for _, l := range append(local, remote...) {
+		if f.dead.isDead(l.Address.String()) {
+			dead = append(dead, l)
+		} else {
+			out = append(out, l)
+		}
+	}
+	return append(out, dead...)
 }

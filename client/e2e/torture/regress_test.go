@@ -85,7 +85,6 @@ func TestIntegrationReadSkipsDeadWorker(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test runs ZooKeeper and real processes")
 	}
-	knownBug(t, bugReadDeadWorker)
 	_, fsys, data := deadWriteWorker(t)
 	failed := 0
 	var last error
@@ -118,7 +117,6 @@ func TestIntegrationCreateSkipsDeadWorker(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test runs ZooKeeper and real processes")
 	}
-	knownBug(t, bugCreateDeadWorker)
 	_, fsys, data := deadWriteWorker(t)
 	failed := 0
 	var last error
