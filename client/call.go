@@ -232,7 +232,7 @@ func (f *FileSystem) callMaster(ctx context.Context, name string, kind callKind,
 // not finish the operation.
 func masterVerdict(err error) bool {
 	for _, v := range []error{rpcstatus.ErrNotFound, rpcstatus.ErrAlreadyExists, rpcstatus.ErrInvalidArgument,
-		rpcstatus.ErrFailedPrecondition, rpcstatus.ErrPermissionDenied, rpcstatus.ErrResourceExhausted} {
+		rpcstatus.ErrFailedPrecondition, rpcstatus.ErrDirectoryNotEmpty, rpcstatus.ErrPermissionDenied, rpcstatus.ErrResourceExhausted} {
 		if errors.Is(err, v) {
 			return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 		}

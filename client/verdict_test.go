@@ -38,6 +38,7 @@ func TestMaybeAppliedThenNoVerdict(t *testing.T) {
 		{"Internal from a server", status.Error(codes.Internal, "proxy error"), true, true, ErrInternal},
 		{"verdict of the master", status.Error(codes.FailedPrecondition, "no"), true, false, ErrFailedPrecondition},
 		{"not found from the master", status.Error(codes.NotFound, "gone"), true, false, ErrNotFound},
+		{"directory not empty from the master", status.Error(codes.FailedPrecondition, "DIRECTORY_NOT_EMPTY: /d"), true, false, ErrDirectoryNotEmpty},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
