@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc/mem"
 
 	"github.com/alluxio-go/alluxio/common/conf"
+	"github.com/alluxio-go/alluxio/common/datacodec"
 	"github.com/alluxio-go/alluxio/common/pathutil"
 	"github.com/alluxio-go/alluxio/common/retry"
 	"github.com/alluxio-go/alluxio/common/version"
@@ -60,9 +61,9 @@ type FileSystem struct {
 	// replace it.
 	isLocal func(host string) bool
 
-	// codec and bufs serve the block data streams (see dataCodec): write
+	// codec and bufs serve the block data streams (see common/datacodec): write
 	// chunks are pooled buffers that the transport frees once sent.
-	codec dataCodec
+	codec datacodec.Codec
 	bufs  mem.BufferPool
 
 	mu         sync.Mutex
@@ -110,8 +111,8 @@ func NewFromConfig(ctx context.Context, cfg *conf.Config, opts ...Option) (*File
 		chunkSize:    cfg.GetBytes("alluxio.user.network.reader.chunk.size.bytes"),
 		hostname:     o.hostname,
 		conns:        make(map[string]*grpc.ClientConn),
-		codec:        newDataCodec(),
-		bufs:         new(chunkPool),
+		codec:        datacodec.New(),
+		bufs:         new(datacodec.Pool),
 	}
 	if f.logger == nil {
 		f.logger = slog.New(slog.DiscardHandler)

@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/alluxio-go/alluxio/common/datacodec"
 	"github.com/alluxio-go/alluxio/common/rpcstatus"
 	pb "github.com/alluxio-go/alluxio/proto/alluxiopb"
 )
@@ -442,27 +443,27 @@ type streamSource struct {
 	blockID int64
 	// in holds the current chunk: segs are views of the received frame
 	// buffers, released when consumed.
-	in  inChunk
+	in  datacodec.In
 	eof bool
 }
 
 // recv receives the next chunk into s.in.
 func (s *streamSource) recv() error {
-	s.in.free()
-	s.in = inChunk{field: 1, msg: &pb.ReadBlockResponse{}}
+	s.in.Free()
+	s.in = datacodec.In{Field: 1, Msg: &pb.ReadBlockResponse{}}
 	if err := s.stream.RecvMsg(&s.in); err != nil {
 		return err
 	}
-	if s.in.segs == nil {
-		if c := s.in.msg.(*pb.ReadBlockResponse).GetChunk(); len(c) > 0 {
-			s.in.segs = [][]byte{c}
+	if s.in.Segs == nil {
+		if c := s.in.Msg.(*pb.ReadBlockResponse).GetChunk(); len(c) > 0 {
+			s.in.Segs = [][]byte{c}
 		}
 	}
 	return nil
 }
 
 func (s *streamSource) Read(p []byte) (int, error) {
-	for len(s.in.segs) == 0 {
+	for len(s.in.Segs) == 0 {
 		if s.eof {
 			return 0, io.EOF
 		}
@@ -476,24 +477,24 @@ func (s *streamSource) Read(p []byte) (int, error) {
 		}
 	}
 	n := 0
-	for n < len(p) && len(s.in.segs) > 0 {
-		k := copy(p[n:], s.in.segs[0])
+	for n < len(p) && len(s.in.Segs) > 0 {
+		k := copy(p[n:], s.in.Segs[0])
 		n += k
-		if k == len(s.in.segs[0]) {
-			s.in.segs = s.in.segs[1:]
+		if k == len(s.in.Segs[0]) {
+			s.in.Segs = s.in.Segs[1:]
 		} else {
-			s.in.segs[0] = s.in.segs[0][k:]
+			s.in.Segs[0] = s.in.Segs[0][k:]
 		}
 	}
-	if len(s.in.segs) == 0 {
-		s.in.free()
+	if len(s.in.Segs) == 0 {
+		s.in.Free()
 	}
 	return n, nil
 }
 
 func (s *streamSource) Close() error {
 	s.cancel()
-	s.in.free()
+	s.in.Free()
 	return nil
 }
 

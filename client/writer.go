@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/mem"
 
+	"github.com/alluxio-go/alluxio/common/datacodec"
 	"github.com/alluxio-go/alluxio/common/rpcstatus"
 	pb "github.com/alluxio-go/alluxio/proto/alluxiopb"
 )
@@ -228,20 +229,20 @@ func (w *FileWriter) flush() error {
 	if len(w.buf) == 0 {
 		return nil
 	}
-	// The transport sends the buffer itself (see dataCodec) and returns it
+	// The transport sends the buffer itself (see common/datacodec) and returns it
 	// to the pool once written, so the next chunk goes into a new one.
 	*w.bufp = w.buf
 	chunk := mem.NewBuffer(w.bufp, w.fs.bufs)
 	defer chunk.Free()
 	w.newBuf()
 	if w.block != nil {
-		if err := w.block.SendMsg(&outChunk{field: 2, buf: chunk}); err != nil {
+		if err := w.block.SendMsg(&datacodec.Out{Field: 2, Buf: chunk}); err != nil {
 			return w.streamErr("write block", err)
 		}
 		w.blockWritten += int64(chunk.Len())
 	}
 	if w.ufs != nil {
-		if err := w.ufs.SendMsg(&outChunk{field: 2, buf: chunk}); err != nil {
+		if err := w.ufs.SendMsg(&datacodec.Out{Field: 2, Buf: chunk}); err != nil {
 			if err == io.EOF {
 				_, err = w.ufs.CloseAndRecv()
 			}
