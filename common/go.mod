@@ -3,6 +3,7 @@ module github.com/alluxio-go/alluxio/common
 go 1.26.0
 
 require (
+	github.com/alluxio-go/alluxio/proto v0.0.0-00010101000000-000000000000
 	github.com/colinmarc/hdfs/v2 v2.4.0
 	github.com/go-zookeeper/zk v1.0.4
 	golang.org/x/sys v0.48.0
