@@ -182,15 +182,32 @@ func Check(ops []Op, faults []Fault, final map[string]Entry, root string, fixed 
 		return sorted[i].Index < sorted[j].Index
 	})
 	model := map[string]*possible{}
-	children := map[string][]string{} // directory -> paths of the model in it
+	// present holds, per directory, the paths that must exist now, kept up
+	// to date after every operation, so that a listing costs what it lists.
+	present := map[string]map[string]bool{}
 	get := func(p string) *possible {
 		if s, ok := model[p]; ok {
 			return s
 		}
 		s := &possible{absent: true}
 		model[p] = s
-		children[path.Dir(p)] = append(children[path.Dir(p)], p)
 		return s
+	}
+	track := func(ps ...string) {
+		for _, p := range ps {
+			if p == "" {
+				continue
+			}
+			d := path.Dir(p)
+			if model[p] != nil && model[p].definitelyPresent() {
+				if present[d] == nil {
+					present[d] = map[string]bool{}
+				}
+				present[d][p] = true
+			} else if present[d] != nil {
+				delete(present[d], p)
+			}
+		}
 	}
 	fixedSet := map[string]bool{}
 	for _, p := range fixed {
@@ -299,22 +316,25 @@ func Check(ops []Op, faults []Fault, final map[string]Entry, root string, fixed 
 			for _, n := range op.Names {
 				listed[path.Join(op.Path, n)] = true
 			}
-			for _, p := range children[op.Path] {
-				s := model[p]
-				switch {
-				case s.definitelyPresent() && !listed[p]:
+			for p := range present[op.Path] {
+				if s := model[p]; !listed[p] {
 					listAnomaly(listKey{p, "missing", s.cause}, fmt.Sprintf("%s does not list %s, which must exist (%s)", describe(op), path.Base(p), describe(s.cause)))
-				case s.definitelyAbsent() && listed[p]:
-					listAnomaly(listKey{p, "present", s.cause}, fmt.Sprintf("%s lists %s, which must not exist (%s)", describe(op), path.Base(p), describe(s.cause)))
 				}
 			}
 			for p := range listed {
-				if _, ok := model[p]; !ok && !fixedSet[p] {
+				s, ok := model[p]
+				switch {
+				case !ok && !fixedSet[p]:
 					listAnomaly(listKey{p, "unknown", nil}, fmt.Sprintf("%s lists %s, which no client attempted", describe(op), path.Base(p)))
+				case ok && s.definitelyAbsent():
+					listAnomaly(listKey{p, "present", s.cause}, fmt.Sprintf("%s lists %s, which must not exist (%s)", describe(op), path.Base(p), describe(s.cause)))
 				}
 			}
 		default:
 			r.anomaly("unknown operation kind in the history: %s", describe(op))
+		}
+		if IsMutation(op.Kind) {
+			track(op.Path, op.Dst)
 		}
 	}
 
