@@ -238,6 +238,7 @@ func runTorture(t *testing.T, cfg tortureConfig) {
 	}
 	t.Log("\n" + summary)
 	_ = os.WriteFile(filepath.Join(home, "summary.txt"), []byte(summary), 0o644)
+	_ = os.WriteFile(filepath.Join(home, "anomalies.txt"), []byte(strings.Join(report.Anomalies, "\n")+"\n"), 0o644)
 	if p := os.Getenv("TORTURE_SUMMARY"); p != "" {
 		_ = os.WriteFile(p, []byte(summary), 0o644)
 	}
