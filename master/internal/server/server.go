@@ -379,6 +379,18 @@ func (s *Server) checkLeader(method string) error {
 	return fmt.Errorf("server: %w", rpcstatus.ErrNotLeader)
 }
 
+// checkStillLeader runs after a handler succeeded: its answer stands only if
+// this master led for the whole call, in the same term (epoch) it led at the
+// start. A term that ended meanwhile may have reset the namespace for a
+// replay under the handler (a listing streamed in batches would then miss
+// entries), so the client is told NOT_LEADER and asks the new leader.
+func (s *Server) checkStillLeader(method string, epoch int64) error {
+	if strings.HasPrefix(method, metaPrefix) || (s.lead.IsLeader() && s.lead.Epoch() == epoch) {
+		return nil
+	}
+	return fmt.Errorf("server: leadership of epoch %d ended during %s: %w", epoch, methodName(method), rpcstatus.ErrNotLeader)
+}
+
 func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 	defer func() {
 		r := recover()
@@ -387,10 +399,14 @@ func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 			resp = nil
 		}
 	}()
+	epoch := s.lead.Epoch()
 	if err = s.checkLeader(info.FullMethod); err != nil {
 		return nil, err
 	}
-	return handler(ctx, req)
+	if resp, err = handler(ctx, req); err != nil {
+		return nil, err
+	}
+	return resp, s.checkStillLeader(info.FullMethod, epoch)
 }
 
 func (s *Server) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
@@ -398,10 +414,14 @@ func (s *Server) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		r := recover()
 		err = s.finish(info.FullMethod, err, r)
 	}()
+	epoch := s.lead.Epoch()
 	if err = s.checkLeader(info.FullMethod); err != nil {
 		return err
 	}
-	return handler(srv, ss)
+	if err = handler(srv, ss); err != nil {
+		return err
+	}
+	return s.checkStillLeader(info.FullMethod, epoch)
 }
 
 // RPCAddr is the address the gRPC server listens on.

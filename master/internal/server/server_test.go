@@ -423,3 +423,34 @@ func TestMountSurvivesRestart(t *testing.T) {
 		t.Fatal("unmount touched the UFS")
 	}
 }
+
+// TestLeadershipLostDuringCall: an answer computed while the master stopped
+// leading is not given; the client gets NOT_LEADER and asks the new leader
+// (found by the torture test as T7: a listing streamed while the master
+// stepped down and reset its namespace missed entries).
+func TestLeadershipLostDuringCall(t *testing.T) {
+	e := newEnv(t)
+	c := ctx(t)
+	resp, err := e.srv.unaryInterceptor(c, nil, &grpc.UnaryServerInfo{FullMethod: "/alluxio.FileSystemMasterClientService/GetStatus"},
+		func(ctx context.Context, req any) (any, error) {
+			e.srv.static.Resign()
+			return &alluxiopb.GetStatusResponse{}, nil
+		})
+	if resp != nil || !errors.Is(rpcstatus.FromGRPC(err), rpcstatus.ErrNotLeader) {
+		t.Fatalf("unary answer after losing leadership: %v, %v; want NOT_LEADER", resp, err)
+	}
+	e2 := newEnv(t)
+	err = e2.srv.streamInterceptor(nil, nil, &grpc.StreamServerInfo{FullMethod: "/alluxio.FileSystemMasterClientService/ListStatus"},
+		func(srv any, ss grpc.ServerStream) error {
+			e2.srv.static.Resign()
+			return nil
+		})
+	if !errors.Is(rpcstatus.FromGRPC(err), rpcstatus.ErrNotLeader) {
+		t.Fatalf("stream after losing leadership: %v; want NOT_LEADER", err)
+	}
+	// Meta calls answer on any master.
+	if err := e2.srv.streamInterceptor(nil, nil, &grpc.StreamServerInfo{FullMethod: metaPrefix + "GetMasterInfo"},
+		func(srv any, ss grpc.ServerStream) error { return nil }); err != nil {
+		t.Fatalf("meta call: %v", err)
+	}
+}
