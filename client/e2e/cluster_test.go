@@ -13,59 +13,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/alluxio-go/alluxio/client/e2e/internal/proctest"
 )
-
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
-
-// binaries returns the directory holding alluxio, alluxio-master and alluxio-worker.
-func binaries(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		if d := os.Getenv("ALLUXIO_BIN_DIR"); d != "" {
-			binDir = d
-			return
-		}
-		dir, err := os.MkdirTemp("", "alluxio-e2e-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		root, _ := filepath.Abs("../..")
-		for _, pkg := range []string{"./master/cmd/alluxio-master", "./worker/cmd/alluxio-worker", "./client/cmd/alluxio"} {
-			cmd := exec.Command("go", "build", "-o", dir, pkg)
-			cmd.Dir = root
-			cmd.Env = append(os.Environ(), "GOWORK="+filepath.Join(root, "go.work"))
-			if out, err := cmd.CombinedOutput(); err != nil {
-				buildErr = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
-				return
-			}
-		}
-		binDir = dir
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	for _, b := range []string{"alluxio", "alluxio-master", "alluxio-worker"} {
-		if _, err := os.Stat(filepath.Join(binDir, b)); err != nil {
-			t.Fatalf("binary %s missing in %s (run make build): %v", b, binDir, err)
-		}
-	}
-	return binDir
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // cluster is one master and one worker run as processes, with their own
 // configuration directory, journal, UFS and tier directories.
@@ -322,3 +272,7 @@ func (c *cluster) stopAll() {
 	c.kill(c.worker, syscall.SIGTERM)
 	c.kill(c.master, syscall.SIGTERM)
 }
+
+func binaries(t *testing.T) string { return proctest.Binaries(t) }
+
+func freePort(t *testing.T) int { return proctest.FreePort(t) }

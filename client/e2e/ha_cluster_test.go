@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -19,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/alluxio-go/alluxio/client/e2e/internal/proctest"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -146,33 +147,6 @@ func newHACluster(t *testing.T, cfg haConfig) *haCluster {
 	t.Cleanup(c.stopAll)
 	c.format()
 	return c
-}
-
-// stablePort returns a free TCP port below the kernel's ephemeral range
-// (ip_local_port_range), so that it stays free while its process is down
-// between a kill and a restart: a port from the ephemeral range (what
-// listening on port 0 gives) can meanwhile become the local port of any
-// outgoing connection on this busy machine.
-func stablePort(t *testing.T) int {
-	t.Helper()
-	low := 32768
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		if f := strings.Fields(string(b)); len(f) == 2 {
-			if n, err := strconv.Atoi(f[0]); err == nil && n > 12000 {
-				low = n
-			}
-		}
-	}
-	for i := 0; i < 1000; i++ {
-		p := 10000 + rand.IntN(low-10000)
-		l, err := net.Listen("tcp", fmt.Sprintf(":%d", p))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		return p
-	}
-	return freePort(t)
 }
 
 func durationProp(d time.Duration) string { return fmt.Sprintf("%dms", d.Milliseconds()) }
@@ -828,3 +802,5 @@ func (c *haCluster) checkOneHistory() {
 	}
 	c.t.Logf("one history: %d entries, terms (epochs) %v, every master at seq %d with digest %.16s", len(lines), terms, seq, digest)
 }
+
+func stablePort(t *testing.T) int { return proctest.StablePort(t) }

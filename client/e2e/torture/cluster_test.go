@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alluxio-go/alluxio/client/e2e/internal/proctest"
+
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -40,49 +42,6 @@ const sessionTimeout = 2 * time.Second
 // files (a long run writes a lot), every master in its own network
 // namespace when possible, and errors returned rather than fatal where the
 // nemesis must carry on or report.
-
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
-
-// binaries returns the directory of alluxio, alluxio-master and
-// alluxio-worker: $ALLUXIO_BIN_DIR (make sets it) or a fresh build.
-func binaries(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		if d := os.Getenv("ALLUXIO_BIN_DIR"); d != "" {
-			binDir = d
-			return
-		}
-		dir, err := os.MkdirTemp("", "alluxio-torture-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		root, _ := filepath.Abs("../../..")
-		for _, pkg := range []string{"./master/cmd/alluxio-master", "./worker/cmd/alluxio-worker", "./client/cmd/alluxio"} {
-			cmd := exec.Command("go", "build", "-o", dir, pkg)
-			cmd.Dir = root
-			cmd.Env = append(os.Environ(), "GOWORK="+filepath.Join(root, "go.work"))
-			if out, err := cmd.CombinedOutput(); err != nil {
-				buildErr = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
-				return
-			}
-		}
-		binDir = dir
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	for _, b := range []string{"alluxio", "alluxio-master", "alluxio-worker"} {
-		if _, err := os.Stat(filepath.Join(binDir, b)); err != nil {
-			t.Fatalf("binary %s missing in %s (run make build): %v", b, binDir, err)
-		}
-	}
-	return binDir
-}
 
 // proc is a daemon process; done closes when it has exited.
 type proc struct {
@@ -249,31 +208,6 @@ func newCluster(t *testing.T, cfg clusterConfig) *cluster {
 		t.Fatalf("alluxio-master --format: %v\n%s", err, out)
 	}
 	return c
-}
-
-// stablePort returns a free TCP port below the kernel's ephemeral range, so
-// it stays free while its process is down between a kill and a restart.
-func stablePort(t *testing.T) int {
-	t.Helper()
-	low := 32768
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		if f := strings.Fields(string(b)); len(f) == 2 {
-			if n, err := strconv.Atoi(f[0]); err == nil && n > 12000 {
-				low = n
-			}
-		}
-	}
-	for i := 0; i < 1000; i++ {
-		p := 10000 + rand.IntN(low-10000)
-		l, err := net.Listen("tcp", fmt.Sprintf(":%d", p))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		return p
-	}
-	t.Fatal("no free port below the ephemeral range")
-	return 0
 }
 
 func writeProps(t *testing.T, dir string, props map[string]string) {
@@ -954,3 +888,7 @@ func (c *cluster) watchdog(limit time.Duration) (stop func()) {
 		})
 	}
 }
+
+func binaries(t *testing.T) string { return proctest.Binaries(t) }
+
+func stablePort(t *testing.T) int { return proctest.StablePort(t) }
