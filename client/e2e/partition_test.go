@@ -81,7 +81,9 @@ func newNetnsLink(t *testing.T) *netnsLink {
 			t.Errorf("clean-up: %v", err)
 		}
 		if _, err := ipCmd("link", "show", l.vethHost); err == nil {
-			if _, err := ipCmd("link", "del", l.vethHost); err != nil {
+			// Deleting the namespace destroys the veth pair asynchronously, so
+			// the host end may vanish between the show and the del.
+			if _, err := ipCmd("link", "del", l.vethHost); err != nil && !strings.Contains(err.Error(), "Cannot find device") {
 				t.Errorf("clean-up: %v", err)
 			}
 		}
