@@ -86,6 +86,22 @@ func Start(t testing.TB, opts ...Option) *Cluster {
 	if testing.Short() {
 		t.Skip("hdfstest: starts a real HDFS; skipped with -short (the project's unit-only tier)")
 	}
+	c := newCluster(t, opts)
+	c.Dir = t.TempDir()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("hdfstest: last lines of %s:\n%s", c.LogFile(), tail(c.LogFile(), 60))
+		}
+		c.Stop()
+	})
+	c.start(0)
+	return c
+}
+
+// newCluster checks the tools and fetches the jars (failing t with the
+// command that fixes a missing piece); it starts nothing.
+func newCluster(t testing.TB, opts []Option) *Cluster {
+	t.Helper()
 	c := &Cluster{t: t, opts: options{startTimeout: 120 * time.Second}}
 	for _, o := range opts {
 		o(&c.opts)
@@ -100,14 +116,6 @@ func Start(t testing.TB, opts ...Option) *Cluster {
 	if out, err := exec.Command("bash", fetch).CombinedOutput(); err != nil {
 		t.Fatalf("hdfstest: %s failed: %v\n%s\nrun it by hand (needs mvn and Maven Central: %s)", fetch, err, out, InstallCommand)
 	}
-	c.Dir = t.TempDir()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("hdfstest: last lines of %s:\n%s", c.LogFile(), tail(c.LogFile(), 60))
-		}
-		c.Stop()
-	})
-	c.start(0)
 	return c
 }
 
@@ -295,6 +303,9 @@ func (c *Cluster) stop(sig os.Signal, grace time.Duration) {
 	if cmd == nil {
 		return
 	}
+	if resumeSignal != nil {
+		signalGroup(cmd, resumeSignal) // a paused JVM cannot act on SIGTERM
+	}
 	signalGroup(cmd, sig)
 	select {
 	case <-exited:
@@ -303,6 +314,34 @@ func (c *Cluster) stop(sig os.Signal, grace time.Duration) {
 		<-exited
 	}
 	stdin.Close()
+}
+
+// Pause freezes the whole JVM (NameNode and DataNode) with SIGSTOP: its
+// sockets stay open, so clients see timeouts rather than refused
+// connections, and nothing it holds is lost. Resume continues it.
+func (c *Cluster) Pause() {
+	c.t.Helper()
+	c.signalRunning(pauseSignal, "Pause")
+}
+
+// Resume continues a JVM frozen by Pause.
+func (c *Cluster) Resume() {
+	c.t.Helper()
+	c.signalRunning(resumeSignal, "Resume")
+}
+
+func (c *Cluster) signalRunning(sig os.Signal, what string) {
+	c.t.Helper()
+	if sig == nil {
+		c.t.Fatalf("hdfstest: %s is not supported on this system", what)
+	}
+	c.mu.Lock()
+	cmd := c.cmd
+	c.mu.Unlock()
+	if cmd == nil {
+		c.t.Fatalf("hdfstest: %s: HDFS is not running", what)
+	}
+	signalGroup(cmd, sig)
 }
 
 // Restart stops HDFS and starts it again on the same port with the same

@@ -56,3 +56,35 @@ func TestIntegrationStartRestartStop(t *testing.T) {
 		t.Error("NameNode port still open after Kill")
 	}
 }
+
+// TestIntegrationShared: a Shared cluster is started once, comes back on
+// its port when a test left it stopped, and a paused cluster stops promptly.
+func TestIntegrationShared(t *testing.T) {
+	s := &hdfstest.Shared{}
+	defer s.Close()
+	c := s.Cluster(t)
+	addr, dir := c.NameNodeAddr, c.Dir
+	if again := s.Cluster(t); again != c {
+		t.Fatal("second Cluster call returned another cluster")
+	}
+	c.Stop()
+	c = s.Cluster(t)
+	if c.NameNodeAddr != addr || c.Dir != dir || !c.Running() {
+		t.Fatalf("after Stop, Cluster gave %s in %s (running %v), want %s in %s running", c.NameNodeAddr, c.Dir, c.Running(), addr, dir)
+	}
+	if err := dial(addr); err != nil {
+		t.Fatalf("NameNode does not accept connections after the restart: %v", err)
+	}
+	c.Pause()
+	c.Resume()
+	c.Pause()
+	begin := time.Now()
+	c.Stop() // resumes it first, so SIGTERM is acted on
+	if d := time.Since(begin); d > 20*time.Second {
+		t.Errorf("Stop of a paused cluster took %v", d)
+	}
+	s.Close()
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("Close left %s: %v", dir, err)
+	}
+}

@@ -10,6 +10,10 @@ import (
 
 var terminateSignal os.Signal = syscall.SIGTERM
 
+// pauseSignal and resumeSignal freeze and continue the JVM (nil: Pause is
+// not supported on this system).
+var pauseSignal, resumeSignal os.Signal = syscall.SIGSTOP, syscall.SIGCONT
+
 // sysProcAttr puts the JVM in its own process group and kills it if the test
 // binary dies, so no cluster outlives its test.
 func sysProcAttr() *syscall.SysProcAttr {
