@@ -486,16 +486,20 @@ func (w *hdfsWriter) Write(b []byte) (int, error) {
 	return n, nil
 }
 
-// closeFile closes the temporary file, retrying while HDFS replicates its
-// blocks (the NameNode answers "not complete" until the DataNode has
-// reported them). Retries resend the last block (see writerBlock).
-func (w *hdfsWriter) closeFile() error {
-	last, fileID, err := writerBlock(w.fw)
+// closeFile closes the temporary file (see closeHDFSFile).
+func (w *hdfsWriter) closeFile() error { return w.h.closeHDFSFile(w.fw, w.tmp) }
+
+// closeHDFSFile closes fw, the writer of src, retrying while HDFS
+// replicates its blocks (the NameNode answers "not complete" until the
+// DataNode has reported them), for at most closeRetryTimeout. Retries resend
+// the last block (see writerBlock).
+func (h *hdfsFS) closeHDFSFile(fw *hdfs.FileWriter, src string) error {
+	last, fileID, err := writerBlock(fw)
 	if err != nil {
 		return err
 	}
-	w.fw.SetDeadline(time.Now().Add(w.h.opts.rpcTimeout))
-	err = w.fw.Close()
+	fw.SetDeadline(time.Now().Add(h.opts.rpcTimeout))
+	err = fw.Close()
 	deadline := time.Now().Add(closeRetryTimeout)
 	delay := 10 * time.Millisecond
 	for hdfs.IsErrReplicating(err) {
@@ -504,7 +508,7 @@ func (w *hdfsWriter) closeFile() error {
 		}
 		time.Sleep(delay)
 		delay = min(2*delay, time.Second)
-		done, cerr := w.h.complete(w.tmp, last, fileID)
+		done, cerr := h.complete(src, last, fileID)
 		if cerr != nil {
 			return cerr
 		}
