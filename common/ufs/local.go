@@ -365,7 +365,7 @@ func (l *local) Rename(ctx context.Context, src, dst string) error {
 	if _, err := os.Lstat(s); err != nil {
 		return wrap("rename", s, err)
 	}
-	if err := renameNoReplace(s, d); err != nil {
+	if err := RenameNoReplace(s, d); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("ufs: rename %s to %s: %w", s, d, ErrExists)
 		}

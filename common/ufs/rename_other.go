@@ -2,5 +2,5 @@
 
 package ufs
 
-// renameNoReplace renames src to dst, failing with fs.ErrExist if dst exists.
-func renameNoReplace(src, dst string) error { return renameCheck(src, dst) }
+// RenameNoReplace renames the local file src to dst, failing with fs.ErrExist if dst exists.
+func RenameNoReplace(src, dst string) error { return renameCheck(src, dst) }
