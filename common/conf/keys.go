@@ -196,6 +196,15 @@ func buildTable() []Property {
 		Property{Name: "alluxio.user.hostname", Type: TypeString, Default: "", Scope: ScopeClient,
 			Description: "Client host name used for data locality; empty means the OS host name."},
 	)
+	t = append(t,
+		Property{Name: "alluxio.worker.data.port", Type: TypePort, Default: "0", Scope: ScopeWorker,
+			Description: "Port of the worker's data server, which moves block bytes over plain TCP (sendfile, splice) " +
+				"beside the RPC server; 0 picks a free port. The port bound is advertised to clients through the master."},
+		Property{Name: "alluxio.user.data.transport", Type: TypeEnum, Default: "AUTO", Scope: ScopeClient,
+			Values: []string{"AUTO", "GRPC"},
+			Description: "How the client moves block bytes to and from remote workers: AUTO uses a worker's data server when it " +
+				"advertises one (falling back to gRPC streams if it cannot be reached), GRPC always uses the gRPC streams."},
+	)
 	return t
 }
 

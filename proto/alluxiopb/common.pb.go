@@ -192,8 +192,11 @@ type WorkerNetAddress struct {
 	// Directory of the worker's domain socket or local block files, used for
 	// short-circuit detection (same host).
 	TieredIdentity string `protobuf:"bytes,4,opt,name=tiered_identity,json=tieredIdentity,proto3" json:"tiered_identity,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Port of the worker's data server (plain TCP block reads and writes, see
+	// worker/internal/server/dataserver.go); 0 when it has none.
+	DataPort      int32 `protobuf:"varint,5,opt,name=data_port,json=dataPort,proto3" json:"data_port,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WorkerNetAddress) Reset() {
@@ -254,6 +257,76 @@ func (x *WorkerNetAddress) GetTieredIdentity() string {
 	return ""
 }
 
+func (x *WorkerNetAddress) GetDataPort() int32 {
+	if x != nil {
+		return x.DataPort
+	}
+	return 0
+}
+
+// DataResponseHeader is the worker data server's answer to a request: a
+// status (google.rpc code numbers, 0 = OK) and, for a read, the number of raw
+// bytes that follow it; for a write, the committed length.
+type DataResponseHeader struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          int32                  `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
+	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	Length        int64                  `protobuf:"varint,3,opt,name=length,proto3" json:"length,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DataResponseHeader) Reset() {
+	*x = DataResponseHeader{}
+	mi := &file_alluxio_common_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DataResponseHeader) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DataResponseHeader) ProtoMessage() {}
+
+func (x *DataResponseHeader) ProtoReflect() protoreflect.Message {
+	mi := &file_alluxio_common_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DataResponseHeader.ProtoReflect.Descriptor instead.
+func (*DataResponseHeader) Descriptor() ([]byte, []int) {
+	return file_alluxio_common_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *DataResponseHeader) GetCode() int32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *DataResponseHeader) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *DataResponseHeader) GetLength() int64 {
+	if x != nil {
+		return x.Length
+	}
+	return 0
+}
+
 // BlockLocation names one copy of a block.
 type BlockLocation struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -266,7 +339,7 @@ type BlockLocation struct {
 
 func (x *BlockLocation) Reset() {
 	*x = BlockLocation{}
-	mi := &file_alluxio_common_proto_msgTypes[1]
+	mi := &file_alluxio_common_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -278,7 +351,7 @@ func (x *BlockLocation) String() string {
 func (*BlockLocation) ProtoMessage() {}
 
 func (x *BlockLocation) ProtoReflect() protoreflect.Message {
-	mi := &file_alluxio_common_proto_msgTypes[1]
+	mi := &file_alluxio_common_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -291,7 +364,7 @@ func (x *BlockLocation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockLocation.ProtoReflect.Descriptor instead.
 func (*BlockLocation) Descriptor() ([]byte, []int) {
-	return file_alluxio_common_proto_rawDescGZIP(), []int{1}
+	return file_alluxio_common_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *BlockLocation) GetWorkerId() int64 {
@@ -326,7 +399,7 @@ type BlockInfo struct {
 
 func (x *BlockInfo) Reset() {
 	*x = BlockInfo{}
-	mi := &file_alluxio_common_proto_msgTypes[2]
+	mi := &file_alluxio_common_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -338,7 +411,7 @@ func (x *BlockInfo) String() string {
 func (*BlockInfo) ProtoMessage() {}
 
 func (x *BlockInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_alluxio_common_proto_msgTypes[2]
+	mi := &file_alluxio_common_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -351,7 +424,7 @@ func (x *BlockInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockInfo.ProtoReflect.Descriptor instead.
 func (*BlockInfo) Descriptor() ([]byte, []int) {
-	return file_alluxio_common_proto_rawDescGZIP(), []int{2}
+	return file_alluxio_common_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *BlockInfo) GetBlockId() int64 {
@@ -386,7 +459,7 @@ type FileBlockInfo struct {
 
 func (x *FileBlockInfo) Reset() {
 	*x = FileBlockInfo{}
-	mi := &file_alluxio_common_proto_msgTypes[3]
+	mi := &file_alluxio_common_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -398,7 +471,7 @@ func (x *FileBlockInfo) String() string {
 func (*FileBlockInfo) ProtoMessage() {}
 
 func (x *FileBlockInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_alluxio_common_proto_msgTypes[3]
+	mi := &file_alluxio_common_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -411,7 +484,7 @@ func (x *FileBlockInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileBlockInfo.ProtoReflect.Descriptor instead.
 func (*FileBlockInfo) Descriptor() ([]byte, []int) {
-	return file_alluxio_common_proto_rawDescGZIP(), []int{3}
+	return file_alluxio_common_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *FileBlockInfo) GetBlockInfo() *BlockInfo {
@@ -468,7 +541,7 @@ type FileInfo struct {
 
 func (x *FileInfo) Reset() {
 	*x = FileInfo{}
-	mi := &file_alluxio_common_proto_msgTypes[4]
+	mi := &file_alluxio_common_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -480,7 +553,7 @@ func (x *FileInfo) String() string {
 func (*FileInfo) ProtoMessage() {}
 
 func (x *FileInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_alluxio_common_proto_msgTypes[4]
+	mi := &file_alluxio_common_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -493,7 +566,7 @@ func (x *FileInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileInfo.ProtoReflect.Descriptor instead.
 func (*FileInfo) Descriptor() ([]byte, []int) {
-	return file_alluxio_common_proto_rawDescGZIP(), []int{4}
+	return file_alluxio_common_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *FileInfo) GetFileId() int64 {
@@ -697,7 +770,7 @@ type TierCapacity struct {
 
 func (x *TierCapacity) Reset() {
 	*x = TierCapacity{}
-	mi := &file_alluxio_common_proto_msgTypes[5]
+	mi := &file_alluxio_common_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -709,7 +782,7 @@ func (x *TierCapacity) String() string {
 func (*TierCapacity) ProtoMessage() {}
 
 func (x *TierCapacity) ProtoReflect() protoreflect.Message {
-	mi := &file_alluxio_common_proto_msgTypes[5]
+	mi := &file_alluxio_common_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -722,7 +795,7 @@ func (x *TierCapacity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TierCapacity.ProtoReflect.Descriptor instead.
 func (*TierCapacity) Descriptor() ([]byte, []int) {
-	return file_alluxio_common_proto_rawDescGZIP(), []int{5}
+	return file_alluxio_common_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *TierCapacity) GetAlias() string {
@@ -763,7 +836,7 @@ type WorkerInfo struct {
 
 func (x *WorkerInfo) Reset() {
 	*x = WorkerInfo{}
-	mi := &file_alluxio_common_proto_msgTypes[6]
+	mi := &file_alluxio_common_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -775,7 +848,7 @@ func (x *WorkerInfo) String() string {
 func (*WorkerInfo) ProtoMessage() {}
 
 func (x *WorkerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_alluxio_common_proto_msgTypes[6]
+	mi := &file_alluxio_common_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -788,7 +861,7 @@ func (x *WorkerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerInfo.ProtoReflect.Descriptor instead.
 func (*WorkerInfo) Descriptor() ([]byte, []int) {
-	return file_alluxio_common_proto_rawDescGZIP(), []int{6}
+	return file_alluxio_common_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *WorkerInfo) GetId() int64 {
@@ -858,12 +931,17 @@ var File_alluxio_common_proto protoreflect.FileDescriptor
 
 const file_alluxio_common_proto_rawDesc = "" +
 	"\n" +
-	"\x14alluxio/common.proto\x12\aalluxio\"\x85\x01\n" +
+	"\x14alluxio/common.proto\x12\aalluxio\"\xa2\x01\n" +
 	"\x10WorkerNetAddress\x12\x12\n" +
 	"\x04host\x18\x01 \x01(\tR\x04host\x12\x19\n" +
 	"\brpc_port\x18\x02 \x01(\x05R\arpcPort\x12\x19\n" +
 	"\bweb_port\x18\x03 \x01(\x05R\awebPort\x12'\n" +
-	"\x0ftiered_identity\x18\x04 \x01(\tR\x0etieredIdentity\"\x8d\x01\n" +
+	"\x0ftiered_identity\x18\x04 \x01(\tR\x0etieredIdentity\x12\x1b\n" +
+	"\tdata_port\x18\x05 \x01(\x05R\bdataPort\"Z\n" +
+	"\x12DataResponseHeader\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\x05R\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12\x16\n" +
+	"\x06length\x18\x03 \x01(\x03R\x06length\"\x8d\x01\n" +
 	"\rBlockLocation\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\x03R\bworkerId\x12@\n" +
 	"\x0eworker_address\x18\x02 \x01(\v2\x19.alluxio.WorkerNetAddressR\rworkerAddress\x12\x1d\n" +
@@ -959,26 +1037,27 @@ func file_alluxio_common_proto_rawDescGZIP() []byte {
 }
 
 var file_alluxio_common_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_alluxio_common_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_alluxio_common_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_alluxio_common_proto_goTypes = []any{
-	(WriteType)(0),           // 0: alluxio.WriteType
-	(ReadType)(0),            // 1: alluxio.ReadType
-	(PersistenceState)(0),    // 2: alluxio.PersistenceState
-	(*WorkerNetAddress)(nil), // 3: alluxio.WorkerNetAddress
-	(*BlockLocation)(nil),    // 4: alluxio.BlockLocation
-	(*BlockInfo)(nil),        // 5: alluxio.BlockInfo
-	(*FileBlockInfo)(nil),    // 6: alluxio.FileBlockInfo
-	(*FileInfo)(nil),         // 7: alluxio.FileInfo
-	(*TierCapacity)(nil),     // 8: alluxio.TierCapacity
-	(*WorkerInfo)(nil),       // 9: alluxio.WorkerInfo
+	(WriteType)(0),             // 0: alluxio.WriteType
+	(ReadType)(0),              // 1: alluxio.ReadType
+	(PersistenceState)(0),      // 2: alluxio.PersistenceState
+	(*WorkerNetAddress)(nil),   // 3: alluxio.WorkerNetAddress
+	(*DataResponseHeader)(nil), // 4: alluxio.DataResponseHeader
+	(*BlockLocation)(nil),      // 5: alluxio.BlockLocation
+	(*BlockInfo)(nil),          // 6: alluxio.BlockInfo
+	(*FileBlockInfo)(nil),      // 7: alluxio.FileBlockInfo
+	(*FileInfo)(nil),           // 8: alluxio.FileInfo
+	(*TierCapacity)(nil),       // 9: alluxio.TierCapacity
+	(*WorkerInfo)(nil),         // 10: alluxio.WorkerInfo
 }
 var file_alluxio_common_proto_depIdxs = []int32{
 	3, // 0: alluxio.BlockLocation.worker_address:type_name -> alluxio.WorkerNetAddress
-	4, // 1: alluxio.BlockInfo.locations:type_name -> alluxio.BlockLocation
-	5, // 2: alluxio.FileBlockInfo.block_info:type_name -> alluxio.BlockInfo
-	6, // 3: alluxio.FileInfo.file_block_infos:type_name -> alluxio.FileBlockInfo
+	5, // 1: alluxio.BlockInfo.locations:type_name -> alluxio.BlockLocation
+	6, // 2: alluxio.FileBlockInfo.block_info:type_name -> alluxio.BlockInfo
+	7, // 3: alluxio.FileInfo.file_block_infos:type_name -> alluxio.FileBlockInfo
 	3, // 4: alluxio.WorkerInfo.address:type_name -> alluxio.WorkerNetAddress
-	8, // 5: alluxio.WorkerInfo.tiers:type_name -> alluxio.TierCapacity
+	9, // 5: alluxio.WorkerInfo.tiers:type_name -> alluxio.TierCapacity
 	6, // [6:6] is the sub-list for method output_type
 	6, // [6:6] is the sub-list for method input_type
 	6, // [6:6] is the sub-list for extension type_name
@@ -997,7 +1076,7 @@ func file_alluxio_common_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_alluxio_common_proto_rawDesc), len(file_alluxio_common_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
