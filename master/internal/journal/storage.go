@@ -9,7 +9,9 @@ import (
 // Storage is the folder the journal lives in: a local (or mounted) directory,
 // or an HDFS directory (deploy/hdfs/JOURNAL-ON-HDFS.md). Every file operation
 // of the journal goes through it. Names are slash-separated and relative to
-// the journal folder ("FileSystemMaster/v1/logs/0x1-0x7fffffffffffffff").
+// the journal folder ("FileSystemMaster/v1/logs/0x1-0x7fffffffffffffff");
+// the name "" is the folder itself (Mkdirs("") creates it, List("") lists
+// it).
 //
 // Errors for a missing name wrap fs.ErrNotExist, for an existing one
 // fs.ErrExist; every error names the folder's URI and the name.
@@ -24,7 +26,10 @@ type Storage interface {
 	// whose LogFile.Sync returned before Open was called; a tailing reader
 	// that reaches EOF opens the file again to see later bytes.
 	Open(ctx context.Context, name string, offset int64) (io.ReadCloser, error)
-	// Stat describes one file or directory.
+	// Stat describes one file or directory. The Size of a file being
+	// written counts at least every byte whose LogFile.Sync returned before
+	// Stat was called (a tailing reader Stats the open log to learn whether
+	// there is anything new to Open and read).
 	Stat(ctx context.Context, name string) (FileInfo, error)
 	// List describes the entries of a directory, in no particular order.
 	List(ctx context.Context, dir string) ([]FileInfo, error)
