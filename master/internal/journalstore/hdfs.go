@@ -1,0 +1,405 @@
+package journalstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/alluxio-go/alluxio/common/ufs"
+	"github.com/alluxio-go/alluxio/master/internal/journal"
+)
+
+// FenceXAttr is the extended attribute Recover sets on an HDFS log before
+// it revokes the log's lease: a LogFile that reopens the log (its first
+// Write after a Sync) and finds it refuses to write.
+const FenceXAttr = "user.alluxio.journal.recovered"
+
+// Bounds of the HDFS storage's polls.
+const (
+	// recoverTimeout bounds Recover's wait for the NameNode to close the
+	// file (lease recovery runs a block recovery on a DataNode, started at
+	// its next heartbeat).
+	recoverTimeout = 2 * time.Minute
+	// truncateTimeout bounds Truncate's wait for its block recovery.
+	truncateTimeout = 2 * time.Minute
+	// reopenTimeout bounds a LogFile's append after a Sync.
+	reopenTimeout = 60 * time.Second
+)
+
+// hdfsStorage is a journal.Storage on an HDFS directory.
+type hdfsStorage struct {
+	c    *ufs.HDFSClient
+	root string // clean absolute HDFS path of the folder
+	uri  string
+}
+
+// openHDFS connects to the HDFS of uri and checks that its folder can be
+// written.
+func openHDFS(ctx context.Context, uri string, props map[string]string) (*hdfsStorage, error) {
+	c, err := ufs.DialHDFS(ctx, uri, props)
+	if err != nil {
+		return nil, fmt.Errorf("journalstore: journal folder %s: %w", uri, err)
+	}
+	root, err := c.Path(uri)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("journalstore: journal folder %s: %w", uri, err)
+	}
+	s := &hdfsStorage{c: c, root: root, uri: c.URI(root)}
+	if err := s.probe(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// probe makes the folder and creates and deletes a file in it.
+func (s *hdfsStorage) probe(ctx context.Context) error {
+	fail := func(err error) error {
+		return fmt.Errorf("journalstore: journal folder %s is not usable as HDFS user %s: %w", s.uri, s.c.User(), err)
+	}
+	if err := s.c.Mkdirs(ctx, s.root, 0o755); err != nil {
+		return fail(err)
+	}
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	probe := path.Join(s.root, ".probe-"+hex.EncodeToString(rnd[:]))
+	w, err := s.c.Create(ctx, probe, 0o644)
+	if err != nil {
+		return fail(err)
+	}
+	err = w.Close()
+	if derr := s.c.Delete(ctx, probe, false); err == nil && derr != nil {
+		err = derr
+	}
+	if err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+func (s *hdfsStorage) URI() string { return s.uri }
+
+func (s *hdfsStorage) Close() error { return s.c.Close() }
+
+// path maps a slash-separated name relative to the folder to an HDFS path.
+func (s *hdfsStorage) path(name string) (string, error) {
+	for _, el := range strings.Split(name, "/") {
+		if el == ".." {
+			return "", fmt.Errorf("journalstore: %s: bad name %q", s.uri, name)
+		}
+	}
+	return path.Join(s.root, name), nil
+}
+
+// sentinelError is err that also matches a sentinel of io/fs.
+type sentinelError struct {
+	err, sentinel error
+}
+
+func (e *sentinelError) Error() string   { return e.err.Error() }
+func (e *sentinelError) Unwrap() []error { return []error{e.err, e.sentinel} }
+
+// wrap prefixes err with the package and makes the HDFS backend's
+// ErrNotFound and ErrExists match fs.ErrNotExist and fs.ErrExist, as
+// journal.Storage requires. The backend's errors name the URI.
+func wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	switch {
+	case errors.Is(err, ufs.ErrNotFound):
+		err = &sentinelError{err, fs.ErrNotExist}
+	case errors.Is(err, ufs.ErrExists):
+		err = &sentinelError{err, fs.ErrExist}
+	}
+	return fmt.Errorf("journalstore: %w", err)
+}
+
+func (s *hdfsStorage) Create(ctx context.Context, name string) (journal.LogFile, error) {
+	p, err := s.path(name)
+	if err != nil {
+		return nil, err
+	}
+	w, err := s.c.Create(ctx, p, 0o644)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	return &hdfsLog{s: s, p: p, id: w.FileID(), w: w}, nil
+}
+
+func (s *hdfsStorage) Open(ctx context.Context, name string, offset int64) (io.ReadCloser, error) {
+	p, err := s.path(name)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.c.Open(ctx, p, offset)
+	return r, wrap(err)
+}
+
+func info(i ufs.HDFSFileInfo) journal.FileInfo {
+	return journal.FileInfo{Name: i.Name, Size: i.Size, ModTime: i.ModTime, IsDir: i.IsDir, ID: i.FileID}
+}
+
+func (s *hdfsStorage) Stat(ctx context.Context, name string) (journal.FileInfo, error) {
+	p, err := s.path(name)
+	if err != nil {
+		return journal.FileInfo{}, err
+	}
+	i, err := s.c.Stat(ctx, p)
+	if err != nil {
+		return journal.FileInfo{}, wrap(err)
+	}
+	return info(i), nil
+}
+
+func (s *hdfsStorage) List(ctx context.Context, dir string) ([]journal.FileInfo, error) {
+	p, err := s.path(dir)
+	if err != nil {
+		return nil, err
+	}
+	is, err := s.c.List(ctx, p)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	out := make([]journal.FileInfo, len(is))
+	for k, i := range is {
+		out[k] = info(i)
+	}
+	return out, nil
+}
+
+func (s *hdfsStorage) Mkdirs(ctx context.Context, dir string) error {
+	p, err := s.path(dir)
+	if err != nil {
+		return err
+	}
+	return wrap(s.c.Mkdirs(ctx, p, 0o755))
+}
+
+func (s *hdfsStorage) Rename(ctx context.Context, src, dst string) error {
+	sp, err := s.path(src)
+	if err != nil {
+		return err
+	}
+	dp, err := s.path(dst)
+	if err != nil {
+		return err
+	}
+	err = s.c.Rename(ctx, sp, dp)
+	if err != nil && !errors.Is(err, ufs.ErrExists) && !errors.Is(err, ufs.ErrNotFound) {
+		// rename2 onto a directory is a plain IOException: it exists too.
+		if _, serr := s.c.Stat(ctx, dp); serr == nil {
+			err = &sentinelError{err, fs.ErrExist}
+		}
+	}
+	return wrap(err)
+}
+
+func (s *hdfsStorage) Delete(ctx context.Context, name string) error {
+	p, err := s.path(name)
+	if err != nil {
+		return err
+	}
+	if p == s.root {
+		return fmt.Errorf("journalstore: %s: refusing to delete the journal folder itself", s.uri)
+	}
+	if err := s.c.Delete(ctx, p, true); err != nil && !errors.Is(err, ufs.ErrNotFound) {
+		return wrap(err)
+	}
+	return nil
+}
+
+// poll calls done until it reports true, backing off from 20 ms to 1 s,
+// for at most limit.
+func poll(ctx context.Context, limit time.Duration, done func() (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	delay := 20 * time.Millisecond
+	for {
+		ok, err := done()
+		if err != nil || ok {
+			return err
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("not done within %v: %w", limit, ctx.Err())
+		case <-t.C:
+		}
+		delay = min(2*delay, time.Second)
+	}
+}
+
+// Recover marks the file (FenceXAttr), so that no earlier LogFile of it
+// reopens it, then revokes its lease and waits until the NameNode reports
+// it closed: its length is then final.
+func (s *hdfsStorage) Recover(ctx context.Context, name string) (int64, error) {
+	p, err := s.path(name)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.c.SetXAttr(ctx, p, FenceXAttr, "1"); err != nil {
+		return 0, wrap(err)
+	}
+	err = poll(ctx, recoverTimeout, func() (bool, error) { return s.c.RecoverLease(ctx, p) })
+	if err != nil {
+		return 0, fmt.Errorf("journalstore: recover lease of %s: %w", s.c.URI(p), wrap(err))
+	}
+	i, err := s.c.Stat(ctx, p)
+	if err != nil {
+		return 0, wrap(err)
+	}
+	return i.Size, nil
+}
+
+// Truncate cuts the closed file to size; when the cut is inside a block the
+// NameNode recovers that block first, and Truncate waits until the file is
+// closed again.
+func (s *hdfsStorage) Truncate(ctx context.Context, name string, size int64) error {
+	p, err := s.path(name)
+	if err != nil {
+		return err
+	}
+	done, err := s.c.Truncate(ctx, p, size)
+	if err != nil {
+		return wrap(err)
+	}
+	if done {
+		return nil
+	}
+	if err := poll(ctx, truncateTimeout, func() (bool, error) { return s.c.IsFileClosed(ctx, p) }); err != nil {
+		return fmt.Errorf("journalstore: truncate %s: %w", s.c.URI(p), wrap(err))
+	}
+	return nil
+}
+
+// hdfsLog is a LogFile on HDFS. Between Syncs it holds an HDFS writer;
+// Sync closes it (every DataNode acknowledged every byte, the NameNode
+// completed the file) and the next Write appends again.
+type hdfsLog struct {
+	s  *hdfsStorage
+	p  string
+	id uint64
+
+	mu     sync.Mutex
+	w      *ufs.HDFSFileWriter // nil after a Sync
+	err    error               // sticky: the first failure
+	closed bool
+}
+
+func (l *hdfsLog) ID() uint64 { return l.id }
+
+// fail records the first failure; the log is unusable afterwards.
+func (l *hdfsLog) fail(err error) error {
+	if l.err == nil {
+		l.err = err
+	}
+	if l.w != nil {
+		l.w.Close() // ends the pipeline's goroutines; its error is moot
+		l.w = nil
+	}
+	return l.err
+}
+
+func (l *hdfsLog) usable() error {
+	if l.closed {
+		return fmt.Errorf("journalstore: %s: log file is closed", l.s.c.URI(l.p))
+	}
+	return l.err
+}
+
+// reopen appends to the log again after a Sync, refusing a name that now
+// holds another file (the log was renamed to seal it, and something else
+// took its name) and a file marked by Recover.
+func (l *hdfsLog) reopen() error {
+	ctx, cancel := context.WithTimeout(context.Background(), reopenTimeout)
+	defer cancel()
+	w, err := l.s.c.Append(ctx, l.p)
+	if err != nil {
+		return fmt.Errorf("journalstore: reopen log %s: %w", l.s.c.URI(l.p), wrap(err))
+	}
+	if w.FileID() != l.id {
+		w.Close()
+		return fmt.Errorf("journalstore: reopen log %s: the name holds another file (id %d, not %d): the log was sealed", l.s.c.URI(l.p), w.FileID(), l.id)
+	}
+	attrs, err := l.s.c.XAttrs(ctx, l.p)
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("journalstore: reopen log %s: %w", l.s.c.URI(l.p), wrap(err))
+	}
+	if _, ok := attrs[FenceXAttr]; ok {
+		w.Close()
+		return fmt.Errorf("journalstore: reopen log %s: it was recovered by another writer (fenced)", l.s.c.URI(l.p))
+	}
+	l.w = w
+	return nil
+}
+
+func (l *hdfsLog) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.usable(); err != nil {
+		return 0, err
+	}
+	if len(b) == 0 {
+		return 0, nil
+	}
+	if l.w == nil {
+		if err := l.reopen(); err != nil {
+			return 0, l.fail(err)
+		}
+	}
+	n, err := l.w.Write(b)
+	if err != nil {
+		return n, l.fail(wrap(err))
+	}
+	return n, nil
+}
+
+func (l *hdfsLog) Sync() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.usable(); err != nil {
+		return err
+	}
+	return l.sync()
+}
+
+func (l *hdfsLog) sync() error {
+	if l.w == nil {
+		return nil // nothing written since the last Sync
+	}
+	w := l.w
+	l.w = nil
+	if err := w.Close(); err != nil {
+		return l.fail(wrap(err))
+	}
+	return nil
+}
+
+func (l *hdfsLog) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return l.usable()
+	}
+	err := l.err
+	if err == nil {
+		err = l.sync()
+	} else if l.w != nil {
+		l.w.Close()
+		l.w = nil
+	}
+	l.closed = true
+	return err
+}
