@@ -22,8 +22,12 @@ type Snapshotter func(emit func(*journalpb.JournalEntry) error) error
 
 // Config configures a journal.
 type Config struct {
-	// Folder is alluxio.master.journal.folder, a local (or mounted) directory.
+	// Folder is alluxio.master.journal.folder, a local (or mounted)
+	// directory. It is used when Storage is nil.
 	Folder string
+	// Storage is the folder the journal lives in (e.g. on HDFS); nil means
+	// NewLocalStorage(Folder).
+	Storage Storage
 	// LogSizeBytesMax rotates the open log past this size
 	// (alluxio.master.journal.log.size.bytes.max).
 	LogSizeBytesMax int64

@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"os"
-	"path/filepath"
+	"io/fs"
+	"path"
 
 	"github.com/alluxio-go/alluxio/proto/journalpb"
 	"google.golang.org/protobuf/proto"
@@ -59,30 +59,34 @@ func unmarshalFooter(b []byte) (checkpointFooter, error) {
 	return f, nil
 }
 
+// readAt reads len(b) bytes of name at off.
+func readAt(ctx context.Context, st Storage, name string, b []byte, off int64) error {
+	rc, err := st.Open(ctx, name, off)
+	if err != nil {
+		return err
+	}
+	defer closeQuietly(rc)
+	if _, err := io.ReadFull(rc, b); err != nil {
+		return fmt.Errorf("journal: read %s at offset %d: %w", where(st, name), off, err)
+	}
+	return nil
+}
+
 // readFooter validates a checkpoint's header and footer.
-func readFooter(seg segment) (checkpointFooter, error) {
-	f, err := os.Open(seg.path)
-	if err != nil {
-		return checkpointFooter{}, err
-	}
-	defer closeQuietly(f)
-	info, err := f.Stat()
-	if err != nil {
-		return checkpointFooter{}, err
-	}
-	size := info.Size()
+func readFooter(ctx context.Context, st Storage, seg segment) (checkpointFooter, error) {
+	size := seg.size
 	if size < int64(len(checkpointMagic))+footerSize {
 		return checkpointFooter{}, fmt.Errorf("%w checkpoint %s: short file (%d bytes)", ErrCorrupt, seg.path, size)
 	}
 	hdr := make([]byte, len(checkpointMagic))
-	if _, err := f.ReadAt(hdr, 0); err != nil {
+	if err := readAt(ctx, st, seg.name, hdr, 0); err != nil {
 		return checkpointFooter{}, err
 	}
 	if string(hdr) != checkpointMagic {
 		return checkpointFooter{}, fmt.Errorf("%w checkpoint %s at offset 0: bad header magic", ErrCorrupt, seg.path)
 	}
 	b := make([]byte, footerSize)
-	if _, err := f.ReadAt(b, size-footerSize); err != nil {
+	if err := readAt(ctx, st, seg.name, b, size-footerSize); err != nil {
 		return checkpointFooter{}, err
 	}
 	ft, err := unmarshalFooter(b)
@@ -97,18 +101,13 @@ func readFooter(seg segment) (checkpointFooter, error) {
 
 // loadCheckpoint applies a checkpoint's entries to sm.
 func (j *Journal) loadCheckpoint(ctx context.Context, seg segment, ft checkpointFooter, sm StateMachine) error {
-	f, err := os.Open(seg.path)
+	rc, err := j.st.Open(ctx, seg.name, int64(len(checkpointMagic)))
 	if err != nil {
-		return fmt.Errorf("journal: %w", err)
+		return err
 	}
-	defer closeQuietly(f)
-	info, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	body := info.Size() - footerSize - int64(len(checkpointMagic))
-	sr := io.NewSectionReader(f, int64(len(checkpointMagic)), body)
-	rr := newRecordReader(sr, body)
+	defer closeQuietly(rc)
+	body := seg.size - footerSize - int64(len(checkpointMagic))
+	rr := newRecordReader(io.LimitReader(rc, body), body)
 	var count int64
 	for {
 		if count%1024 == 0 {
@@ -151,7 +150,7 @@ func (j *Journal) loadNewestCheckpoint(ctx context.Context, cps []segment, st *s
 		if seg.start != 0 || seg.open() {
 			continue
 		}
-		ft, err := readFooter(seg)
+		ft, err := readFooter(ctx, j.st, seg)
 		if err == nil && sm != nil && st.validateCheckpoint {
 			err = j.loadCheckpoint(ctx, seg, ft, funcSM(func(*journalpb.JournalEntry) error { return nil }))
 		}
@@ -195,7 +194,7 @@ func (j *Journal) Checkpoint(ctx context.Context, lastSeq int64, snap Snapshotte
 	if snap == nil {
 		return errors.New("journal: checkpoint: nil snapshotter")
 	}
-	if err := j.checkFormatted(); err != nil {
+	if err := j.checkFormatted(ctx); err != nil {
 		return err
 	}
 	j.mu.Lock()
@@ -216,18 +215,18 @@ func (j *Journal) Checkpoint(ctx context.Context, lastSeq int64, snap Snapshotte
 		return fmt.Errorf("journal: checkpoint: seq %d outside the journal (last seq %d)", lastSeq, high)
 	}
 	end := lastSeq + 1
-	cps, err := listSegments(j.cps)
+	cps, err := listSegments(ctx, j.st, j.cps)
 	if err != nil {
 		return fmt.Errorf("journal: checkpoint: %w", err)
 	}
 	for _, c := range cps {
 		if c.start == 0 && c.end >= end {
-			if _, err := readFooter(c); err == nil {
+			if _, err := readFooter(ctx, j.st, c); err == nil {
 				return nil
 			}
 		}
 	}
-	tmp, err := os.CreateTemp(j.tmp, segName(0, end)+".*.tmp")
+	tmpName, tmp, err := j.createTemp(ctx, segName(0, end))
 	if err != nil {
 		return fmt.Errorf("journal: checkpoint: %w", err)
 	}
@@ -235,7 +234,7 @@ func (j *Journal) Checkpoint(ctx context.Context, lastSeq int64, snap Snapshotte
 	defer func() {
 		if !keep {
 			closeQuietly(tmp)
-			_ = os.Remove(tmp.Name())
+			_ = j.st.Delete(context.WithoutCancel(ctx), tmpName)
 		}
 	}()
 	bw := bufio.NewWriterSize(tmp, 1<<20)
@@ -278,50 +277,59 @@ func (j *Journal) Checkpoint(ctx context.Context, lastSeq int64, snap Snapshotte
 	if err := tmp.Sync(); err != nil {
 		return fmt.Errorf("journal: checkpoint: %w", err)
 	}
+	keep = true // closed below, whatever happens
 	if err := tmp.Close(); err != nil {
+		_ = j.st.Delete(context.WithoutCancel(ctx), tmpName)
 		return fmt.Errorf("journal: checkpoint: %w", err)
 	}
-	final := filepath.Join(j.cps, segName(0, end))
-	if err := os.Rename(tmp.Name(), final); err != nil {
-		return fmt.Errorf("journal: checkpoint: %w", err)
+	final := path.Join(j.cps, segName(0, end))
+	err = j.st.Rename(ctx, tmpName, final)
+	if errors.Is(err, fs.ErrExist) {
+		// An invalid checkpoint of the same name (a valid one would have
+		// ended Checkpoint above): replace it.
+		if err = j.st.Delete(ctx, final); err == nil {
+			err = j.st.Rename(ctx, tmpName, final)
+		}
 	}
-	keep = true
-	if err := syncDir(j.cps); err != nil {
+	if err != nil {
+		_ = j.st.Delete(context.WithoutCancel(ctx), tmpName)
 		return fmt.Errorf("journal: checkpoint: %w", err)
 	}
 	j.mu.Lock()
 	j.cpEnd = max(j.cpEnd, end)
 	j.mu.Unlock()
-	j.log.Info("journal checkpoint written", "file", final, "entries", count)
+	j.log.Info("journal checkpoint written", "file", where(j.st, final), "entries", count)
 
 	// Garbage: older checkpoints and completed logs wholly covered.
 	for _, c := range cps {
-		if c.end < end || (c.end == end && c.path != final) {
-			if err := os.Remove(c.path); err != nil && !os.IsNotExist(err) {
+		if c.end < end || (c.end == end && c.name != final) {
+			if err := j.st.Delete(ctx, c.name); err != nil {
 				return fmt.Errorf("journal: checkpoint: remove old checkpoint: %w", err)
 			}
 		}
 	}
-	logs, err := listSegments(j.logs)
+	logs, err := listSegments(ctx, j.st, j.logs)
 	if err != nil {
 		return fmt.Errorf("journal: checkpoint: %w", err)
 	}
-	removed := 0
 	for _, l := range logs {
 		if !l.open() && l.end <= end {
-			if err := os.Remove(l.path); err != nil && !os.IsNotExist(err) {
+			if err := j.st.Delete(ctx, l.name); err != nil {
 				return fmt.Errorf("journal: checkpoint: remove covered log: %w", err)
 			}
-			removed++
 		}
-	}
-	if removed > 0 {
-		if err := syncDir(j.logs); err != nil {
-			return fmt.Errorf("journal: checkpoint: %w", err)
-		}
-	}
-	if err := syncDir(j.cps); err != nil {
-		return fmt.Errorf("journal: checkpoint: %w", err)
 	}
 	return nil
+}
+
+// createTemp creates a new file in .tmp/ whose name starts with prefix.
+func (j *Journal) createTemp(ctx context.Context, prefix string) (string, LogFile, error) {
+	for i := 0; ; i++ {
+		name := path.Join(j.tmp, fmt.Sprintf("%s.%d.%d.tmp", prefix, j.hooks.timeNow().UnixNano(), i))
+		f, err := j.st.Create(ctx, name)
+		if errors.Is(err, fs.ErrExist) && i < 100 {
+			continue
+		}
+		return name, f, err
+	}
 }

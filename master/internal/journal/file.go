@@ -1,26 +1,14 @@
 package journal
 
-import (
-	"os"
-	"time"
-)
-
-// logFile is the part of *os.File the writer uses. Tests substitute
-// implementations that fail on demand.
-type logFile interface {
-	Write(p []byte) (int, error)
-	Sync() error
-	Truncate(size int64) error
-	Stat() (os.FileInfo, error)
-	Close() error
-}
+import "time"
 
 // hooks are test failpoints and counters, in the manner of etcd's
 // failpoints. A nil hook does nothing. They are per Journal; there is no
 // global state.
 type hooks struct {
-	// openFile replaces os.OpenFile for log files the writer creates.
-	openFile func(name string, flag int, perm os.FileMode) (logFile, error)
+	// wrapLog wraps every log file the writer creates (name is its Storage
+	// name), to inject failures.
+	wrapLog func(name string, f LogFile) LogFile
 	// beforeSync runs before every fsync of a log file; an error fails it.
 	beforeSync func() error
 	// afterSync runs after every successful fsync of a log file; an error
@@ -35,11 +23,11 @@ type hooks struct {
 	now func() time.Time
 }
 
-func (h *hooks) open(name string, flag int, perm os.FileMode) (logFile, error) {
-	if h.openFile != nil {
-		return h.openFile(name, flag, perm)
+func (h *hooks) wrap(name string, f LogFile) LogFile {
+	if h.wrapLog != nil {
+		return h.wrapLog(name, f)
 	}
-	return os.OpenFile(name, flag, perm)
+	return f
 }
 
 func (h *hooks) timeNow() time.Time {
@@ -50,7 +38,7 @@ func (h *hooks) timeNow() time.Time {
 }
 
 // syncFile fsyncs f between the beforeSync and afterSync failpoints.
-func (h *hooks) syncFile(f logFile) error {
+func (h *hooks) syncFile(f LogFile) error {
 	if h.beforeSync != nil {
 		if err := h.beforeSync(); err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -181,13 +182,13 @@ func recordOffsets(t testing.TB, path string) []int64 {
 
 func findLog(t testing.TB, j *Journal, open bool) string {
 	t.Helper()
-	segs, err := listSegments(filepath.Join(j.Dir(), logsDir))
+	segs, err := listSegments(context.Background(), j.st, j.logs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range segs {
 		if s.open() == open {
-			return s.path
+			return filepath.Join(j.Dir(), logsDir, path.Base(s.name))
 		}
 	}
 	t.Fatalf("no log with open=%v", open)

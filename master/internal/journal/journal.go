@@ -7,7 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -65,8 +65,10 @@ type ReplayResult struct {
 type Journal struct {
 	cfg    Config
 	log    *slog.Logger
-	root   string // <folder>/FileSystemMaster/v1
-	logs   string
+	st     Storage
+	dir    string // Dir()
+	root   string // Storage name of FileSystemMaster/v1
+	logs   string // and of its logs/, checkpoints/ and .tmp/
 	cps    string
 	tmp    string
 	hooks  hooks
@@ -85,11 +87,13 @@ type Journal struct {
 	appliedKnown bool
 }
 
-// Open validates cfg and returns a Journal for cfg.Folder. It does not touch
-// the disk: the folder need not exist or be formatted yet. Zero
-// LogSizeBytesMax and CheckpointPeriodEntries take Alluxio's defaults.
+// Open validates cfg and returns a Journal for cfg.Storage, or, if that is
+// nil, for the local directory cfg.Folder. It does not touch the storage:
+// the folder need not exist or be formatted yet. Zero LogSizeBytesMax and
+// CheckpointPeriodEntries take Alluxio's defaults. A Storage given in cfg
+// stays the caller's to close.
 func Open(cfg Config) (*Journal, error) {
-	if cfg.Folder == "" {
+	if cfg.Folder == "" && cfg.Storage == nil {
 		return nil, errors.New("journal: config: empty folder")
 	}
 	if cfg.LogSizeBytesMax < 0 {
@@ -104,81 +108,92 @@ func Open(cfg Config) (*Journal, error) {
 	if cfg.CheckpointPeriodEntries == 0 {
 		cfg.CheckpointPeriodEntries = DefaultCheckpointPeriodEntries
 	}
-	folder, err := filepath.Abs(cfg.Folder)
-	if err != nil {
-		return nil, fmt.Errorf("journal: config: folder %q: %w", cfg.Folder, err)
+	st := cfg.Storage
+	if st == nil {
+		var err error
+		if st, err = NewLocalStorage(cfg.Folder); err != nil {
+			return nil, fmt.Errorf("journal: config: %w", err)
+		}
+		cfg.Folder = st.URI()
 	}
-	cfg.Folder = folder
 	lg := cfg.Logger
 	if lg == nil {
 		lg = slog.New(slog.DiscardHandler)
 	}
-	root := filepath.Join(folder, masterName, version)
+	root := path.Join(masterName, version)
+	dir := where(st, root)
+	if ls, ok := st.(*localStorage); ok {
+		dir = filepath.Join(ls.root, masterName, version)
+	}
 	return &Journal{
 		cfg:   cfg,
 		log:   lg.With("component", "journal"),
+		st:    st,
+		dir:   dir,
 		root:  root,
-		logs:  filepath.Join(root, logsDir),
-		cps:   filepath.Join(root, checkpointsDir),
-		tmp:   filepath.Join(root, tmpDir),
+		logs:  path.Join(root, logsDir),
+		cps:   path.Join(root, checkpointsDir),
+		tmp:   path.Join(root, tmpDir),
 		cpEnd: -1,
 	}, nil
 }
 
 // Dir returns the journal's versioned directory,
-// <folder>/FileSystemMaster/v1, which holds logs/, checkpoints/ and .tmp/.
-func (j *Journal) Dir() string { return j.root }
+// <folder>/FileSystemMaster/v1, which holds logs/, checkpoints/ and .tmp/
+// (a local path, or the Storage's URI joined with the names).
+func (j *Journal) Dir() string { return j.dir }
+
+// Storage returns the storage the journal lives in.
+func (j *Journal) Storage() Storage { return j.st }
 
 // Format wipes <folder>/FileSystemMaster and any earlier format marker,
 // creates FileSystemMaster/v1/{logs,checkpoints,.tmp} and writes the marker
 // file <folder>/_format_<unix millis>. Other files in folder are kept.
 func Format(folder string) error {
-	return format(folder, &hooks{})
+	st, err := NewLocalStorage(folder)
+	if err != nil {
+		return fmt.Errorf("journal: format: %w", err)
+	}
+	return format(context.Background(), st, &hooks{})
 }
 
-func format(folder string, h *hooks) error {
-	if folder == "" {
-		return errors.New("journal: format: empty folder")
-	}
-	if err := os.MkdirAll(folder, 0o755); err != nil {
+// FormatStorage is Format on the folder st is.
+func FormatStorage(ctx context.Context, st Storage) error {
+	return format(ctx, st, &hooks{})
+}
+
+func format(ctx context.Context, st Storage, h *hooks) error {
+	if err := st.Mkdirs(ctx, ""); err != nil {
 		return fmt.Errorf("journal: format: %w", err)
 	}
-	if err := os.RemoveAll(filepath.Join(folder, masterName)); err != nil {
+	if err := st.Delete(ctx, masterName); err != nil {
 		return fmt.Errorf("journal: format: %w", err)
 	}
-	markers, err := formatMarkers(folder)
+	markers, err := formatMarkers(ctx, st)
 	if err != nil {
 		return fmt.Errorf("journal: format: %w", err)
 	}
 	for _, m := range markers {
-		if err := os.Remove(filepath.Join(folder, m)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := st.Delete(ctx, m); err != nil {
 			return fmt.Errorf("journal: format: %w", err)
 		}
 	}
-	root := filepath.Join(folder, masterName, version)
+	root := path.Join(masterName, version)
 	for _, d := range []string{logsDir, checkpointsDir, tmpDir} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+		if err := st.Mkdirs(ctx, path.Join(root, d)); err != nil {
 			return fmt.Errorf("journal: format: %w", err)
 		}
 	}
-	for _, d := range []string{root, filepath.Dir(root)} {
-		if err := syncDir(d); err != nil {
-			return fmt.Errorf("journal: format: %w", err)
-		}
-	}
-	marker := filepath.Join(folder, formatPrefix+strconv.FormatInt(h.timeNow().UnixMilli(), 10))
-	f, err := os.OpenFile(marker, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	marker := formatPrefix + strconv.FormatInt(h.timeNow().UnixMilli(), 10)
+	f, err := st.Create(ctx, marker)
 	if err != nil {
 		return fmt.Errorf("journal: format: %w", err)
 	}
 	if err := f.Sync(); err != nil {
-		f.Close()
+		closeQuietly(f)
 		return fmt.Errorf("journal: format: %w", err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("journal: format: %w", err)
-	}
-	if err := syncDir(folder); err != nil {
 		return fmt.Errorf("journal: format: %w", err)
 	}
 	return nil
@@ -187,40 +202,49 @@ func format(folder string, h *hooks) error {
 // IsFormatted reports whether folder holds a format marker and the journal
 // directories. A missing folder is not formatted (and not an error).
 func IsFormatted(folder string) (bool, error) {
-	markers, err := formatMarkers(folder)
+	st, err := NewLocalStorage(folder)
+	if err != nil {
+		return false, err
+	}
+	return IsFormattedStorage(context.Background(), st)
+}
+
+// IsFormattedStorage is IsFormatted on the folder st is.
+func IsFormattedStorage(ctx context.Context, st Storage) (bool, error) {
+	markers, err := formatMarkers(ctx, st)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("journal: %w", err)
+		return false, err
 	}
 	if len(markers) == 0 {
 		return false, nil
 	}
-	root := filepath.Join(folder, masterName, version)
+	root := path.Join(masterName, version)
 	for _, d := range []string{logsDir, checkpointsDir} {
-		st, err := os.Stat(filepath.Join(root, d))
+		fi, err := st.Stat(ctx, path.Join(root, d))
 		if errors.Is(err, fs.ErrNotExist) {
 			return false, nil
 		}
 		if err != nil {
-			return false, fmt.Errorf("journal: %w", err)
+			return false, err
 		}
-		if !st.IsDir() {
+		if !fi.IsDir {
 			return false, nil
 		}
 	}
 	return true, nil
 }
 
-func formatMarkers(folder string) ([]string, error) {
-	ents, err := os.ReadDir(folder)
+func formatMarkers(ctx context.Context, st Storage) ([]string, error) {
+	ents, err := st.List(ctx, "")
 	if err != nil {
 		return nil, err
 	}
 	var out []string
-	for _, de := range ents {
-		if n := de.Name(); strings.HasPrefix(n, formatPrefix) {
+	for _, fi := range ents {
+		if n := fi.Name; strings.HasPrefix(n, formatPrefix) && !fi.IsDir {
 			if _, err := strconv.ParseInt(n[len(formatPrefix):], 10, 64); err == nil {
 				out = append(out, n)
 			}
@@ -230,14 +254,14 @@ func formatMarkers(folder string) ([]string, error) {
 }
 
 // checkFormatted returns ErrNotFormatted unless logs/ and checkpoints/ exist.
-func (j *Journal) checkFormatted() error {
+func (j *Journal) checkFormatted(ctx context.Context) error {
 	for _, d := range []string{j.logs, j.cps} {
-		st, err := os.Stat(d)
-		if errors.Is(err, fs.ErrNotExist) || (err == nil && !st.IsDir()) {
-			return fmt.Errorf("%w: %s missing", ErrNotFormatted, d)
+		fi, err := j.st.Stat(ctx, d)
+		if errors.Is(err, fs.ErrNotExist) || (err == nil && !fi.IsDir) {
+			return fmt.Errorf("%w: %s missing", ErrNotFormatted, where(j.st, d))
 		}
 		if err != nil {
-			return fmt.Errorf("journal: %w", err)
+			return err
 		}
 	}
 	return nil
@@ -251,7 +275,7 @@ func (j *Journal) NeedsCheckpoint(lastSeq int64) bool {
 	defer j.mu.Unlock()
 	if j.cpEnd < 0 {
 		end := int64(0)
-		if cps, err := listSegments(j.cps); err == nil {
+		if cps, err := listSegments(context.Background(), j.st, j.cps); err == nil {
 			for _, c := range cps {
 				if c.start == 0 && c.end > end {
 					end = c.end

@@ -1,12 +1,13 @@
 package journal
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"math"
 	"os"
-	"path/filepath"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,9 +51,11 @@ func parseSegName(name string) (start, end int64, ok bool) {
 
 // segment is one file in logs/ or checkpoints/.
 type segment struct {
-	path       string
-	start, end int64 // end exclusive; openEnd for the open log
+	name       string // Storage name, relative to the journal folder
+	path       string // for messages: the folder's URI joined with name
+	start, end int64  // end exclusive; openEnd for the open log
 	size       int64
+	id         uint64 // FileInfo.ID when listed
 	// sealing: an open log renamed with sealingSuffix by a new leader that
 	// has not finished sealing it. Only the sealer reads it.
 	sealing bool
@@ -60,31 +63,30 @@ type segment struct {
 
 func (s segment) open() bool { return s.end == openEnd }
 
+// where names a Storage name in messages: the folder's URI joined with it.
+func where(st Storage, name string) string {
+	return strings.TrimSuffix(st.URI(), "/") + "/" + name
+}
+
 // listSegments lists the segments of dir sorted by start (then end).
 // Files with other names are ignored.
-func listSegments(dir string) ([]segment, error) {
-	ents, err := os.ReadDir(dir)
+func listSegments(ctx context.Context, st Storage, dir string) ([]segment, error) {
+	ents, err := st.List(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
 	var segs []segment
-	for _, de := range ents {
-		if !de.Type().IsRegular() {
+	for _, fi := range ents {
+		if fi.IsDir {
 			continue
 		}
-		name, sealing := strings.CutSuffix(de.Name(), sealingSuffix)
+		name, sealing := strings.CutSuffix(fi.Name, sealingSuffix)
 		start, end, ok := parseSegName(name)
 		if !ok || (sealing && end != openEnd) {
 			continue
 		}
-		info, err := de.Info()
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				continue // removed while listing (e.g. by a checkpoint)
-			}
-			return nil, err
-		}
-		segs = append(segs, segment{path: filepath.Join(dir, de.Name()), start: start, end: end, size: info.Size(), sealing: sealing})
+		n := path.Join(dir, fi.Name)
+		segs = append(segs, segment{name: n, path: where(st, n), start: start, end: end, size: fi.Size, id: fi.ID, sealing: sealing})
 	}
 	sort.Slice(segs, func(i, j int) bool {
 		if segs[i].start != segs[j].start {
@@ -98,7 +100,8 @@ func listSegments(dir string) ([]segment, error) {
 	return segs, nil
 }
 
-// syncDir fsyncs a directory so that renames and creations in it are durable.
+// syncDir fsyncs a local directory so that renames and creations in it are
+// durable.
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
@@ -111,25 +114,22 @@ func syncDir(dir string) error {
 	return err
 }
 
-// sameFile reports (as an error) whether path still names the file f has
-// open. It is the fence check: a new leader renames the open log before it
-// reads it to seal it, so a writer or reader that finds its open log's name
-// still naming its file knows that every byte it wrote or read before the
-// check precedes the seal. The error wraps ErrFenced.
-func sameFile(f interface{ Stat() (os.FileInfo, error) }, path string) error {
-	mine, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("open log %s: stat: %w", path, err)
-	}
-	cur, err := os.Stat(path)
+// checkFence reports (as an error) whether name still names the file whose
+// ID is id. It is the fence check: a new leader renames the open log before
+// it reads it to seal it, so a writer or reader that finds its open log's
+// name still naming its file knows that every byte it wrote or read before
+// the check precedes the seal. The error wraps ErrFenced. An id of 0
+// (unknown) checks only that the name exists.
+func checkFence(ctx context.Context, st Storage, name string, id uint64) error {
+	cur, err := st.Stat(ctx, name)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("%w: %s was renamed", ErrFenced, path)
+			return fmt.Errorf("%w: %s was renamed", ErrFenced, where(st, name))
 		}
-		return fmt.Errorf("open log %s: %w", path, err)
+		return fmt.Errorf("journal: open log %s: %w", where(st, name), err)
 	}
-	if !os.SameFile(mine, cur) {
-		return fmt.Errorf("%w: %s now names another file", ErrFenced, path)
+	if id != 0 && cur.ID != id {
+		return fmt.Errorf("%w: %s now names another file", ErrFenced, where(st, name))
 	}
 	return nil
 }

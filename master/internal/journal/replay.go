@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 
@@ -68,18 +67,20 @@ type scanState struct {
 }
 
 // listing returns the logs, checkpoints and a fingerprint of both.
-func (j *Journal) listing() (logs, cps []segment, fp string, err error) {
-	if logs, err = listSegments(j.logs); err != nil {
+func (j *Journal) listing(ctx context.Context) (logs, cps []segment, fp string, err error) {
+	if logs, err = listSegments(ctx, j.st, j.logs); err != nil {
 		return nil, nil, "", fmt.Errorf("journal: list logs: %w", err)
 	}
-	if cps, err = listSegments(j.cps); err != nil {
+	if cps, err = listSegments(ctx, j.st, j.cps); err != nil {
 		return nil, nil, "", fmt.Errorf("journal: list checkpoints: %w", err)
 	}
 	var b strings.Builder
 	for _, s := range append(append([]segment(nil), logs...), cps...) {
-		b.WriteString(s.path)
+		b.WriteString(s.name)
 		b.WriteByte(':')
 		b.WriteString(strconv.FormatInt(s.size, 10))
+		b.WriteByte(':')
+		b.WriteString(strconv.FormatUint(s.id, 10))
 		b.WriteByte(';')
 	}
 	return logs, cps, b.String(), nil
@@ -157,10 +158,10 @@ func (j *Journal) learn(st *scanState) {
 // newest checkpoint (using its footer) to learn the last seq, epochs and the
 // state of the open log. Called with j.mu held.
 func (j *Journal) scan(ctx context.Context, sm StateMachine, validateCheckpoint bool) (*scanState, error) {
-	if err := j.checkFormatted(); err != nil {
+	if err := j.checkFormatted(ctx); err != nil {
 		return nil, err
 	}
-	logs, cps, fp, err := j.listing()
+	logs, cps, fp, err := j.listing(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +196,7 @@ func (j *Journal) readLogs(ctx context.Context, logs []segment, st *scanState, s
 			return err
 		}
 		var fp string
-		if logs, _, fp, err = j.listing(); err != nil {
+		if logs, _, fp, err = j.listing(ctx); err != nil {
 			return err
 		}
 		st.listing, st.open, st.openNotLast = fp, nil, false
@@ -227,12 +228,8 @@ func (j *Journal) readLogsOnce(ctx context.Context, logs []segment, from int64, 
 			st.open = append(st.open, openLogState{seg: seg, before: st.scanPos, from: from, unread: true})
 			return nil
 		}
-		c, err := openCursor(seg, from, st)
-		if err != nil {
-			return err
-		}
-		err = j.readFrom(ctx, c, st, sm)
-		c.close()
+		c := newCursor(seg, from, st)
+		err := j.readFrom(ctx, c, st, sm)
 		if err != nil {
 			return err
 		}
@@ -243,32 +240,24 @@ func (j *Journal) readLogsOnce(ctx context.Context, logs []segment, from int64, 
 	return nil
 }
 
-// logCursor is a reader's position inside one log file.
+// logCursor is a reader's position inside one log file. It holds no open
+// stream: every read opens the file at off (a reader of a file being
+// written sees only the length known when it opened it).
 type logCursor struct {
-	f        *os.File
 	seg      segment
+	id       uint64  // FileInfo.ID of the file (0: unknown)
+	limit    int64   // read no byte at or past limit; -1: no limit
 	off      int64   // offset of the next unconsumed record
 	from     int64   // seqs <= from at the start of the file are covered
 	before   scanPos // position before the file's first record
 	fileLast int64   // last valid seq (applied or covered) in this file; 0 if none
 }
 
-func openCursor(seg segment, from int64, st *scanState) (*logCursor, error) {
-	f, err := os.Open(seg.path)
-	if err != nil {
-		return nil, fmt.Errorf("journal: %w", err)
-	}
-	return &logCursor{f: f, seg: seg, from: from, before: st.scanPos}, nil
+func newCursor(seg segment, from int64, st *scanState) *logCursor {
+	return &logCursor{seg: seg, id: seg.id, limit: -1, from: from, before: st.scanPos}
 }
 
-func (c *logCursor) close() {
-	if c != nil && c.f != nil {
-		closeQuietly(c.f)
-		c.f = nil
-	}
-}
-
-// readFrom reads c's file from c.off to its current end and applies the
+// readFrom reads c's file from c.off to its current end (or c.limit) and applies the
 // applicable records to sm (if not nil) and st.
 //
 // A completed log is read up to the record with seq end-1; whatever follows
@@ -281,18 +270,35 @@ func (c *logCursor) close() {
 func (j *Journal) readFrom(ctx context.Context, c *logCursor, st *scanState, sm StateMachine) error {
 	seg := c.seg
 	open := seg.open()
-	checkFence := open && !st.sealer
-	info, err := c.f.Stat()
+	mustCheck := open && !st.sealer
+	info, err := j.st.Stat(ctx, seg.name)
 	if err != nil {
-		return fmt.Errorf("journal: %w", err)
+		if mustCheck && errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%w: %s was renamed", ErrFenced, seg.path)
+		}
+		return err
 	}
-	size := info.Size()
+	if mustCheck && c.id != 0 && info.ID != c.id {
+		return fmt.Errorf("%w: %s now names another file", ErrFenced, seg.path)
+	}
+	size := info.Size
+	if c.limit >= 0 {
+		size = min(size, c.limit)
+	}
 	cur := st.scanPos
 	off, fileLast := c.off, c.fileLast
 	reach := st.reach
 	var pending []*journalpb.JournalEntry
 	if size > c.off {
-		rr := newRecordReader(io.NewSectionReader(c.f, c.off, size-c.off), size-c.off)
+		rc, err := j.st.Open(ctx, seg.name, c.off)
+		if err != nil {
+			if mustCheck && errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("%w: %s was renamed", ErrFenced, seg.path)
+			}
+			return err
+		}
+		defer closeQuietly(rc)
+		rr := newRecordReader(io.LimitReader(rc, size-c.off), size-c.off)
 		rr.off = c.off
 		for n := 1; ; n++ {
 			if n%1024 == 0 {
@@ -381,8 +387,8 @@ func (j *Journal) readFrom(ctx context.Context, c *logCursor, st *scanState, sm 
 		}
 		return nil
 	}
-	if checkFence {
-		if err := sameFile(c.f, seg.path); err != nil {
+	if mustCheck {
+		if err := checkFence(ctx, j.st, seg.name, c.id); err != nil {
 			return err
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 )
 
 // CatchUp applies to sm, without resetting it, the entries appended since
@@ -21,8 +20,9 @@ import (
 // log is read only up to the seq its name ends at. A partial record at the
 // end of the open log is left for a later call.
 //
-// CatchUp keeps the log it reads open, with its offset, across calls: a call
-// that finds nothing new costs an fstat and a stat; it lists the logs
+// CatchUp keeps its place (the log it reads, by file ID, and an offset)
+// across calls: a call that finds nothing new costs one Storage.Stat; new
+// bytes cost an Open at the offset and a Stat for the fence check. It lists the logs
 // directory only when it moves to another log (rotation, a seal, the first
 // call). It returns ErrReplayNeeded if this Journal has not replayed, or if
 // a checkpoint has since deleted logs after the state machine's last seq.
@@ -48,7 +48,7 @@ func (j *Journal) CatchUp(ctx context.Context, sm StateMachine) (ReplayResult, e
 			return ReplayResult{}, fmt.Errorf("%w: %v", ErrReplayNeeded, err)
 		}
 		if errors.Is(err, ErrNotFormatted) || errors.Is(err, fs.ErrNotExist) {
-			if ferr := j.checkFormatted(); ferr != nil {
+			if ferr := j.checkFormatted(ctx); ferr != nil {
 				return ReplayResult{}, ferr
 			}
 		}
@@ -60,7 +60,6 @@ func (j *Journal) CatchUp(ctx context.Context, sm StateMachine) (ReplayResult, e
 
 // closeTail drops CatchUp's cursor. Called with j.mu held.
 func (j *Journal) closeTail() {
-	j.tail.close()
 	j.tail = nil
 }
 
@@ -73,7 +72,7 @@ func (j *Journal) tailLogs(ctx context.Context, st *scanState, sm StateMachine) 
 		}
 		c := j.tail
 		if c == nil || c.seg.sealing {
-			nc, err := j.locate(st, c)
+			nc, err := j.locate(ctx, st, c)
 			if err != nil {
 				return err
 			}
@@ -84,11 +83,12 @@ func (j *Journal) tailLogs(ctx context.Context, st *scanState, sm StateMachine) 
 			c = nc
 		}
 		err := j.readFrom(ctx, c, st, sm)
-		if errors.Is(err, ErrFenced) {
+		if errors.Is(err, ErrFenced) || errors.Is(err, fs.ErrNotExist) {
 			// The open log was renamed: rotated by its writer, or fenced by
 			// a new leader. Nothing read since the last check was applied;
-			// find the file again under its new name.
-			nc, err := j.locate(st, c)
+			// find the file again under its new name. (Or a completed log
+			// was deleted by a checkpoint: locate reports the gap.)
+			nc, err := j.locate(ctx, st, c)
 			if err != nil {
 				return err
 			}
@@ -104,8 +104,7 @@ func (j *Journal) tailLogs(ctx context.Context, st *scanState, sm StateMachine) 
 		if c.seg.open() {
 			return nil // at the end of the open log
 		}
-		c.close() // a completed log read to its end: on to the next
-		j.tail = nil
+		j.tail = nil // a completed log read to its end: on to the next
 	}
 	return nil
 }
@@ -113,19 +112,18 @@ func (j *Journal) tailLogs(ctx context.Context, st *scanState, sm StateMachine) 
 // locate lists the logs and returns a cursor on the log holding the next
 // seq (st.lastSeq+1): a completed log containing it, or an open (or
 // sealing) log starting at or before it. If old is on the same file (same
-// start, same inode, maybe renamed) it is reused with its offset; otherwise
-// it is closed. It returns nil if no log holds the next seq yet, and an
+// start, same FileInfo.ID, maybe renamed) it is reused with its offset. It
+// returns nil if no log holds the next seq yet, and an
 // error wrapping errGap if the logs after the next seq exist but it does
 // not (a checkpoint deleted them).
-func (j *Journal) locate(st *scanState, old *logCursor) (*logCursor, error) {
+func (j *Journal) locate(ctx context.Context, st *scanState, old *logCursor) (*logCursor, error) {
 	next := st.lastSeq + 1
 	for attempt := 0; ; attempt++ {
 		if j.hooks.listed != nil {
 			j.hooks.listed()
 		}
-		logs, err := listSegments(j.logs)
+		logs, err := listSegments(ctx, j.st, j.logs)
 		if err != nil {
-			old.close()
 			return nil, fmt.Errorf("journal: list logs: %w", err)
 		}
 		var found *segment
@@ -144,30 +142,19 @@ func (j *Journal) locate(st *scanState, old *logCursor) (*logCursor, error) {
 			if gap && attempt < 3 {
 				continue // the listing may have missed a log being renamed
 			}
-			old.close()
 			if gap {
 				return nil, fmt.Errorf("%w: no log holds seq %d", errGap, next)
 			}
 			return nil, nil
 		}
-		if old != nil && old.f != nil && old.seg.start == found.start {
-			mine, err1 := old.f.Stat()
-			cur, err2 := os.Stat(found.path)
-			if err1 == nil && err2 == nil && os.SameFile(mine, cur) {
-				old.seg = *found
-				return old, nil
-			}
+		if old != nil && old.seg.start == found.start && old.id != 0 && old.id == found.id {
+			old.seg = *found
+			return old, nil
 		}
-		if old != nil && old.f != nil && found.start > old.seg.start && found.start <= st.lastSeq {
+		if old != nil && found.start > old.seg.start && found.start <= st.lastSeq {
 			// The log we applied from was sealed before what we applied.
-			old.close()
 			return nil, fmt.Errorf("%w: applied seq %d from %s, but %s starts at %d", errDiverged, st.lastSeq, old.seg.path, found.path, found.start)
 		}
-		c, err := openCursor(*found, st.lastSeq, st)
-		if errors.Is(err, fs.ErrNotExist) && attempt < maxRelists {
-			continue // renamed between listing and opening
-		}
-		old.close()
-		return c, err
+		return newCursor(*found, st.lastSeq, st), nil
 	}
 }

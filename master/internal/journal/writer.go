@@ -7,8 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
+	"path"
 	"sync"
 
 	"github.com/alluxio-go/alluxio/proto/journalpb"
@@ -60,7 +59,7 @@ func (j *Journal) StartWriting(ctx context.Context, epoch int64) (Writer, error)
 	if j.writer != nil {
 		return nil, ErrWriting
 	}
-	if err := j.checkFormatted(); err != nil {
+	if err := j.checkFormatted(ctx); err != nil {
 		return nil, err
 	}
 	var st *scanState
@@ -73,7 +72,7 @@ func (j *Journal) StartWriting(ctx context.Context, epoch int64) (Writer, error)
 		if epoch <= j.maxEpoch {
 			return nil, fmt.Errorf("%w: epoch %d, journal has epoch %d", ErrStaleEpoch, epoch, j.maxEpoch)
 		}
-		err = j.fenceOpenLogs(st)
+		err = j.fenceOpenLogs(ctx, st)
 		if err == nil {
 			break
 		}
@@ -107,7 +106,7 @@ func (j *Journal) StartWriting(ctx context.Context, epoch int64) (Writer, error)
 			if err := ctxErr(ctx); err != nil {
 				return nil, err
 			}
-			if err := j.seal(o); err != nil {
+			if err := j.seal(ctx, o); err != nil {
 				return nil, err
 			}
 		}
@@ -122,7 +121,7 @@ func (j *Journal) StartWriting(ctx context.Context, epoch int64) (Writer, error)
 	next := lastSeq + 1
 	w := &writer{j: j, epoch: epoch, maxSize: j.cfg.LogSizeBytesMax, next: next, durable: lastSeq,
 		log: j.log.With("epoch", epoch)}
-	if err := w.createLog(next); err != nil {
+	if err := w.createLog(ctx, next); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("%w: %v (another writer created it)", ErrReplayNeeded, err)
 		}
@@ -153,7 +152,7 @@ func (j *Journal) StartWriting(ctx context.Context, epoch int64) (Writer, error)
 // taking over reads little more than the open log); else it validates the
 // logs after the newest checkpoint. Called with j.mu held.
 func (j *Journal) writeScan(ctx context.Context) (*scanState, error) {
-	logs, _, fp, err := j.listing()
+	logs, _, fp, err := j.listing(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -176,47 +175,48 @@ func (j *Journal) writeScan(ctx context.Context) (*scanState, error) {
 }
 
 // fenceOpenLogs renames every open log of st to its .sealing name (step 1
-// of sealing) and fsyncs the directory. Called with j.mu held.
-func (j *Journal) fenceOpenLogs(st *scanState) error {
+// of sealing), then takes each away from its writer with Storage.Recover,
+// which also fixes its length. Renaming comes first: recovering first would
+// leave a window in which a deposed writer could reopen the log by its name.
+// Called with j.mu held.
+func (j *Journal) fenceOpenLogs(ctx context.Context, st *scanState) error {
 	if j.hooks.beforeFence != nil {
 		j.hooks.beforeFence()
 	}
-	renamed := false
 	for i := range st.open {
 		o := &st.open[i]
 		if o.seg.sealing {
 			continue // fenced by an earlier StartWriting that did not finish
 		}
-		dst := o.seg.path + sealingSuffix
-		if _, err := os.Lstat(dst); err == nil {
-			return fmt.Errorf("journal: seal: %s already exists", dst)
-		}
-		if err := os.Rename(o.seg.path, dst); err != nil {
+		dst := o.seg.name + sealingSuffix
+		if err := j.st.Rename(ctx, o.seg.name, dst); err != nil {
 			return fmt.Errorf("journal: seal: fence: %w", err)
 		}
-		j.log.Info("journal: fenced open log", "file", dst)
-		o.seg.path, o.seg.sealing, renamed = dst, true, true
+		j.log.Info("journal: fenced open log", "file", where(j.st, dst))
+		o.seg.name, o.seg.path, o.seg.sealing = dst, where(j.st, dst), true
 	}
-	if renamed {
-		if err := syncDir(j.logs); err != nil {
-			return fmt.Errorf("journal: seal: %w", err)
+	for i := range st.open {
+		o := &st.open[i]
+		size, err := j.st.Recover(ctx, o.seg.name)
+		if err != nil {
+			return fmt.Errorf("journal: seal: recover: %w", err)
 		}
+		o.seg.size = size
 	}
 	return nil
 }
 
 // rereadOpen reads st's fenced open logs again from the position before the
-// first of them (step 2 of sealing). Called with j.mu held.
+// first of them (step 2 of sealing), each up to the length Recover
+// returned: bytes past it were written after the fence and are no history.
+// Called with j.mu held.
 func (j *Journal) rereadOpen(ctx context.Context, st *scanState) (*scanState, error) {
 	first := st.open[0]
 	st2 := &scanState{scanPos: first.before, cpEnd: st.cpEnd, sealer: true}
 	for _, o := range st.open {
-		c, err := openCursor(o.seg, first.from, st2)
-		if err != nil {
-			return nil, err
-		}
-		err = j.readFrom(ctx, c, st2, nil)
-		c.close()
+		c := newCursor(o.seg, first.from, st2)
+		c.limit = o.seg.size
+		err := j.readFrom(ctx, c, st2, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -225,61 +225,40 @@ func (j *Journal) rereadOpen(ctx context.Context, st *scanState) (*scanState, er
 	return st2, nil
 }
 
-// seal completes a fenced (.sealing) open log (step 3 of sealing).
-func (j *Journal) seal(o openLogState) error {
+// seal completes a fenced (.sealing) open log (step 3 of sealing): it cuts
+// the file after its last valid record and renames it to its true end.
+func (j *Journal) seal(ctx context.Context, o openLogState) error {
 	if o.lastSeq == 0 {
 		if o.validEnd > 0 || o.seg.size > 0 {
 			j.log.Warn("journal: removing open log without applicable records", "file", o.seg.path, "bytes", o.seg.size)
 		}
-		if err := os.Remove(o.seg.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("journal: seal: %w", err)
-		}
-		if err := syncDir(j.logs); err != nil {
+		if err := j.st.Delete(ctx, o.seg.name); err != nil {
 			return fmt.Errorf("journal: seal: %w", err)
 		}
 		return nil
 	}
-	f, err := os.OpenFile(o.seg.path, os.O_WRONLY, 0)
+	info, err := j.st.Stat(ctx, o.seg.name)
 	if err != nil {
 		return fmt.Errorf("journal: seal: %w", err)
 	}
-	info, err := f.Stat()
-	if err != nil {
-		closeQuietly(f)
-		return fmt.Errorf("journal: seal: %w", err)
-	}
-	if info.Size() > o.validEnd {
+	if info.Size > o.validEnd {
 		j.log.Warn("journal: truncating open log after its last valid record",
-			"file", o.seg.path, "offset", o.validEnd, "bytes", info.Size()-o.validEnd)
-		if err := f.Truncate(o.validEnd); err != nil {
-			closeQuietly(f)
+			"file", o.seg.path, "offset", o.validEnd, "bytes", info.Size-o.validEnd)
+		if err := j.st.Truncate(ctx, o.seg.name, o.validEnd); err != nil {
 			return fmt.Errorf("journal: seal: %w", err)
 		}
 	}
-	if err := f.Sync(); err != nil {
-		closeQuietly(f)
+	dst := path.Join(j.logs, segName(o.seg.start, o.lastSeq+1))
+	if err := j.st.Rename(ctx, o.seg.name, dst); err != nil {
 		return fmt.Errorf("journal: seal: %w", err)
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("journal: seal: %w", err)
-	}
-	dst := filepath.Join(j.logs, segName(o.seg.start, o.lastSeq+1))
-	if _, err := os.Lstat(dst); err == nil {
-		return fmt.Errorf("journal: seal: %s already exists", dst)
-	}
-	if err := os.Rename(o.seg.path, dst); err != nil {
-		return fmt.Errorf("journal: seal: %w", err)
-	}
-	if err := syncDir(j.logs); err != nil {
-		return fmt.Errorf("journal: seal: %w", err)
-	}
-	j.log.Info("journal: sealed open log", "file", dst)
+	j.log.Info("journal: sealed open log", "file", where(j.st, dst))
 	return nil
 }
 
 // fileHandle is one open log file; closed is guarded by writer.fsyncMu.
 type fileHandle struct {
-	f      logFile
+	f      LogFile
 	closed bool
 }
 
@@ -296,7 +275,8 @@ type writer struct {
 	mu     sync.Mutex // guards the fields below
 	h      *fileHandle
 	bw     *bufio.Writer
-	path   string // current open log
+	name   string // current open log (Storage name)
+	path   string // the same, for messages
 	start  int64  // first seq of the current open log
 	size   int64  // bytes written to it, buffered included
 	next   int64  // next seq to assign
@@ -334,23 +314,20 @@ func (w *writer) fail(err error) error {
 
 // createLog creates the open log starting at start. Called with w.mu held
 // (or before w is shared).
-func (w *writer) createLog(start int64) error {
-	path := filepath.Join(w.j.logs, segName(start, openEnd))
-	f, err := w.j.hooks.open(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o644)
+func (w *writer) createLog(ctx context.Context, start int64) error {
+	name := path.Join(w.j.logs, segName(start, openEnd))
+	f, err := w.j.st.Create(ctx, name)
 	if err != nil {
 		return fmt.Errorf("journal: create log: %w", err)
 	}
-	if err := syncDir(w.j.logs); err != nil {
-		closeQuietly(f)
-		return fmt.Errorf("journal: create log: %w", err)
-	}
+	f = w.j.hooks.wrap(name, f)
 	w.h = &fileHandle{f: f}
 	if w.bw == nil {
 		w.bw = bufio.NewWriterSize(f, writeBufferSize)
 	} else {
 		w.bw.Reset(f)
 	}
-	w.path, w.start, w.size = path, start, 0
+	w.name, w.path, w.start, w.size = name, where(w.j.st, name), start, 0
 	return nil
 }
 
@@ -406,10 +383,11 @@ func (w *writer) Append(e *journalpb.JournalEntry) (int64, error) {
 	return seq, nil
 }
 
-// rotate completes the current log (flush, fsync, fence check, close,
+// rotate completes the current log (flush, sync, fence check, close,
 // rename to its true end) and creates the next open log. Called with w.mu
 // held.
 func (w *writer) rotate() error {
+	ctx := context.Background()
 	if err := w.bw.Flush(); err != nil {
 		return err
 	}
@@ -418,7 +396,7 @@ func (w *writer) rotate() error {
 	if err == nil {
 		// A new leader may have fenced the log: then nothing may be
 		// reported durable, and a deposed writer must not rename the file.
-		err = sameFile(w.h.f, w.path)
+		err = checkFence(ctx, w.j.st, w.name, w.h.f.ID())
 	}
 	w.h.closed = true
 	if cerr := w.h.f.Close(); err == nil {
@@ -429,18 +407,15 @@ func (w *writer) rotate() error {
 		return err
 	}
 	w.markDurable(w.next - 1)
-	done := filepath.Join(w.j.logs, segName(w.start, w.next))
-	if err := os.Rename(w.path, done); err != nil {
+	done := path.Join(w.j.logs, segName(w.start, w.next))
+	if err := w.j.st.Rename(ctx, w.name, done); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("%w: %s renamed during rotation", ErrFenced, w.path)
 		}
 		return err
 	}
-	if err := syncDir(w.j.logs); err != nil {
-		return err
-	}
-	w.log.Debug("journal log completed", "file", done)
-	if err := w.createLog(w.next); err != nil {
+	w.log.Debug("journal log completed", "file", where(w.j.st, done))
+	if err := w.createLog(ctx, w.next); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			// A new leader sealed up to here and started its own log.
 			return fmt.Errorf("%w: %v", ErrFenced, err)
@@ -520,7 +495,7 @@ func (w *writer) syncOnce() error {
 	}
 	target := w.next - 1
 	err := w.bw.Flush()
-	h, path := w.h, w.path
+	h, name := w.h, w.name
 	w.mu.Unlock()
 	if err != nil {
 		return w.fail(err)
@@ -533,7 +508,7 @@ func (w *writer) syncOnce() error {
 			// The fence check: every byte written before it is in the
 			// history if path still names our file (a new leader renames
 			// the log before reading it to seal it).
-			err = sameFile(h.f, path)
+			err = checkFence(context.Background(), w.j.st, name, h.f.ID())
 		}
 	}
 	w.fsyncMu.Unlock()

@@ -3,16 +3,15 @@ package journal
 import (
 	"context"
 	"errors"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// faultyFile injects write failures into a real file.
+// faultyFile injects write failures into a log file.
 type faultyFile struct {
-	*os.File
+	LogFile
 	failWrite *atomic.Bool
 }
 
@@ -22,7 +21,7 @@ func (f faultyFile) Write(p []byte) (int, error) {
 	if f.failWrite.Load() {
 		return 0, errInjected
 	}
-	return f.File.Write(p)
+	return f.LogFile.Write(p)
 }
 
 // runConcurrent has n goroutines each Append and Flush per times, failing t on any error.
@@ -138,12 +137,8 @@ func TestBrokenWriter(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			j := newTestJournal(t, Config{})
 			var failWrite, failSync atomic.Bool
-			j.hooks.openFile = func(name string, flag int, perm os.FileMode) (logFile, error) {
-				f, err := os.OpenFile(name, flag, perm)
-				if err != nil {
-					return nil, err
-				}
-				return faultyFile{File: f, failWrite: &failWrite}, nil
+			j.hooks.wrapLog = func(_ string, f LogFile) LogFile {
+				return faultyFile{LogFile: f, failWrite: &failWrite}
 			}
 			tc.inject(j, &failSync)
 			w, durable := writeBlocks(t, j, 1, 1, 10, false)
