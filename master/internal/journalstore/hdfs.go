@@ -299,16 +299,43 @@ type hdfsLog struct {
 
 func (l *hdfsLog) ID() uint64 { return l.id }
 
-// fail records the first failure; the log is unusable afterwards.
+// fail records the first failure; the log is unusable afterwards. A
+// failure of a log that was sealed (renamed away, or recovered) by another
+// writer wraps journal.ErrFenced.
 func (l *hdfsLog) fail(err error) error {
-	if l.err == nil {
-		l.err = err
-	}
 	if l.w != nil {
 		l.w.Close() // ends the pipeline's goroutines; its error is moot
 		l.w = nil
 	}
+	if l.err == nil {
+		l.err = l.fenced(err)
+	}
 	return l.err
+}
+
+// fenced wraps err with journal.ErrFenced if the log's name no longer holds
+// its file or the file carries Recover's mark.
+func (l *hdfsLog) fenced(err error) error {
+	if errors.Is(err, journal.ErrFenced) {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	i, serr := l.s.c.Stat(ctx, l.p)
+	switch {
+	case errors.Is(serr, ufs.ErrNotFound):
+		return fmt.Errorf("%w: %s is gone: %w", journal.ErrFenced, l.s.c.URI(l.p), err)
+	case serr != nil:
+		return err
+	case i.FileID != l.id:
+		return fmt.Errorf("%w: %s holds another file: %w", journal.ErrFenced, l.s.c.URI(l.p), err)
+	}
+	if attrs, aerr := l.s.c.XAttrs(ctx, l.p); aerr == nil {
+		if _, ok := attrs[FenceXAttr]; ok {
+			return fmt.Errorf("%w: %s was recovered by another writer: %w", journal.ErrFenced, l.s.c.URI(l.p), err)
+		}
+	}
+	return err
 }
 
 func (l *hdfsLog) usable() error {
@@ -330,7 +357,7 @@ func (l *hdfsLog) reopen() error {
 	}
 	if w.FileID() != l.id {
 		w.Close()
-		return fmt.Errorf("journalstore: reopen log %s: the name holds another file (id %d, not %d): the log was sealed", l.s.c.URI(l.p), w.FileID(), l.id)
+		return fmt.Errorf("journalstore: reopen log %s: %w: the name holds another file (id %d, not %d)", l.s.c.URI(l.p), journal.ErrFenced, w.FileID(), l.id)
 	}
 	attrs, err := l.s.c.XAttrs(ctx, l.p)
 	if err != nil {
@@ -339,7 +366,7 @@ func (l *hdfsLog) reopen() error {
 	}
 	if _, ok := attrs[FenceXAttr]; ok {
 		w.Close()
-		return fmt.Errorf("journalstore: reopen log %s: it was recovered by another writer (fenced)", l.s.c.URI(l.p))
+		return fmt.Errorf("journalstore: reopen log %s: %w: it was recovered by another writer", l.s.c.URI(l.p), journal.ErrFenced)
 	}
 	l.w = w
 	return nil

@@ -15,6 +15,7 @@ import (
 	"github.com/alluxio-go/alluxio/common/rpcstatus"
 	"github.com/alluxio-go/alluxio/common/ufs"
 	"github.com/alluxio-go/alluxio/master/internal/journal"
+	jstoragetest "github.com/alluxio-go/alluxio/master/internal/journal/storagetest"
 	"github.com/alluxio-go/alluxio/master/internal/journalstore/storagetest"
 )
 
@@ -47,6 +48,18 @@ func TestLocalConformance(t *testing.T) {
 	storagetest.Run(t, t.TempDir(), func(t *testing.T, folder string) journal.Storage {
 		return openT(t, folder, nil)
 	}, storagetest.Promises{})
+}
+
+// TestLocalJournalSuite runs the journal package's own storage suite on
+// the storage Open picks for a local path.
+func TestLocalJournalSuite(t *testing.T) {
+	jstoragetest.Run(t, func(t *testing.T) journal.Storage {
+		s, err := Open(testCtx(t), filepath.Join(t.TempDir(), "j"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, jstoragetest.Options{})
 }
 
 func TestLocalFileURI(t *testing.T) {
@@ -104,6 +117,21 @@ func TestIntegrationHDFSConformance(t *testing.T) {
 	storagetest.Run(t, c.URI+"/conformance", func(t *testing.T, folder string) journal.Storage {
 		return openT(t, folder, nil)
 	}, storagetest.Promises{RecoverStopsWriter: true})
+}
+
+// TestIntegrationHDFSJournalSuite runs the journal package's own storage
+// suite on HDFS.
+func TestIntegrationHDFSJournalSuite(t *testing.T) {
+	c := sharedHDFS.Cluster(t)
+	n := 0
+	jstoragetest.Run(t, func(t *testing.T) journal.Storage {
+		n++
+		s, err := Open(testCtx(t), c.URI+"/journal-suite/"+strconv.Itoa(n), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, jstoragetest.Options{RecoverFences: true})
 }
 
 // TestIntegrationHDFSPermissionDenied: a 0700 folder of the cluster's

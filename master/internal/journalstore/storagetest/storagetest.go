@@ -196,6 +196,11 @@ func testOpenAtOffsetWhileWriting(t *testing.T, s journal.Storage, again func() 
 	write(t, f, "0123456789")
 	sync(t, f)
 	write(t, f, "abc") // not synced: a reader may or may not see it
+	// Stat covers every synced byte of a file being written (CatchUp reads
+	// [offset, Size) of the open log).
+	if n := stat(t, other, "log").Size; n < 10 || n > 13 {
+		t.Fatalf("Stat size of a file being written = %d, want 10 (synced) to 13", n)
+	}
 	got := read(t, other, "log", 4)
 	if !strings.HasPrefix(got, "456789") || !strings.HasPrefix("456789abc", got) {
 		t.Fatalf("Open at 4 of a file being written reads %q, want 456789 and perhaps a prefix of abc", got)
