@@ -172,6 +172,36 @@ func (t *TempBlock) WriteBuffers(bufs [][]byte) (int, error) {
 	return n, nil
 }
 
+// WriteFrom appends exactly n bytes read from r, reserving them first. When r
+// is a TCP or Unix socket the kernel moves the bytes (splice) without a copy
+// through user space. Fewer than n bytes (r ended or failed) is an error
+// wrapping io.ErrUnexpectedEOF or r's error; the caller must then Abort.
+func (t *TempBlock) WriteFrom(r io.Reader, n int64) (int64, error) {
+	if n < 0 {
+		return 0, fmt.Errorf("blockstore: write block %d: negative length %d: %w", t.id, n, rpcstatus.ErrInvalidArgument)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return 0, errDone
+	}
+	if need := t.written + n - t.reserved; need > 0 {
+		if err := t.s.reserveMore(t, need); err != nil {
+			return 0, err
+		}
+		t.reserved += need
+	}
+	got, err := t.f.ReadFrom(&io.LimitedReader{R: r, N: n})
+	t.written += got
+	if got < n {
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		return got, fmt.Errorf("blockstore: write block %d: got %d of %d bytes: %w", t.id, got, n, err)
+	}
+	return got, nil
+}
+
 // writev writes bufs to f in order, retrying short writes.
 func writev(f *os.File, bufs [][]byte) (int, error) {
 	rc, err := f.SyscallConn()

@@ -67,13 +67,15 @@ type Worker struct {
 	Master  *masterclient.Client
 	Metrics *metrics.Metrics
 
-	svc    *server.Service
-	grpc   *grpc.Server
-	lis    net.Listener
-	web    *http.Server
-	webLis net.Listener
-	cancel context.CancelFunc
-	bg     sync.WaitGroup
+	svc     *server.Service
+	grpc    *grpc.Server
+	lis     net.Listener
+	data    *server.DataServer
+	dataLis net.Listener
+	web     *http.Server
+	webLis  net.Listener
+	cancel  context.CancelFunc
+	bg      sync.WaitGroup
 	// closers run at the end of Shutdown.
 	closers []func() error
 	// tracing flushes and stops the tracer provider Start set up (nil when
@@ -127,6 +129,14 @@ func Start(c *conf.Config, log *slog.Logger, opts Options) (*Worker, error) {
 		return nil, fmt.Errorf("listen for HTTP on %s (alluxio.worker.bind.host, alluxio.worker.web.port): %w", webBind, err)
 	}
 
+	dataBind := net.JoinHostPort(c.Get("alluxio.worker.bind.host"), strconv.Itoa(c.GetInt("alluxio.worker.data.port")))
+	w.dataLis, err = net.Listen("tcp", dataBind)
+	if err != nil {
+		w.lis.Close()
+		w.webLis.Close()
+		return nil, fmt.Errorf("listen for data on %s (alluxio.worker.bind.host, alluxio.worker.data.port): %w", dataBind, err)
+	}
+
 	resolver := opts.Resolver
 	switch {
 	case resolver != nil:
@@ -150,6 +160,7 @@ func Start(c *conf.Config, log *slog.Logger, opts Options) (*Worker, error) {
 		Host:           c.Get("alluxio.worker.hostname"),
 		RpcPort:        int32(w.lis.Addr().(*net.TCPAddr).Port),
 		WebPort:        int32(w.webLis.Addr().(*net.TCPAddr).Port),
+		DataPort:       int32(w.dataLis.Addr().(*net.TCPAddr).Port),
 		TieredIdentity: scfg.Tiers[0].Dirs[0].Path,
 	}
 	w.Master = masterclient.New(masterclient.Config{
@@ -180,6 +191,7 @@ func Start(c *conf.Config, log *slog.Logger, opts Options) (*Worker, error) {
 		if err != nil {
 			w.lis.Close()
 			w.webLis.Close()
+			w.dataLis.Close()
 			for _, f := range w.closers {
 				_ = f()
 			}
@@ -191,6 +203,8 @@ func Start(c *conf.Config, log *slog.Logger, opts Options) (*Worker, error) {
 		otelgrpc.WithPropagators(propagation.TraceContext{}),
 		otelgrpc.WithMeterProvider(metricnoop.NewMeterProvider()),
 	)))
+
+	w.data = server.NewDataServer(w.svc, server.DataConfig{Logger: log})
 
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", w.Metrics.Handler())
@@ -206,11 +220,17 @@ func Start(c *conf.Config, log *slog.Logger, opts Options) (*Worker, error) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel = cancel
-	w.bg.Add(4)
+	w.bg.Add(5)
 	go func() {
 		defer w.bg.Done()
 		if err := w.grpc.Serve(w.lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			log.Error("worker: gRPC server stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer w.bg.Done()
+		if err := w.data.Serve(w.dataLis); err != nil && !errors.Is(err, server.ErrDataServerClosed) {
+			log.Error("worker: data server stopped", "err", err)
 		}
 	}()
 	go func() {
@@ -232,13 +252,16 @@ func Start(c *conf.Config, log *slog.Logger, opts Options) (*Worker, error) {
 		w.svc.RunLockJanitor(ctx, every)
 	}()
 	usage := store.Usage()
-	log.Info("worker: started", "rpc", w.lis.Addr().String(), "web", w.webLis.Addr().String(),
+	log.Info("worker: started", "rpc", w.lis.Addr().String(), "web", w.webLis.Addr().String(), "data", w.dataLis.Addr().String(),
 		"advertised", net.JoinHostPort(addr.Host, strconv.Itoa(int(addr.RpcPort))), "blocks", store.BlockCount(), "tiers", fmt.Sprint(usage))
 	return w, nil
 }
 
 // Addr is the gRPC listen address.
 func (w *Worker) Addr() string { return w.lis.Addr().String() }
+
+// DataAddr is the data server's listen address.
+func (w *Worker) DataAddr() string { return w.dataLis.Addr().String() }
 
 // WebAddr is the HTTP listen address.
 func (w *Worker) WebAddr() string { return w.webLis.Addr().String() }
@@ -250,12 +273,15 @@ func (w *Worker) Shutdown(ctx context.Context) error {
 		w.cancel()
 		done := make(chan struct{})
 		go func() { w.grpc.GracefulStop(); close(done) }()
+		dataDone := make(chan struct{})
+		go func() { _ = w.data.Shutdown(ctx); close(dataDone) }()
 		select {
 		case <-done:
 		case <-ctx.Done():
 			w.grpc.Stop()
 			<-done
 		}
+		<-dataDone
 		w.stopErr = w.web.Shutdown(ctx)
 		w.svc.Close()
 		w.bg.Wait()

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net"
@@ -149,5 +150,120 @@ func TestHostileUFSAndStreamInput(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(filepath.Dir(dir), "escaped")); err == nil {
 		t.Errorf("a UFS write with .. created a file outside its directory")
+	}
+}
+
+// TestHostileDataServer sends the data server (alluxio.worker.data.port)
+// malformed, oversized and out-of-range requests and broken writes: each
+// ends in a clear status or a closed connection, never a panic or a hang,
+// and no aborted write leaves a visible block.
+func TestHostileDataServer(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	r := serveData(t, idle)
+	block := bytes.Repeat([]byte{7}, 4096)
+	{
+		c := r.dial(t)
+		mustWrite(t, c, request(DataOpWrite, &alluxiopb.WriteBlockHeader{BlockId: 1}), chunkFrame(block), frameLen(0))
+		wantCode(t, c, codes.OK)
+	}
+	// closed waits for the server to close c (after any answer).
+	closed := func(t *testing.T, c net.Conn) {
+		t.Helper()
+		c.SetReadDeadline(time.Now().Add(10 * idle))
+		if _, err := io.Copy(io.Discard, c); err != nil {
+			t.Fatalf("connection not closed by the server: %v", err)
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		send  [][]byte
+		want  codes.Code
+		close bool // the server ends the connection after answering
+	}{
+		{"UnknownBlock", [][]byte{request(DataOpRead, &alluxiopb.ReadBlockRequest{BlockId: 99})}, codes.NotFound, false},
+		{"NegativeOffset", [][]byte{request(DataOpRead, &alluxiopb.ReadBlockRequest{BlockId: 1, Offset: -1})}, codes.InvalidArgument, false},
+		{"OffsetPastEnd", [][]byte{request(DataOpRead, &alluxiopb.ReadBlockRequest{BlockId: 1, Offset: 4097})}, codes.InvalidArgument, false},
+		{"LengthPastEnd", [][]byte{request(DataOpRead, &alluxiopb.ReadBlockRequest{BlockId: 1, Offset: 4000, Length: 97})}, codes.InvalidArgument, false},
+		{"HugeRange", [][]byte{request(DataOpRead, &alluxiopb.ReadBlockRequest{BlockId: 1, Offset: 1<<63 - 1, Length: 1<<63 - 1})}, codes.InvalidArgument, false},
+		{"ReadFromUFS", [][]byte{request(DataOpRead, &alluxiopb.ReadBlockRequest{BlockId: 2, Ufs: &alluxiopb.UfsReadOptions{UfsPath: "/etc/passwd", BlockSize: 10}})}, codes.InvalidArgument, true},
+		{"OversizedHeader", [][]byte{{DataOpRead, 0x40, 0, 0, 0}}, codes.InvalidArgument, true},
+		{"MalformedHeader", [][]byte{{DataOpRead, 0, 0, 0, 3, 0xff, 0xff, 0xff}}, codes.InvalidArgument, true},
+		{"UnknownOp", [][]byte{{9, 0, 0, 0, 0}}, codes.InvalidArgument, true},
+		{"WriteExistingBlock", [][]byte{request(DataOpWrite, &alluxiopb.WriteBlockHeader{BlockId: 1})}, codes.AlreadyExists, true},
+		{"WriteHugeReservation", [][]byte{request(DataOpWrite, &alluxiopb.WriteBlockHeader{BlockId: 3, SpaceToReserve: 1 << 62})}, codes.InvalidArgument, true},
+		{"WriteOversizedChunk", [][]byte{request(DataOpWrite, &alluxiopb.WriteBlockHeader{BlockId: 4}), frameLen(MaxChunkSize + 1)}, codes.InvalidArgument, true},
+		{"WriteCanceled", [][]byte{request(DataOpWrite, &alluxiopb.WriteBlockHeader{BlockId: 6}), chunkFrame(block), frameLen(DataCancel)}, codes.Canceled, false},
+		// Last: making room evicts block 1.
+		{"WritePastTierCapacity", [][]byte{request(DataOpWrite, &alluxiopb.WriteBlockHeader{BlockId: 5}), frameLen(9 << 20), make([]byte, 1<<20)}, codes.ResourceExhausted, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := r.dial(t)
+			mustWrite(t, c, tc.send...)
+			wantCode(t, c, tc.want)
+			if tc.close {
+				closed(t, c)
+				return
+			}
+			// The connection still serves.
+			mustWrite(t, c, request(DataOpRead, &alluxiopb.ReadBlockRequest{BlockId: 1, Offset: 4095}))
+			if h := wantCode(t, c, codes.OK); h.GetLength() != 1 {
+				t.Fatalf("length %d, want 1", h.GetLength())
+			}
+		})
+	}
+	for _, id := range []int64{3, 4, 5, 6} {
+		if r.store.Has(id) {
+			t.Errorf("block %d of a refused or aborted write is visible", id)
+		}
+	}
+
+	// A client that disconnects mid-chunk: the write is aborted, never
+	// committed, and the id is free again.
+	t.Run("DisconnectMidWrite", func(t *testing.T) {
+		c := r.dial(t)
+		mustWrite(t, c, request(DataOpWrite, &alluxiopb.WriteBlockHeader{BlockId: 10}), frameLen(1<<20), make([]byte, 1000))
+		c.Close()
+		poll(t, "aborted write freed its id", func() bool {
+			c := r.dial(t)
+			mustWrite(t, c, request(DataOpWrite, &alluxiopb.WriteBlockHeader{BlockId: 10}), frameLen(DataCancel))
+			h, err := response(c)
+			return err == nil && codes.Code(h.GetCode()) == codes.Canceled
+		})
+		if r.store.Has(10) {
+			t.Error("block 10 of a broken write is visible")
+		}
+	})
+	// Silent clients are cut off after the idle timeout: mid-header,
+	// mid-write (aborted) and between requests.
+	for name, send := range map[string][][]byte{
+		"IdleMidHeader": {{DataOpRead, 0, 0}},
+		"IdleMidWrite":  {request(DataOpWrite, &alluxiopb.WriteBlockHeader{BlockId: 11}), frameLen(100), make([]byte, 10)},
+		"IdleNoRequest": nil,
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := r.dial(t)
+			mustWrite(t, c, send...)
+			start := time.Now()
+			c.SetReadDeadline(time.Now().Add(10 * idle))
+			_, _ = io.Copy(io.Discard, c) // an error answer, then EOF
+			if d := time.Since(start); d >= 10*idle {
+				t.Fatalf("connection still open after %v", d)
+			}
+		})
+	}
+	if r.store.Has(11) {
+		t.Error("block 11 of a timed-out write is visible")
+	}
+}
+
+// poll waits up to 10 s for cond.
+func poll(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -223,25 +223,41 @@ func (s *Service) ReadBlock(req *alluxiopb.ReadBlockRequest, stream alluxiopb.Bl
 	if req.GetOffset() < 0 || req.GetLength() < -1 {
 		return invalid("bad range offset=%d length=%d", req.GetOffset(), req.GetLength())
 	}
-	id := req.GetBlockId()
-	if req.GetPromote() {
-		if err := s.cfg.Store.Promote(id); err != nil && !errors.Is(err, rpcstatus.ErrNotFound) {
-			s.log.Debug("worker: promote skipped", "block", id, "err", err)
-		}
-	}
-	r, err := s.cfg.Store.Reader(id)
+	r, start, end, err := s.openCached(req)
 	if err == nil {
 		defer r.Close()
-		start, end, err := span(req.GetOffset(), req.GetLength(), r.Length())
-		if err != nil {
-			return err
-		}
 		return s.sendRange(stream, r, start, end, chunk)
 	}
 	if !errors.Is(err, rpcstatus.ErrNotFound) || req.GetUfs() == nil || req.GetUfs().GetUfsPath() == "" {
 		return err
 	}
 	return s.readThrough(stream, req, chunk)
+}
+
+// openCached opens the stored block of a read request (promoting it first
+// when asked) and resolves the requested range [start, end). It fails with
+// ErrNotFound when the block is not stored here. Both the gRPC ReadBlock
+// and the data server read through it.
+func (s *Service) openCached(req *alluxiopb.ReadBlockRequest) (r *blockstore.BlockReader, start, end int64, err error) {
+	if req.GetOffset() < 0 || req.GetLength() < -1 {
+		return nil, 0, 0, invalid("bad range offset=%d length=%d", req.GetOffset(), req.GetLength())
+	}
+	id := req.GetBlockId()
+	if req.GetPromote() {
+		if err := s.cfg.Store.Promote(id); err != nil && !errors.Is(err, rpcstatus.ErrNotFound) {
+			s.log.Debug("worker: promote skipped", "block", id, "err", err)
+		}
+	}
+	r, err = s.cfg.Store.Reader(id)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	start, end, err = span(req.GetOffset(), req.GetLength(), r.Length())
+	if err != nil {
+		r.Close()
+		return nil, 0, 0, err
+	}
+	return r, start, end, nil
 }
 
 // mapMin is the smallest range sendRange sends from a mapping of the block
@@ -605,18 +621,7 @@ func (s *Service) WriteBlock(stream alluxiopb.BlockWorker_WriteBlockServer) erro
 	if h == nil {
 		return invalid("first WriteBlock message must be a header")
 	}
-	if h.GetSpaceToReserve() < 0 || h.GetSpaceToReserve() > s.cfg.MaxBlockSize {
-		return invalid("space to reserve %d out of range [0, %d]", h.GetSpaceToReserve(), s.cfg.MaxBlockSize)
-	}
-	opts := blockstore.CreateOptions{Tier: h.GetTierAlias(), Reserve: h.GetSpaceToReserve(), Pinned: h.GetPinned()}
-	session := s.newSession()
-	tb, err := s.cfg.Store.CreateBlock(session, h.GetBlockId(), opts)
-	if errors.Is(err, rpcstatus.ErrResourceExhausted) && opts.Reserve > 0 {
-		// The reservation is the client's guess (usually the block size); a
-		// smaller block may still fit, so reserve as the data arrives instead.
-		opts.Reserve = 0
-		tb, err = s.cfg.Store.CreateBlock(session, h.GetBlockId(), opts)
-	}
+	tb, err := s.createBlock(h)
 	if err != nil {
 		return err
 	}
@@ -638,9 +643,9 @@ func (s *Service) WriteBlock(stream alluxiopb.BlockWorker_WriteBlockServer) erro
 		if in.Segs != nil {
 			// A chunk, as the frame buffers it arrived in.
 			n := in.Len()
-			if tb.Written()+int64(n) > s.cfg.MaxBlockSize {
+			if err := s.checkGrowth(tb, int64(n)); err != nil {
 				in.Free()
-				return invalid("block %d exceeds the maximum block size %d", h.GetBlockId(), s.cfg.MaxBlockSize)
+				return err
 			}
 			_, err := tb.WriteBuffers(in.Segs)
 			in.Free()
@@ -652,8 +657,8 @@ func (s *Service) WriteBlock(stream alluxiopb.BlockWorker_WriteBlockServer) erro
 		}
 		switch v := in.Msg.(*alluxiopb.WriteBlockRequest).GetValue().(type) {
 		case *alluxiopb.WriteBlockRequest_Chunk:
-			if tb.Written()+int64(len(v.Chunk)) > s.cfg.MaxBlockSize {
-				return invalid("block %d exceeds the maximum block size %d", h.GetBlockId(), s.cfg.MaxBlockSize)
+			if err := s.checkGrowth(tb, int64(len(v.Chunk))); err != nil {
+				return err
 			}
 			if _, err := tb.Write(v.Chunk); err != nil {
 				return err
@@ -671,6 +676,33 @@ func (s *Service) WriteBlock(stream alluxiopb.BlockWorker_WriteBlockServer) erro
 		return err
 	}
 	return stream.SendAndClose(&alluxiopb.WriteBlockResponse{BlockId: h.GetBlockId(), Length: length})
+}
+
+// createBlock validates a write header and creates the temp block. Both the
+// gRPC WriteBlock and the data server write through it (then checkGrowth
+// per chunk, and commit or Abort).
+func (s *Service) createBlock(h *alluxiopb.WriteBlockHeader) (*blockstore.TempBlock, error) {
+	if h.GetSpaceToReserve() < 0 || h.GetSpaceToReserve() > s.cfg.MaxBlockSize {
+		return nil, invalid("space to reserve %d out of range [0, %d]", h.GetSpaceToReserve(), s.cfg.MaxBlockSize)
+	}
+	opts := blockstore.CreateOptions{Tier: h.GetTierAlias(), Reserve: h.GetSpaceToReserve(), Pinned: h.GetPinned()}
+	session := s.newSession()
+	tb, err := s.cfg.Store.CreateBlock(session, h.GetBlockId(), opts)
+	if errors.Is(err, rpcstatus.ErrResourceExhausted) && opts.Reserve > 0 {
+		// The reservation is the client's guess (usually the block size); a
+		// smaller block may still fit, so reserve as the data arrives instead.
+		opts.Reserve = 0
+		tb, err = s.cfg.Store.CreateBlock(session, h.GetBlockId(), opts)
+	}
+	return tb, err
+}
+
+// checkGrowth refuses n more bytes that would take tb past the maximum block size.
+func (s *Service) checkGrowth(tb *blockstore.TempBlock, n int64) error {
+	if n < 0 || tb.Written()+n > s.cfg.MaxBlockSize {
+		return invalid("block %d exceeds the maximum block size %d", tb.ID(), s.cfg.MaxBlockSize)
+	}
+	return nil
 }
 
 // WriteUfsFile writes a file to the UFS through ufs.Writer: visible on Close,
