@@ -50,6 +50,22 @@ import (
 // MaxMessageBytes bounds gRPC messages in both directions.
 const MaxMessageBytes = 64 << 20
 
+// streamWorkers is how many goroutines the gRPC server keeps to serve RPCs
+// (grpc.NumStreamWorkers): enough for the usual number of concurrent
+// clients, each of which may wait on a journal flush.
+const streamWorkers = 64
+
+// tracing reports whether tp makes spans worth instrumenting RPCs for: any
+// provider except the no-op one (what telemetry.Setup returns when no
+// exporter is configured).
+func tracing(tp trace.TracerProvider) bool {
+	switch tp.(type) {
+	case nil, noop.TracerProvider, *noop.TracerProvider:
+		return false
+	}
+	return true
+}
+
 // Options configure a Server.
 type Options struct {
 	Conf    *conf.Config
@@ -94,6 +110,7 @@ type Server struct {
 	webLis  net.Listener
 	reg     *prometheus.Registry
 	rpcs    *prometheus.CounterVec
+	okRPCs  sync.Map // full method name -> prometheus.Counter of its OK RPCs
 	cancel  context.CancelFunc
 	bg      sync.WaitGroup
 	stopped sync.Once
@@ -290,18 +307,27 @@ func (s *Server) listen() error {
 		return fmt.Errorf("listen for web (alluxio.master.web.port): %w", err)
 	}
 	s.setupMetrics()
-	s.grpc = grpc.NewServer(
+	gopts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes),
 		// Clients and workers may ping to notice a dead master quickly.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
-		// Server spans, children of the caller's span (W3C trace context).
-		grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(s.opts.TracerProvider),
-			otelgrpc.WithPropagators(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})),
-			otelgrpc.WithMeterProvider(metricnoop.NewMeterProvider()))),
+		// Long-lived goroutines serve the RPCs: their stacks have grown
+		// already, where a goroutine per RPC grows (copies) its stack on
+		// every call. When all are busy gRPC starts a goroutine as usual.
+		grpc.NumStreamWorkers(streamWorkers),
 		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
 		grpc.ChainStreamInterceptor(s.streamInterceptor),
-	)
+	}
+	if tracing(s.opts.TracerProvider) {
+		// Server spans, children of the caller's span (W3C trace context).
+		// Without a tracer provider that records, the handler would only
+		// copy every RPC's metadata to make spans nobody sees.
+		gopts = append(gopts, grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(s.opts.TracerProvider),
+			otelgrpc.WithPropagators(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})),
+			otelgrpc.WithMeterProvider(metricnoop.NewMeterProvider()))))
+	}
+	s.grpc = grpc.NewServer(gopts...)
 	alluxiopb.RegisterFileSystemMasterClientServiceServer(s.grpc, &fsService{fs: s.fs})
 	alluxiopb.RegisterBlockMasterWorkerServiceServer(s.grpc, &blockWorkerService{bm: s.bm})
 	alluxiopb.RegisterBlockMasterClientServiceServer(s.grpc, &blockClientService{bm: s.bm})
@@ -365,11 +391,25 @@ func (s *Server) finish(method string, err error, recovered any) error {
 		err = status.Errorf(codes.Internal, "internal error in %s", methodName(method))
 	}
 	err = rpcstatus.ToGRPC(err)
+	if err == nil {
+		s.okCounter(method).Inc()
+		return nil
+	}
 	s.rpcs.WithLabelValues(methodName(method), status.Code(err).String()).Inc()
 	if c := status.Code(err); c == codes.Internal || c == codes.Unknown {
 		s.log.Warn("RPC failed", "method", method, "err", err)
 	}
 	return err
+}
+
+// okCounter returns the counter of method's successful RPCs, made once per
+// method (WithLabelValues hashes and looks up the labels on every call).
+func (s *Server) okCounter(method string) prometheus.Counter {
+	if c, ok := s.okRPCs.Load(method); ok {
+		return c.(prometheus.Counter)
+	}
+	c, _ := s.okRPCs.LoadOrStore(method, s.rpcs.WithLabelValues(methodName(method), codes.OK.String()))
+	return c.(prometheus.Counter)
 }
 
 func (s *Server) checkLeader(method string) error {
