@@ -285,6 +285,11 @@ func (j *Journal) readFrom(ctx context.Context, c *logCursor, st *scanState, sm 
 	if c.limit >= 0 {
 		size = min(size, c.limit)
 	}
+	if open && size <= c.off {
+		// Nothing new (the idle standby's case): nothing to apply, so no
+		// fence check beyond the Stat above.
+		return nil
+	}
 	cur := st.scanPos
 	off, fileLast := c.off, c.fileLast
 	reach := st.reach

@@ -39,9 +39,11 @@ func (s *localStorage) URI() string { return s.root }
 // path maps a slash-separated name to a path under the root. Names that
 // would leave the root are refused.
 func (s *localStorage) path(name string) (string, error) {
-	for _, el := range strings.Split(name, "/") {
-		if el == ".." {
-			return "", fmt.Errorf("journal: local storage %s: bad name %q", s.root, name)
+	if strings.Contains(name, "..") {
+		for _, el := range strings.Split(name, "/") {
+			if el == ".." {
+				return "", fmt.Errorf("journal: local storage %s: bad name %q", s.root, name)
+			}
 		}
 	}
 	return filepath.Join(s.root, filepath.FromSlash(name)), nil
