@@ -41,15 +41,19 @@
 // # Fencing
 //
 // StartWriting seals the previous term's open log in three steps: (1) fence:
-// rename it to <name>.sealing and fsync the directory; (2) read it again to
-// its last valid record; (3) truncate after that record, fsync, rename to
-// 0x<start>-0x<lastSeq+1>; then create its own open log and write its
-// NewTermEntry.
+// rename it to <name>.sealing (never replacing; durable), then
+// Storage.Recover it, which takes it away from its writer (HDFS: lease
+// recovery) and fixes its durable length; (2) read it again, up to that
+// length, to its last valid record; (3) truncate after that record if
+// anything follows it, and rename it to 0x<start>-0x<lastSeq+1>; then create
+// its own open log and write its NewTermEntry. Renaming before recovering
+// matters: recovering first would leave a window in which the old writer
+// could reopen the closed, unowned file by its name.
 //
 // The writer's fence check runs after every fsync (in Flush and in
-// rotation), before anything is marked durable: the open log's path must
-// still name the writer's file (os.SameFile of the open file's Stat and
-// os.Stat(path)). If not, the writer breaks with an error wrapping
+// rotation), before anything is marked durable: the open log's name must
+// still name the writer's file (Storage.Stat(name).ID equals the
+// LogFile.ID of the file it created: the inode, or HDFS's file id). If not, the writer breaks with an error wrapping
 // ErrFenced and no waiter of that fsync, or any later one, is told its
 // entries are durable. The race between a deposed writer W and a sealer S:
 //
@@ -74,14 +78,15 @@
 //
 // On a network file system the check is as good as the client's view of the
 // directory: mount the journal folder with attribute and lookup caching off
-// (NFS: lookupcache=none,actimeo=0 or noac) so that os.Stat(path) sees a
-// rename at once.
+// (NFS: lookupcache=none,actimeo=0 or noac) so that a stat sees a rename at
+// once.
 //
 // # Standbys
 //
-// CatchUp keeps its place (an open file and an offset) across calls and
-// reads only what was appended since; it lists the directory only to move
-// to another log. Records of the open log are applied only after the fence
+// CatchUp keeps its place (the log's file ID and an offset) across calls and
+// reads only what was appended since: it Stats the log and, if it grew,
+// opens it again at the offset (an HDFS reader sees only the length known
+// when it opened). It lists the directory only to move to another log. Records of the open log are applied only after the fence
 // check above, so a standby never applies a record that the seal cuts off.
 //
 // # Checkpoints
@@ -95,6 +100,17 @@
 // fsynced; afterwards older checkpoints and completed logs with end <= the
 // checkpoint's end are deleted. maxEpoch and fenceEpoch carry the epoch
 // knowledge of the deleted logs.
+//
+// # Storage
+//
+// Every file operation goes through Storage (Config.Storage; nil means
+// NewLocalStorage(Config.Folder)). A backend must: create exclusively
+// (fs.ErrExist); make written bytes durable and visible to later Open and
+// Stat calls on LogFile.Sync; identify files by an ID that survives a
+// rename; rename without replacing, durably; Recover a file so that no
+// earlier writer can add a byte to it, returning its durable length; and
+// truncate durably. The storagetest package is the conformance suite every
+// backend runs; docs/journal-format.md has the table per backend.
 //
 // # Corruption
 //
