@@ -22,6 +22,7 @@ import (
 	"github.com/alluxio-go/alluxio/common/telemetry"
 	"github.com/alluxio-go/alluxio/common/version"
 	"github.com/alluxio-go/alluxio/master/internal/journal"
+	"github.com/alluxio-go/alluxio/master/internal/journalstore"
 	"github.com/alluxio-go/alluxio/master/internal/server"
 )
 
@@ -99,7 +100,13 @@ func RunWithHook(ctx context.Context, args []string, stdout, stderr io.Writer, s
 	bootLevel.Set(lvl)
 	folder := c.Get("alluxio.master.journal.folder")
 	if *format {
-		if err := journal.Format(folder); err != nil {
+		// The same storage selection as the server's (journalstore.Open).
+		st, err := journalstore.Open(ctx, folder, nil)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if err := journal.FormatStorage(ctx, st); err != nil {
 			return fmt.Errorf("format journal %s: %w", folder, err)
 		}
 		fmt.Fprintf(stdout, "Formatted journal at %s\n", folder)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/alluxio-go/alluxio/common/conf"
 	"github.com/alluxio-go/alluxio/master/internal/journal"
+	"github.com/alluxio-go/alluxio/master/internal/journalstore"
 	"github.com/alluxio-go/alluxio/proto/journalpb"
 )
 
@@ -23,9 +24,15 @@ import (
 // followed one history print the same lines.
 func dumpJournal(ctx context.Context, c *conf.Config, log *slog.Logger, stdout io.Writer) error {
 	folder := c.Get("alluxio.master.journal.folder")
+	st, err := journalstore.Open(ctx, folder, nil)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
 	out := bufio.NewWriter(stdout)
-	err := journal.Dump(ctx, journal.Config{
+	err = journal.Dump(ctx, journal.Config{
 		Folder:                  folder,
+		Storage:                 st,
 		LogSizeBytesMax:         c.GetBytes("alluxio.master.journal.log.size.bytes.max"),
 		CheckpointPeriodEntries: c.GetInt64("alluxio.master.journal.checkpoint.period.entries"),
 		Logger:                  log,

@@ -13,10 +13,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,6 +42,7 @@ import (
 	"github.com/alluxio-go/alluxio/master/internal/blockmaster"
 	"github.com/alluxio-go/alluxio/master/internal/fsmaster"
 	"github.com/alluxio-go/alluxio/master/internal/journal"
+	"github.com/alluxio-go/alluxio/master/internal/journalstore"
 	"github.com/alluxio-go/alluxio/master/internal/leadership"
 	"github.com/alluxio-go/alluxio/proto/alluxiopb"
 	"github.com/alluxio-go/alluxio/proto/journalpb"
@@ -97,6 +98,7 @@ type Server struct {
 	start time.Time
 
 	journal *journal.Journal
+	jstore  journal.Storage // the journal folder's storage (local or HDFS)
 	fs      *fsmaster.Master
 	bm      *blockmaster.Master
 	lead    leadership.Leadership
@@ -125,7 +127,7 @@ var ErrJournalType = errors.New("server: unsupported journal type")
 // starts a new journal term at once. With ZooKeeper it serves as a STANDBY
 // that tails the journal and campaigns for leadership in the background
 // (see ha.go). The caller must Shutdown.
-func Start(ctx context.Context, opts Options) (*Server, error) {
+func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -142,12 +144,28 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	haMode := c.GetBool("alluxio.zookeeper.enabled")
 	folder := c.Get("alluxio.master.journal.folder")
+	// The folder's storage, by its scheme (a path, file:// or hdfs://); an
+	// HDFS folder that cannot be reached or written fails here, naming it.
+	if s.jstore, err = journalstore.Open(ctx, folder, nil); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = s.jstore.Close()
+		}
+	}()
+	local := !strings.Contains(folder, "://") || strings.HasPrefix(folder, "file://")
 	if haMode {
-		if err := checkSharedJournal(folder); err != nil {
+		if local {
+			err = checkSharedJournal(s.jstore.URI())
+		} else {
+			err = s.checkSharedStorage(ctx)
+		}
+		if err != nil {
 			return nil, err
 		}
 		warnLoopback(ctx, s.log, c)
-	} else if err := s.ensureFormatted(folder); err != nil {
+	} else if err := s.ensureFormatted(ctx); err != nil {
 		return nil, err
 	}
 	reg := opts.UFS
@@ -219,6 +237,7 @@ func (s *Server) openJournal(leader string) (*journal.Journal, error) {
 	c := s.conf
 	j, err := journal.Open(journal.Config{
 		Folder:                  c.Get("alluxio.master.journal.folder"),
+		Storage:                 s.jstore,
 		LogSizeBytesMax:         c.GetBytes("alluxio.master.journal.log.size.bytes.max"),
 		CheckpointPeriodEntries: c.GetInt64("alluxio.master.journal.checkpoint.period.entries"),
 		Logger:                  s.log,
@@ -274,23 +293,38 @@ func (s *Server) serve() {
 
 // ensureFormatted formats an absent or empty journal folder in single-master
 // mode; otherwise an unformatted folder is an error.
-func (s *Server) ensureFormatted(folder string) error {
-	ok, err := journal.IsFormatted(folder)
+func (s *Server) ensureFormatted(ctx context.Context) error {
+	folder := s.jstore.URI()
+	ok, err := journal.IsFormattedStorage(ctx, s.jstore)
 	if err != nil {
 		return fmt.Errorf("check journal folder %s: %w", folder, err)
 	}
 	if ok {
 		return nil
 	}
-	ents, rerr := os.ReadDir(folder)
-	empty := errors.Is(rerr, os.ErrNotExist) || (rerr == nil && len(ents) == 0)
+	ents, rerr := s.jstore.List(ctx, "")
+	empty := errors.Is(rerr, fs.ErrNotExist) || (rerr == nil && len(ents) == 0)
 	if s.conf.GetBool("alluxio.zookeeper.enabled") || !empty {
 		return fmt.Errorf("journal folder %s is not formatted; run `alluxio-master --format` (or `alluxio format`) first", folder)
 	}
-	if err := journal.Format(folder); err != nil {
+	if err := journal.FormatStorage(ctx, s.jstore); err != nil {
 		return fmt.Errorf("format journal folder %s: %w", folder, err)
 	}
 	s.log.Info("journal folder was absent or empty; formatted it", "folder", folder)
+	return nil
+}
+
+// checkSharedStorage is checkSharedJournal for a folder that is not local
+// (HDFS): in ZooKeeper mode a master never formats the shared journal.
+func (s *Server) checkSharedStorage(ctx context.Context) error {
+	folder := s.jstore.URI()
+	ok, err := journal.IsFormattedStorage(ctx, s.jstore)
+	if err != nil {
+		return fmt.Errorf("check journal folder %s (alluxio.master.journal.folder): %w", folder, err)
+	}
+	if !ok {
+		return fmt.Errorf("journal folder %s (alluxio.master.journal.folder) is not formatted; run `alluxio format` once before starting the masters (in ZooKeeper mode a master never formats the shared journal itself)", folder)
+	}
 	return nil
 }
 
@@ -569,6 +603,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		s.bg.Wait()
 		_ = s.fs.Close()
+		if s.jstore != nil {
+			if err := s.jstore.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close journal storage: %w", err))
+			}
+		}
 		s.stopErr = errors.Join(errs...)
 		s.log.Info("master stopped")
 	})
