@@ -146,3 +146,26 @@ func TestNeedsCheckpointReadsDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSealOpenLogNotLast: an open log followed by a completed log (left by a
+// crash or by hand) is sealed with its records, not taken for empty.
+func TestSealOpenLogNotLast(t *testing.T) {
+	ctx := context.Background()
+	j := newTestJournal(t, Config{})
+	writeBlocks(t, j, 1, 1, 3, true) // seqs 1..4 in the open log 0x1-...
+	writeRawLog(t, j, segName(5, 7), term(5, 2), rec(6, 2, 4))
+	j2 := reopen(t, j)
+	w, err := j2.StartWriting(ctx, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if names := strings.Join(logNames(t, j), ","); names != "0x1-0x5,0x5-0x7,0x7-0x7fffffffffffffff" {
+		t.Fatalf("logs %s", names)
+	}
+	sm := &memSM{}
+	res, err := reopen(t, j).Replay(ctx, sm)
+	if err != nil || res.LastSeq != 7 || res.LastEpoch != 3 || !equalInts(sm.blockIDs(), seqRange(1, 4)) {
+		t.Fatalf("replay %+v %v, blocks %v", res, err, sm.blockIDs())
+	}
+}

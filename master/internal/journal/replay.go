@@ -54,8 +54,10 @@ type scanState struct {
 	listing string // fingerprint of the directory listing scanned
 	tailing bool   // CatchUp: a partial open-log tail is routine
 	// sealer: StartWriting's read of logs it renamed to .sealing: read them,
-	// without the fence check (nobody else renames them).
+	// without the fence check (nobody else renames them), each up to its
+	// length in limits (what Storage.Recover returned), if there.
 	sealer bool
+	limits map[string]int64
 	// openNotLast: a completed log follows an open log (left by a crash).
 	openNotLast bool
 	// reach is the highest seq the journal is known to hold (applied,
@@ -165,7 +167,22 @@ func (j *Journal) scan(ctx context.Context, sm StateMachine, validateCheckpoint 
 	if err != nil {
 		return nil, err
 	}
-	st := &scanState{listing: fp, validateCheckpoint: validateCheckpoint}
+	return j.scanInto(ctx, logs, cps, &scanState{listing: fp, validateCheckpoint: validateCheckpoint}, sm)
+}
+
+// sealScan is the sealer's own read of the whole journal (StartWriting, when
+// an open log is not the last log): scan, reading the .sealing logs it has
+// fenced, each up to the length Recover returned (limits, by name). Called
+// with j.mu held.
+func (j *Journal) sealScan(ctx context.Context, limits map[string]int64) (*scanState, error) {
+	logs, cps, fp, err := j.listing(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return j.scanInto(ctx, logs, cps, &scanState{listing: fp, sealer: true, limits: limits}, nil)
+}
+
+func (j *Journal) scanInto(ctx context.Context, logs, cps []segment, st *scanState, sm StateMachine) (*scanState, error) {
 	if err := j.loadNewestCheckpoint(ctx, cps, st, sm); err != nil {
 		return nil, err
 	}
@@ -229,6 +246,9 @@ func (j *Journal) readLogsOnce(ctx context.Context, logs []segment, from int64, 
 			return nil
 		}
 		c := newCursor(seg, from, st)
+		if limit, ok := st.limits[seg.name]; ok && seg.sealing && st.sealer {
+			c.limit = limit
+		}
 		err := j.readFrom(ctx, c, st, sm)
 		if err != nil {
 			return err

@@ -17,3 +17,11 @@ func TestLocalStorage(t *testing.T) {
 		return s
 	}, storagetest.Options{})
 }
+
+// TestMemStorage runs the suite on the in-memory test Storage, which the
+// journal tests use for HDFS-like semantics (visibility on Sync, Recover
+// fences the writer).
+func TestMemStorage(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T) journal.Storage { return journal.NewMemStorage() },
+		storagetest.Options{RecoverFences: true})
+}

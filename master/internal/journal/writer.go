@@ -91,7 +91,14 @@ func (j *Journal) StartWriting(ctx context.Context, epoch int64) (Writer, error)
 		var st2 *scanState
 		var err error
 		if st.openNotLast {
-			st2, err = j.scan(ctx, nil, false)
+			// Read everything again as the sealer: the fenced logs are
+			// .sealing now, which only the sealer reads (a plain scan would
+			// stop at the first and take it for empty).
+			limits := make(map[string]int64, len(st.open))
+			for _, o := range st.open {
+				limits[o.seg.name] = o.seg.size
+			}
+			st2, err = j.sealScan(ctx, limits)
 			if err == nil && len(st2.open) == 0 {
 				err = fmt.Errorf("%w: open logs vanished while sealing", ErrReplayNeeded)
 			}
