@@ -314,7 +314,7 @@ func (r *FileReader) openSource(blk FileBlock, inBlock, length int64) (io.ReadCl
 				}
 				r.fs.logger.Debug("short-circuit read failed, streaming", "block", blk.ID, "worker", l.Address.String(), "err", err)
 			}
-			src, err := r.openStream(l.Address, &pb.ReadBlockRequest{
+			src, err := r.openRemote(l.Address, &pb.ReadBlockRequest{
 				BlockId: blk.ID, Offset: inBlock, Length: length, ChunkSize: r.fs.chunkSize,
 				Promote: r.readType == CachePromote,
 			})
@@ -410,6 +410,20 @@ func (r *FileReader) Close() error {
 		lb.close()
 	}
 	return nil
+}
+
+// openRemote reads a range of a block stored on worker w: through its data
+// server when it has one, else (or when the data server cannot be reached)
+// through a ReadBlock stream.
+func (r *FileReader) openRemote(w WorkerAddress, req *pb.ReadBlockRequest) (io.ReadCloser, error) {
+	if r.fs.useData(w) && req.GetUfs() == nil {
+		src, err := r.fs.openDataRead(r.ctx, w, req)
+		if err == nil || !fallBack(err) {
+			return src, err
+		}
+		r.fs.logger.Debug("data server unreachable, reading over gRPC", "block", req.GetBlockId(), "worker", w.String(), "err", err)
+	}
+	return r.openStream(w, req)
 }
 
 // openStream starts a ReadBlock stream and waits for its first chunk, so a

@@ -99,6 +99,9 @@ type WorkerAddress struct {
 	RPCPort        int
 	WebPort        int
 	TieredIdentity string
+	// DataPort is the port of the worker's data server (0: none; blocks
+	// then move over gRPC streams on RPCPort).
+	DataPort int
 }
 
 // String returns host:rpcport.
@@ -172,7 +175,7 @@ func msTime(ms int64) time.Time {
 }
 
 func workerAddrFromProto(a *pb.WorkerNetAddress) WorkerAddress {
-	return WorkerAddress{Host: a.GetHost(), RPCPort: int(a.GetRpcPort()), WebPort: int(a.GetWebPort()), TieredIdentity: a.GetTieredIdentity()}
+	return WorkerAddress{Host: a.GetHost(), RPCPort: int(a.GetRpcPort()), WebPort: int(a.GetWebPort()), TieredIdentity: a.GetTieredIdentity(), DataPort: int(a.GetDataPort())}
 }
 
 func statusFromProto(fi *pb.FileInfo) *URIStatus {

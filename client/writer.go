@@ -43,6 +43,7 @@ type FileWriter struct {
 	mu           sync.Mutex
 	block        pb.BlockWorker_WriteBlockClient
 	blockCancel  context.CancelFunc
+	dblock       *dataBlockWriter // the block being written through the data server (block is then nil)
 	blockID      int64
 	blockWritten int64
 	ufs          pb.BlockWorker_WriteUfsFileClient
@@ -173,10 +174,27 @@ func (w *FileWriter) Write(p []byte) (int, error) {
 	written := 0
 	cache := w.writeType.caches()
 	for len(p) > 0 {
-		if cache && w.block == nil {
+		if cache && !w.inBlock() {
 			if err := w.openBlock(); err != nil {
 				return written, w.fail(err)
 			}
+		}
+		if w.dblock != nil && w.ufs == nil && len(w.buf) == 0 && len(p) >= w.chunkSize {
+			// Send straight from p: the data server takes any chunk size.
+			n := int(min(int64(len(p)), w.blockSize-w.blockWritten, maxDirectChunk))
+			if err := w.dblock.write(p[:n]); err != nil {
+				return written, w.fail(fmt.Errorf("write block %d on worker %s: %w", w.blockID, w.worker, err))
+			}
+			p = p[n:]
+			written += n
+			w.length += int64(n)
+			w.blockWritten += int64(n)
+			if w.blockWritten == w.blockSize {
+				if err := w.closeBlock(); err != nil {
+					return written, w.fail(err)
+				}
+			}
+			continue
 		}
 		room := w.chunkSize - len(w.buf)
 		if cache {
@@ -235,7 +253,13 @@ func (w *FileWriter) flush() error {
 	chunk := mem.NewBuffer(w.bufp, w.fs.bufs)
 	defer chunk.Free()
 	w.newBuf()
-	if w.block != nil {
+	switch {
+	case w.dblock != nil:
+		if err := w.dblock.write(chunk.ReadOnlyData()); err != nil {
+			return fmt.Errorf("write block %d on worker %s: %w", w.blockID, w.worker, err)
+		}
+		w.blockWritten += int64(chunk.Len())
+	case w.block != nil:
 		if err := w.block.SendMsg(&datacodec.Out{Field: 2, Buf: chunk}); err != nil {
 			return w.streamErr("write block", err)
 		}
@@ -249,11 +273,18 @@ func (w *FileWriter) flush() error {
 			return fmt.Errorf("write UFS file on worker %s: %w", w.worker, rpcstatus.FromGRPC(err))
 		}
 	}
-	if w.block != nil && w.blockWritten == w.blockSize {
+	if w.inBlock() && w.blockWritten == w.blockSize {
 		return w.closeBlock()
 	}
 	return nil
 }
+
+// maxDirectChunk bounds the chunks Write sends to a data server straight
+// from the caller's buffer (the worker takes up to 64 MiB).
+const maxDirectChunk = 8 << 20
+
+// inBlock reports whether a block is open (on either transport).
+func (w *FileWriter) inBlock() bool { return w.block != nil || w.dblock != nil }
 
 // newBuf takes an empty chunk buffer from the pool.
 func (w *FileWriter) newBuf() {
@@ -282,6 +313,18 @@ func (w *FileWriter) openBlock() error {
 	if err != nil {
 		return fmt.Errorf("get new block id: %w", err)
 	}
+	header := &pb.WriteBlockHeader{BlockId: resp.GetBlockId(), SpaceToReserve: w.blockSize}
+	if w.fs.useData(w.worker) {
+		db, err := w.fs.openDataWrite(w.ctx, w.worker, header)
+		if err == nil {
+			w.dblock, w.blockID, w.blockWritten = db, resp.GetBlockId(), 0
+			return nil
+		}
+		if !fallBack(err) {
+			return fmt.Errorf("write block %d on worker %s: %w", resp.GetBlockId(), w.worker, err)
+		}
+		w.fs.logger.Debug("data server unreachable, writing over gRPC", "block", resp.GetBlockId(), "worker", w.worker.String(), "err", err)
+	}
 	ctx, cancel := context.WithCancel(w.ctx)
 	stream, err := w.wc.WriteBlock(ctx, grpc.ForceCodecV2(w.fs.codec))
 	if err != nil {
@@ -289,9 +332,7 @@ func (w *FileWriter) openBlock() error {
 		return fmt.Errorf("write block %d on worker %s: %w", resp.GetBlockId(), w.worker, rpcstatus.FromGRPC(err))
 	}
 	w.block, w.blockCancel, w.blockID, w.blockWritten = stream, cancel, resp.GetBlockId(), 0
-	err = stream.Send(&pb.WriteBlockRequest{Value: &pb.WriteBlockRequest_Header{Header: &pb.WriteBlockHeader{
-		BlockId: w.blockID, SpaceToReserve: w.blockSize,
-	}}})
+	err = stream.Send(&pb.WriteBlockRequest{Value: &pb.WriteBlockRequest_Header{Header: header}})
 	if err != nil {
 		return w.streamErr("write block", err)
 	}
@@ -300,6 +341,17 @@ func (w *FileWriter) openBlock() error {
 
 // closeBlock ends the block stream; the worker commits the block.
 func (w *FileWriter) closeBlock() error {
+	if db := w.dblock; db != nil {
+		w.dblock = nil
+		n, err := db.commit()
+		if err != nil {
+			return fmt.Errorf("commit block %d on worker %s: %w", w.blockID, w.worker, err)
+		}
+		if n != w.blockWritten {
+			return fmt.Errorf("worker %s committed %d bytes of block %d, sent %d: %w", w.worker, n, w.blockID, w.blockWritten, rpcstatus.ErrInternal)
+		}
+		return nil
+	}
 	stream, cancel := w.block, w.blockCancel
 	w.block, w.blockCancel = nil, nil
 	defer cancel()
@@ -344,7 +396,7 @@ func (w *FileWriter) finish(ctx context.Context) error {
 	if err := w.flush(); err != nil {
 		return err
 	}
-	if w.block != nil {
+	if w.inBlock() {
 		if err := w.closeBlock(); err != nil {
 			return err
 		}
@@ -400,6 +452,10 @@ func (w *FileWriter) Cancel() error {
 // abort cancels the streams and deletes the file. It runs even when the
 // writer's context has ended.
 func (w *FileWriter) abort() error {
+	if w.dblock != nil {
+		w.dblock.abort()
+		w.dblock = nil
+	}
 	if w.block != nil {
 		_ = w.block.Send(&pb.WriteBlockRequest{Value: &pb.WriteBlockRequest_Cancel{Cancel: true}})
 		_, _ = w.block.CloseAndRecv()
