@@ -56,6 +56,14 @@ const MaxMessageBytes = 64 << 20
 // clients, each of which may wait on a journal flush.
 const streamWorkers = 64
 
+// Flow-control windows of the gRPC server (the most a client may send
+// before the server reads it): large enough for a worker's registration
+// with many blocks at loopback speed.
+const (
+	streamWindow = 8 << 20
+	connWindow   = 16 << 20
+)
+
 // tracing reports whether tp makes spans worth instrumenting RPCs for: any
 // provider except the no-op one (what telemetry.Setup returns when no
 // exporter is configured).
@@ -350,6 +358,12 @@ func (s *Server) listen() error {
 		// already, where a goroutine per RPC grows (copies) its stack on
 		// every call. When all are busy gRPC starts a goroutine as usual.
 		grpc.NumStreamWorkers(streamWorkers),
+		// Fixed flow-control windows: with the default dynamic window the
+		// server answers the data frame of nearly every request with a BDP
+		// ping and a window update, sent on their own (a write for the
+		// server, a read and a ping ack for the client) while a mutation
+		// waits for its journal flush.
+		grpc.StaticStreamWindowSize(streamWindow), grpc.StaticConnWindowSize(connWindow),
 		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
 		grpc.ChainStreamInterceptor(s.streamInterceptor),
 	}
