@@ -97,3 +97,14 @@ torture: build
 
 clean:
 	rm -f $(BIN)/alluxio $(BIN)/alluxio-master $(BIN)/alluxio-worker
+
+## bench-journal: journal append throughput with group commit (1, 8, 32 writers of ~200-byte
+## entries, each Flushing) on the local disk and on a real HDFS (common/hdfstest, started and
+## stopped by the run), beside the raw write+Sync rate of each; rewrites the bench:journal
+## section of docs/benchmarks.md. BENCH_JOURNAL_DURATION is each row's length.
+.PHONY: bench-journal
+BENCH_JOURNAL_DURATION ?= 10s
+bench-journal:
+	cd master && ALLUXIO_BENCH=journal ALLUXIO_BENCH_DURATION=$(BENCH_JOURNAL_DURATION) \
+	  ALLUXIO_BENCH_OUT=$(CURDIR)/docs/benchmarks.md \
+	  $(GO) test -count=1 -timeout 30m -run '^TestBenchJournal$$' -v ./internal/journalstore/

@@ -398,11 +398,23 @@ func unreachable(err error) bool {
 }
 
 // firstLine is the first line of a remote error (its message without the
-// Java stack trace).
+// Java stack trace), with the first line of the exception's own message
+// when it has one ("append call failed with ERROR_APPLICATION
+// (java.io.IOException): Failed to APPEND_FILE ...").
 func firstLine(err error) string {
 	s := err.Error()
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
+	}
+	var re hdfs.Error
+	if errors.As(err, &re) && !strings.Contains(s, ": ") {
+		m := re.Message()
+		if i := strings.IndexByte(m, '\n'); i >= 0 {
+			m = m[:i]
+		}
+		if m = strings.TrimSpace(m); m != "" {
+			s += ": " + m
+		}
 	}
 	return s
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/alluxio-go/alluxio/common/rpcstatus"
 	"github.com/alluxio-go/alluxio/common/ufs"
 	"github.com/alluxio-go/alluxio/master/internal/journal"
 )
@@ -32,6 +33,9 @@ const (
 	truncateTimeout = 2 * time.Minute
 	// reopenTimeout bounds a LogFile's append after a Sync.
 	reopenTimeout = 60 * time.Second
+	// appendRetryTimeout bounds the retries of an append that HDFS refuses
+	// for a moment (see transientAppend).
+	appendRetryTimeout = 15 * time.Second
 )
 
 // hdfsStorage is a journal.Storage on an HDFS directory.
@@ -345,13 +349,31 @@ func (l *hdfsLog) usable() error {
 	return l.err
 }
 
+// transientAppend reports whether an append failed for a reason that passes
+// by itself: the NameNode refuses to append while the last block, just
+// completed by the Sync before, is not yet reported by enough DataNodes
+// ("append: lastBlock=... is not sufficiently replicated yet", a plain
+// IOException), or asks the client to retry (RetriableException, HDFS in
+// safe mode or a standby NameNode: rpcstatus.ErrUnavailable).
+func transientAppend(err error) bool {
+	return strings.Contains(err.Error(), "not sufficiently replicated") || errors.Is(err, rpcstatus.ErrUnavailable)
+}
+
 // reopen appends to the log again after a Sync, refusing a name that now
 // holds another file (the log was renamed to seal it, and something else
 // took its name) and a file marked by Recover.
 func (l *hdfsLog) reopen() error {
 	ctx, cancel := context.WithTimeout(context.Background(), reopenTimeout)
 	defer cancel()
-	w, err := l.s.c.Append(ctx, l.p)
+	var w *ufs.HDFSFileWriter
+	err := poll(ctx, appendRetryTimeout, func() (bool, error) {
+		var err error
+		w, err = l.s.c.Append(ctx, l.p)
+		if err != nil && transientAppend(err) {
+			return false, nil
+		}
+		return true, err
+	})
 	if err != nil {
 		return fmt.Errorf("journalstore: reopen log %s: %w", l.s.c.URI(l.p), wrap(err))
 	}
