@@ -55,6 +55,11 @@ type Config struct {
 // failure the writer is broken: every later Append and Flush returns an
 // error, since the in-memory state may be ahead of the journal.
 //
+// An entry that no caller Flushes is flushed in the background within
+// DefaultFlushDelay of its Append, so standbys see it and a crash loses
+// only that window; a background flush that fails breaks the writer like
+// any Flush.
+//
 // Close flushes and closes the open log.
 type Writer interface {
 	Append(e *journalpb.JournalEntry) (seq int64, err error)

@@ -57,6 +57,9 @@ func newTestJournal(t testing.TB, cfg Config) *Journal {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Tests flush explicitly and change hooks while writers run: no
+	// background flushes (TestBackgroundFlush turns them on).
+	j.flushDelay = 0
 	return j
 }
 
@@ -67,6 +70,7 @@ func reopen(t testing.TB, j *Journal) *Journal {
 	if err != nil {
 		t.Fatal(err)
 	}
+	j2.flushDelay = j.flushDelay
 	return j2
 }
 

@@ -12,12 +12,16 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Defaults applied by Open to zero Config fields (Alluxio's defaults).
 const (
 	DefaultLogSizeBytesMax         = 10 << 20
 	DefaultCheckpointPeriodEntries = 2000000
+	// DefaultFlushDelay bounds how long an appended entry that no caller
+	// Flushes stays buffered before the writer flushes it by itself.
+	DefaultFlushDelay = 20 * time.Millisecond
 )
 
 // Sentinel errors callers may branch on (with errors.Is).
@@ -63,19 +67,21 @@ type ReplayResult struct {
 // Journal is one master's journal in a journal folder. Its methods are safe
 // for concurrent use; at most one Writer is active at a time.
 type Journal struct {
-	cfg    Config
-	log    *slog.Logger
-	st     Storage
-	dir    string // Dir()
-	root   string // Storage name of FileSystemMaster/v1
-	logs   string // and of its logs/, checkpoints/ and .tmp/
-	cps    string
-	tmp    string
-	hooks  hooks
-	mu     sync.Mutex
-	state  *scanState // result of the last scan, with the listing it saw
-	writer *writer    // active writer, if any
-	tail   *logCursor // CatchUp's position: the log it reads, kept across calls
+	cfg   Config
+	log   *slog.Logger
+	st    Storage
+	dir   string // Dir()
+	root  string // Storage name of FileSystemMaster/v1
+	logs  string // and of its logs/, checkpoints/ and .tmp/
+	cps   string
+	tmp   string
+	hooks hooks
+	// flushDelay: see writer.flushDelay; 0 turns background flushes off.
+	flushDelay time.Duration
+	mu         sync.Mutex
+	state      *scanState // result of the last scan, with the listing it saw
+	writer     *writer    // active writer, if any
+	tail       *logCursor // CatchUp's position: the log it reads, kept across calls
 	// Known progress, used by NeedsCheckpoint and Checkpoint.
 	highSeq  int64 // highest seq replayed or appended
 	maxEpoch int64 // highest epoch seen or written
@@ -135,6 +141,8 @@ func Open(cfg Config) (*Journal, error) {
 		cps:   path.Join(root, checkpointsDir),
 		tmp:   path.Join(root, tmpDir),
 		cpEnd: -1,
+
+		flushDelay: DefaultFlushDelay,
 	}, nil
 }
 

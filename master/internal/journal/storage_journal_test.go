@@ -25,6 +25,7 @@ func newMemJournal(t testing.TB, cfg Config) (*Journal, *memStorage) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	j.flushDelay = 0 // as newTestJournal
 	return j, st
 }
 

@@ -10,6 +10,7 @@ import (
 	"path"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/alluxio-go/alluxio/proto/journalpb"
 	"google.golang.org/protobuf/proto"
@@ -128,7 +129,7 @@ func (j *Journal) StartWriting(ctx context.Context, epoch int64) (Writer, error)
 	}
 	next := lastSeq + 1
 	w := &writer{j: j, epoch: epoch, maxSize: j.cfg.LogSizeBytesMax, next: next, durable: lastSeq,
-		log: j.log.With("epoch", epoch)}
+		log: j.log.With("epoch", epoch), flushDelay: j.flushDelay}
 	if err := w.createLog(ctx, next); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("%w: %v (another writer created it)", ErrReplayNeeded, err)
@@ -291,6 +292,11 @@ type writer struct {
 	closed bool
 	buf    []byte
 	frame  []byte
+	// flushDelay bounds how long an appended entry that nobody Flushes
+	// stays buffered: the first Append after a flush arms flushTimer.
+	flushDelay time.Duration
+	flushTimer *time.Timer
+	flushArmed bool
 
 	fsyncMu sync.Mutex // keeps rotation from closing a file during its fsync
 
@@ -388,7 +394,32 @@ func (w *writer) Append(e *journalpb.JournalEntry) (int64, error) {
 	}
 	w.size += int64(len(w.frame))
 	w.next++
+	if w.flushDelay > 0 && !w.flushArmed {
+		w.flushArmed = true
+		if w.flushTimer == nil {
+			w.flushTimer = time.AfterFunc(w.flushDelay, w.autoFlush)
+		} else {
+			w.flushTimer.Reset(w.flushDelay)
+		}
+	}
 	return seq, nil
+}
+
+// autoFlush makes durable, in the background, entries appended without a
+// Flush (e.g. bookkeeping entries whose callers do not wait): without it
+// they would stay in the buffer, unseen by standbys, until the next Flush.
+// A failure breaks the writer as any Flush failure does.
+func (w *writer) autoFlush() {
+	w.mu.Lock()
+	w.flushArmed = false
+	last, closed := w.next-1, w.closed
+	w.mu.Unlock()
+	if closed || w.brokenErr() != nil || w.durableSeq() >= last {
+		return
+	}
+	if err := w.Flush(context.Background(), last); err != nil {
+		w.log.Debug("journal: background flush failed", "error", err.Error())
+	}
 }
 
 // rotate completes the current log (flush, sync, fence check, close,
@@ -548,6 +579,9 @@ func (w *writer) Close() error {
 	}
 	w.closed = true
 	last := w.next - 1
+	if w.flushTimer != nil {
+		w.flushTimer.Stop()
+	}
 	w.mu.Unlock()
 
 	err := w.Flush(context.Background(), last)

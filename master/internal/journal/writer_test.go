@@ -318,3 +318,65 @@ func TestStartWritingNeedsFreshReplay(t *testing.T) {
 	}
 	w3.Close()
 }
+
+// TestBackgroundFlush: an entry appended without a Flush becomes durable
+// and visible to a standby within the flush delay; a fenced writer's
+// background flush breaks it.
+func TestBackgroundFlush(t *testing.T) {
+	ctx := context.Background()
+	j := newTestJournal(t, Config{})
+	j.flushDelay = 5 * time.Millisecond
+	standby := reopen(t, j)
+	standby.flushDelay = 0
+	w, last := writeBlocks(t, j, 1, 1, 3, false)
+	sm := &memSM{}
+	if res, err := standby.Replay(ctx, sm); err != nil || res.LastSeq != last {
+		t.Fatalf("replay: %+v %v", res, err)
+	}
+	seq, err := w.Append(newBlock(4)) // nobody waits for it
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res, err := standby.CatchUp(ctx, sm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.LastSeq == seq {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("entry %d not flushed in the background (standby at %d)", seq, res.LastSeq)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if got := sm.blockIDs(); !equalInts(got, seqRange(1, 4)) {
+		t.Fatalf("standby blocks %v", got)
+	}
+	// A new term fences the writer; its next unwaited entry's background
+	// flush fails the fence check and breaks it.
+	w2, err := standby.StartWriting(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w2.Close()
+	// (The background flush of entry 4 may still have been checking the
+	// fence when the standby read it: then the writer is broken already.)
+	for {
+		_, err := w.Append(newBlock(5))
+		if errors.Is(err, ErrFenced) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("append after the background flush: %v, want ErrFenced", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the fenced writer's background flush did not break it")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := w.Close(); !errors.Is(err, ErrFenced) {
+		t.Fatalf("close: %v", err)
+	}
+}
