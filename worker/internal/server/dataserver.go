@@ -325,23 +325,62 @@ func (d *DataServer) serveRead(c net.Conn, hdr []byte) bool {
 	if err := d.respond(c, nil, end-start); err != nil {
 		return false
 	}
+	if err := d.send(c, r, start, end); err != nil {
+		d.log.Debug("worker: data server read ended early", "block", req.GetBlockId(), "err", err)
+		return false
+	}
+	return true
+}
+
+// send writes [start, end) of a stored block to c. Ranges of mapMin bytes
+// or more are written from a mapping of the block file: on tmpfs that costs
+// less CPU than sendfile (about 0.4 against 0.6 CPU-s/GiB for both ends of
+// a loopback read, BenchmarkDataServer), whose page references make the
+// receiver's copy dearer. Smaller ranges, or a failed mapping, use sendfile.
+func (d *DataServer) send(c net.Conn, r *blockstore.BlockReader, start, end int64) error {
+	if end-start >= mapMin {
+		data, unmap, err := r.Map(start, end)
+		if err == nil {
+			defer func() {
+				if err := unmap(); err != nil {
+					d.log.Warn("worker: unmap block range", "err", err)
+				}
+			}()
+			for off := 0; off < len(data); {
+				if err := d.ctx.Err(); err != nil {
+					return err
+				}
+				n := min(dataSlice, len(data)-off)
+				if err := c.SetWriteDeadline(time.Now().Add(d.idle)); err != nil {
+					return err
+				}
+				sent, err := c.Write(data[off : off+n])
+				d.svc.cfg.Metrics.BytesRead(sent)
+				off += sent
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		d.log.Debug("worker: mapping block failed, using sendfile", "block", r.Meta().ID, "err", err)
+	}
 	for pos := start; pos < end; {
 		if err := d.ctx.Err(); err != nil {
-			return false
+			return err
 		}
 		n := min(int64(dataSlice), end-pos)
 		if err := c.SetWriteDeadline(time.Now().Add(d.idle)); err != nil {
-			return false
+			return err
 		}
 		sent, err := r.WriteRangeTo(c, pos, n)
 		d.svc.cfg.Metrics.BytesRead(int(sent))
 		pos += sent
 		if err != nil {
-			d.log.Debug("worker: data server read ended early", "block", req.GetBlockId(), "at", pos, "end", end, "err", err)
-			return false
+			return err
 		}
 	}
-	return true
+	return nil
 }
 
 // serveWrite receives a block and commits it, or aborts it. It reports
