@@ -504,8 +504,39 @@ func TestIntegrationHDFSJournalPausedLeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pinned.Close()
+	// Three more clients pinned to the leader keep requests inside it, so
+	// that some are in its journal append (holding its HDFS writer) at the
+	// moment it is paused; after SIGCONT they continue from there.
+	pausedNow := make(chan struct{})
+	var pwg sync.WaitGroup
+	for g := 0; g < 3; g++ {
+		fsys, err := c.pinnedClient(ctx, old.addr(), 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fsys.Close()
+		pwg.Add(1)
+		go func(g int) {
+			defer pwg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-pausedNow:
+					return
+				default:
+				}
+				cctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+				r := opRecord{kind: "mkdir", path: fmt.Sprintf("/p/pinned%d/d%05d", g, i), start: time.Now()}
+				r.err = fsys.CreateDirectory(cctx, r.path, client.Recursive())
+				cancel()
+				r.end, r.outcome = time.Now(), classify(r.err)
+				log.add(r)
+			}
+		}(g)
+	}
+	waitProgress(t, &log.ok, 20, 30*time.Second, "mkdirs with the pinned clients")
 	c.signal(old, syscall.SIGSTOP)
 	paused := time.Now()
+	close(pausedNow)
 	// A write that reaches the old leader while it is paused: the kernel
 	// queues it; the process handles it, with its HDFS writer, after SIGCONT.
 	inflight := make(chan error, 1)
@@ -525,6 +556,7 @@ func TestIntegrationHDFSJournalPausedLeader(t *testing.T) {
 		time.Sleep(50 * time.Millisecond) // poll interval: stay paused well past the session timeout
 	}
 
+	logMark := len(old.log.String())
 	c.signal(old, syscall.SIGCONT)
 	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	err = pinned.CreateDirectory(cctx, "/direct-to-deposed", client.Recursive())
@@ -558,6 +590,14 @@ func TestIntegrationHDFSJournalPausedLeader(t *testing.T) {
 	waitProgress(t, &log.ok, 10, 30*time.Second, "mkdirs after the old leader resumed")
 	stopClients()
 	wg.Wait()
+	pwg.Wait()
+	var resumed []string
+	for _, line := range strings.Split(old.log.String()[logMark:], "\n") {
+		if strings.Contains(line, "journal") && len(resumed) < 6 {
+			resumed = append(resumed, line)
+		}
+	}
+	t.Logf("%s's journal after SIGCONT (what its writer met):\n%s", old.name, strings.Join(resumed, "\n"))
 
 	verifier := c.mustClient(nil)
 	verifyRecords(t, verifier, log.all())
@@ -789,6 +829,15 @@ func TestIntegrationHDFSJournalBadFolder(t *testing.T) {
 		if took > 60*time.Second {
 			t.Errorf("%s: took %v to exit, want under 60s", what, took)
 		}
+		n := 0
+		for _, l := range strings.Split(stderr, "\n") {
+			if strings.HasPrefix(l, "alluxio-master: ") {
+				n++
+			}
+		}
+		if n != 1 || !strings.HasPrefix(last, "alluxio-master: ") {
+			t.Errorf("%s: want exactly one error line (\"alluxio-master: ...\"), last; stderr:\n%s", what, tail(stderr, 20))
+		}
 		if strings.Contains(stderr, "goroutine ") || strings.Contains(stderr, "panic:") {
 			t.Errorf("%s: stderr holds a panic or stack trace:\n%s", what, tail(stderr, 40))
 		}
@@ -799,10 +848,16 @@ func TestIntegrationHDFSJournalBadFolder(t *testing.T) {
 		}
 	}
 
-	// No NameNode: a port that was free a moment ago.
+	// No NameNode: a port that was free a moment ago (connection refused),
+	// a host that does not resolve, and an address that never answers
+	// (TEST-NET-1, RFC 5737: the dial times out).
 	deadURI := fmt.Sprintf("hdfs://127.0.0.1:%d/j", proctest.FreePort(t))
-	out, code, took := run("unreachable", deadURI)
-	check("unreachable NameNode", out, code, took, strings.TrimSuffix(deadURI, "/j"))
+	out, code, took := run("refused", deadURI)
+	check("NameNode port closed", out, code, took, strings.TrimSuffix(deadURI, "/j"))
+	out, code, took = run("unresolvable", "hdfs://no-such-namenode.invalid:8020/j")
+	check("NameNode host unresolvable", out, code, took, "hdfs://no-such-namenode.invalid:8020")
+	out, code, took = run("blackhole", "hdfs://192.0.2.1:8020/j")
+	check("NameNode address not answering", out, code, took, "hdfs://192.0.2.1:8020")
 
 	// A folder owned by the HDFS superuser, mode 0700, and a master whose
 	// HDFS user is someone else.

@@ -1,6 +1,7 @@
 package hdfstest
 
 import (
+	"fmt"
 	"os"
 	"sync"
 	"testing"
@@ -31,9 +32,10 @@ type Shared struct {
 	// Options configure the cluster at its first start.
 	Options []Option
 
-	mu     sync.Mutex
-	c      *Cluster
-	failed bool // the first start failed: later tests fail at once
+	mu      sync.Mutex
+	c       *Cluster
+	failed  bool // the first start failed: later tests fail at once
+	testBad bool // a test that used the cluster failed: Close keeps Dir
 }
 
 // Cluster returns the package's cluster, starting it on first use, running
@@ -74,7 +76,10 @@ func (s *Shared) Cluster(t testing.TB) *Cluster {
 	c.mu.Unlock()
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("hdfstest: last lines of %s:\n%s", c.LogFile(), tail(c.LogFile(), 60))
+			t.Logf("hdfstest: last lines of %s (kept after the package's tests):\n%s", c.LogFile(), tail(c.LogFile(), 60))
+			s.mu.Lock()
+			s.testBad = true
+			s.mu.Unlock()
 		}
 	})
 	if !c.Running() {
@@ -86,7 +91,9 @@ func (s *Shared) Cluster(t testing.TB) *Cluster {
 	return c
 }
 
-// Close stops the cluster (if it was started) and removes its directory.
+// Close stops the cluster (if it was started) and removes its directory,
+// unless a test that used it failed: then the directory (data and
+// minihdfs.log) stays for a post-mortem and Close says where on stderr.
 // Idempotent.
 func (s *Shared) Close() {
 	s.mu.Lock()
@@ -95,6 +102,10 @@ func (s *Shared) Close() {
 		return
 	}
 	s.c.Stop()
-	os.RemoveAll(s.c.Dir)
+	if s.testBad {
+		fmt.Fprintf(os.Stderr, "hdfstest: a test failed; kept the shared HDFS's data and log in %s\n", s.c.Dir)
+	} else {
+		os.RemoveAll(s.c.Dir)
+	}
 	s.c = nil
 }
