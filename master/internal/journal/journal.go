@@ -299,6 +299,31 @@ func (j *Journal) NeedsCheckpoint(lastSeq int64) bool {
 	return lastSeq-covered >= j.cfg.CheckpointPeriodEntries
 }
 
+// NewestCheckpoint returns the last seq covered by the newest checkpoint in
+// the folder, whoever wrote it (0 if there is none). It lists checkpoints/
+// (one Storage.List); it does not validate the checkpoint.
+func (j *Journal) NewestCheckpoint(ctx context.Context) (int64, error) {
+	cps, err := listSegments(ctx, j.st, j.cps)
+	if err != nil {
+		return 0, fmt.Errorf("journal: list checkpoints: %w", err)
+	}
+	var newest int64
+	for _, c := range cps {
+		if c.start == 0 && !c.open() {
+			newest = max(newest, c.end-1)
+		}
+	}
+	return newest, nil
+}
+
+// Fingerprint names the logs and checkpoints in the folder with their sizes
+// and file IDs. While it is unchanged there is nothing new for CatchUp to
+// apply, so a standby may poll it (two Storage.List calls) instead.
+func (j *Journal) Fingerprint(ctx context.Context) (string, error) {
+	_, _, fp, err := j.listing(ctx)
+	return fp, err
+}
+
 // closeQuietly closes c, for error paths where a close error adds nothing.
 func closeQuietly(c io.Closer) { _ = c.Close() }
 

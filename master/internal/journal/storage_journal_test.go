@@ -382,3 +382,49 @@ func TestFenceRaceMemStorage(t *testing.T) {
 		}
 	}
 }
+
+func TestNewestCheckpointAndFingerprint(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		open func(t *testing.T) *Journal
+	}{
+		{"local", func(t *testing.T) *Journal { return newTestJournal(t, Config{}) }},
+		{"mem", func(t *testing.T) *Journal { j, _ := newMemJournal(t, Config{}); return j }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			j := tc.open(t)
+			if n, err := j.NewestCheckpoint(ctx); err != nil || n != 0 {
+				t.Fatalf("no checkpoint: %d %v", n, err)
+			}
+			fp0, err := j.Fingerprint(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, last := writeBlocks(t, j, 1, 1, 5, false)
+			fp1, err := j.Fingerprint(ctx)
+			if err != nil || fp1 == fp0 {
+				t.Fatalf("fingerprint unchanged by writes: %q %v", fp1, err)
+			}
+			if fp, _ := j.Fingerprint(ctx); fp != fp1 {
+				t.Fatalf("fingerprint changed without writes: %q, %q", fp, fp1)
+			}
+			sm := &memSM{}
+			other := reopen(t, j)
+			if _, err := other.Replay(ctx, sm); err != nil {
+				t.Fatal(err)
+			}
+			// Another master's checkpoint counts too.
+			if err := other.Checkpoint(ctx, last, snapOf(sm)); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := j.NewestCheckpoint(ctx); err != nil || n != last {
+				t.Fatalf("newest checkpoint %d %v, want %d", n, err, last)
+			}
+			if fp, _ := j.Fingerprint(ctx); fp == fp1 {
+				t.Fatal("fingerprint unchanged by a checkpoint")
+			}
+			w.Close()
+		})
+	}
+}
