@@ -2,16 +2,15 @@ package journal
 
 import (
 	"os"
-
-	"golang.org/x/sys/unix"
+	"syscall"
 )
 
 // datasync is fdatasync: it writes the file's data and the metadata needed
 // to read it back (its size), which is what an append needs.
 func datasync(f *os.File) error {
 	for {
-		err := unix.Fdatasync(int(f.Fd()))
-		if err != unix.EINTR {
+		err := syscall.Fdatasync(int(f.Fd()))
+		if err != syscall.EINTR {
 			if err != nil {
 				return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: err}
 			}
