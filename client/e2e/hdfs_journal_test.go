@@ -337,14 +337,22 @@ func readRawLogs(t *testing.T, folder string) []rawRecord {
 	crcTable := crc32.MakeTable(crc32.Castagnoli)
 	var recs []rawRecord
 	for i, f := range files {
-		r, err := fsys.Open(ctx, dir+"/"+f.name, 0)
-		if err != nil {
-			t.Fatalf("open %s/%s: %v", dir, f.name, err)
-		}
-		b, err := io.ReadAll(r)
-		r.Close()
-		if err != nil {
-			t.Fatalf("read %s/%s: %v", dir, f.name, err)
+		// A few attempts: the leader may be syncing the open log (on HDFS
+		// its last block is briefly being appended to).
+		var b []byte
+		for attempt := 1; ; attempt++ {
+			r, err := fsys.Open(ctx, dir+"/"+f.name, 0)
+			if err == nil {
+				b, err = io.ReadAll(r)
+				r.Close()
+			}
+			if err == nil {
+				break
+			}
+			if attempt == 3 {
+				t.Fatalf("read %s/%s: %v", dir, f.name, err)
+			}
+			time.Sleep(500 * time.Millisecond) // pause before the next attempt
 		}
 		for off := 0; off < len(b); {
 			l, k := binary.Uvarint(b[off:])
