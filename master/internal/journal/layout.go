@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"os"
 	"path"
 	"sort"
 	"strconv"
@@ -98,20 +97,6 @@ func listSegments(ctx context.Context, st Storage, dir string) ([]segment, error
 		return !segs[i].sealing && segs[j].sealing
 	})
 	return segs, nil
-}
-
-// syncDir fsyncs a local directory so that renames and creations in it are
-// durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // checkFence reports (as an error) whether name still names the file whose

@@ -298,3 +298,17 @@ func (l *localFile) Close() error {
 	}
 	return err
 }
+
+// syncDir fsyncs a local directory so that renames and creations in it are
+// durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
