@@ -1,6 +1,8 @@
 package journal_test
 
 import (
+	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -24,4 +26,31 @@ func TestLocalStorage(t *testing.T) {
 func TestMemStorage(t *testing.T) {
 	storagetest.Run(t, func(t *testing.T) journal.Storage { return journal.NewMemStorage() },
 		storagetest.Options{RecoverFences: true})
+}
+
+func TestLocalStorageRefusesEscapes(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := journal.NewLocalStorage(filepath.Join(dir, "journal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Mkdirs(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(ctx, "../outside"); err == nil {
+		t.Fatal("created a file outside the folder")
+	}
+	if err := s.Delete(ctx, "a/../.."); err == nil {
+		t.Fatal("deleted outside the folder")
+	}
+	if err := s.Delete(ctx, ""); err == nil {
+		t.Fatal("deleted the folder itself")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "journal")); err != nil {
+		t.Fatalf("folder gone: %v", err)
+	}
+	if _, err := journal.NewLocalStorage(""); err == nil {
+		t.Fatal("empty folder accepted")
+	}
 }
