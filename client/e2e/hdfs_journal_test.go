@@ -601,11 +601,11 @@ func TestIntegrationHDFSJournalPausedLeader(t *testing.T) {
 	pwg.Wait()
 	var resumed []string
 	for _, line := range strings.Split(old.log.String()[logMark:], "\n") {
-		if strings.Contains(line, "journal") && len(resumed) < 6 {
+		if (strings.Contains(line, "journal") || strings.Contains(line, "leader") || strings.Contains(line, "fenc")) && len(resumed) < 8 {
 			resumed = append(resumed, line)
 		}
 	}
-	t.Logf("%s's journal after SIGCONT (what its writer met):\n%s", old.name, strings.Join(resumed, "\n"))
+	t.Logf("%s's log after SIGCONT (its journal writer and leadership):\n%s", old.name, strings.Join(resumed, "\n"))
 
 	verifier := c.mustClient(nil)
 	verifyRecords(t, verifier, log.all())
