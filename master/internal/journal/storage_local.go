@@ -20,12 +20,18 @@ type localStorage struct {
 }
 
 // NewLocalStorage returns the Storage of the local (or mounted) directory
-// dir, which need not exist yet. Creations, renames and deletions sync the
+// dir (a path or a file:// URI), which need not exist yet. Creations, renames and deletions sync the
 // directories they change; LogFile.Sync is fdatasync (fsync off Linux),
 // which covers the growing size of an appended file.
 func NewLocalStorage(dir string) (Storage, error) {
 	if dir == "" {
 		return nil, errors.New("journal: local storage: empty folder")
+	}
+	if scheme, rest, ok := strings.Cut(dir, "://"); ok && !strings.ContainsRune(scheme, '/') {
+		if scheme != "file" {
+			return nil, fmt.Errorf("journal: local storage: folder %q is not local (open it with its scheme's Storage)", dir)
+		}
+		dir = "/" + strings.TrimLeft(rest, "/")
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {

@@ -53,4 +53,11 @@ func TestLocalStorageRefusesEscapes(t *testing.T) {
 	if _, err := journal.NewLocalStorage(""); err == nil {
 		t.Fatal("empty folder accepted")
 	}
+	if _, err := journal.NewLocalStorage("hdfs://nn:8020/j"); err == nil {
+		t.Fatal("hdfs folder accepted as local")
+	}
+	fs, err := journal.NewLocalStorage("file://" + dir)
+	if err != nil || fs.URI() != dir {
+		t.Fatalf("file URI: %v %v", fs, err)
+	}
 }
