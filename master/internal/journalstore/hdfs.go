@@ -366,14 +366,19 @@ func (l *hdfsLog) reopen() error {
 	ctx, cancel := context.WithTimeout(context.Background(), reopenTimeout)
 	defer cancel()
 	var w *ufs.HDFSFileWriter
+	var last error // the last transient failure
 	err := poll(ctx, appendRetryTimeout, func() (bool, error) {
 		var err error
 		w, err = l.s.c.Append(ctx, l.p)
 		if err != nil && transientAppend(err) {
+			last = err
 			return false, nil
 		}
 		return true, err
 	})
+	if err != nil && last != nil && !errors.Is(err, ufs.ErrNotFound) {
+		err = fmt.Errorf("%w (retried: %v)", err, last)
+	}
 	if err != nil {
 		return fmt.Errorf("journalstore: reopen log %s: %w", l.s.c.URI(l.p), wrap(err))
 	}
