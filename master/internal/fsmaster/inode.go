@@ -2,6 +2,7 @@ package fsmaster
 
 import (
 	"sort"
+	"strings"
 
 	"github.com/alluxio-go/alluxio/common/pathutil"
 	"github.com/alluxio-go/alluxio/proto/alluxiopb"
@@ -114,6 +115,9 @@ func persistName(p uint8) string {
 	if p == 0 {
 		p = uint8(alluxiopb.PersistenceState_NOT_PERSISTED)
 	}
+	if int(p) < len(persistNames) {
+		return persistNames[p]
+	}
 	return alluxiopb.PersistenceState(p).String()
 }
 
@@ -182,10 +186,25 @@ func (m *Master) lookupLocked(clean string) (*inode, []string, int) {
 	return n, comps, len(comps)
 }
 
+// getLocked returns the inode of a clean path, or nil. Unlike lookupLocked
+// it does not allocate.
 func (m *Master) getLocked(clean string) *inode {
-	n, comps, i := m.lookupLocked(clean)
-	if i != len(comps) {
-		return nil
+	n := m.root
+	for rest := clean[1:]; rest != ""; {
+		c := rest
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			c, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = ""
+		}
+		if !n.isDir() {
+			return nil
+		}
+		child, ok := n.children[c]
+		if !ok {
+			return nil
+		}
+		n = child
 	}
 	return n
 }
