@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -199,7 +198,7 @@ func (h *haMaster) tailLoop(ctx context.Context) {
 	var seen, lastErr string
 	var lastLog time.Time
 	for {
-		if fp := h.fingerprint(); fp == "" || fp != seen {
+		if fp := h.fingerprint(ctx); fp == "" || fp != seen {
 			if _, err := h.catchUp(ctx); err != nil {
 				if ctx.Err() != nil {
 					return
@@ -221,28 +220,15 @@ func (h *haMaster) tailLoop(ctx context.Context) {
 	}
 }
 
-// fingerprint names and sizes the files in logs/ and checkpoints/: while it
-// is unchanged there is nothing new to apply. "" if it cannot be read.
-func (h *haMaster) fingerprint() string {
-	var b strings.Builder
-	for _, d := range []string{"logs", "checkpoints"} {
-		ents, err := os.ReadDir(filepath.Join(h.s.journal.Dir(), d))
-		if err != nil {
-			return ""
-		}
-		for _, e := range ents {
-			info, err := e.Info()
-			if err != nil {
-				return ""
-			}
-			b.WriteString(e.Name())
-			b.WriteByte(':')
-			b.WriteString(strconv.FormatInt(info.Size(), 10))
-			b.WriteByte(';')
-		}
-		b.WriteByte('|')
+// fingerprint names the files in logs/ and checkpoints/ with their sizes
+// and ids (through the journal's storage, local or HDFS): while it is
+// unchanged there is nothing new to apply. "" if it cannot be read.
+func (h *haMaster) fingerprint(ctx context.Context) string {
+	fp, err := h.s.journal.Fingerprint(ctx)
+	if err != nil {
+		return ""
 	}
-	return b.String()
+	return fp
 }
 
 // maybeCheckpoint writes a checkpoint when the applied journal is
@@ -255,7 +241,7 @@ func (h *haMaster) maybeCheckpoint(ctx context.Context) {
 	seq := h.s.fs.LastSeq()
 	// The journal knows its own checkpoints; another master's are in the
 	// folder.
-	if !h.s.journal.NeedsCheckpoint(seq) || seq-newestCheckpoint(h.s.journal.Dir()) < h.period() {
+	if !h.s.journal.NeedsCheckpoint(seq) || seq-newestCheckpoint(ctx, h.s.journal) < h.period() {
 		return
 	}
 	if err := h.s.fs.Checkpoint(ctx, h.s.journal); err != nil && ctx.Err() == nil {
@@ -268,15 +254,12 @@ func (h *haMaster) period() int64 {
 }
 
 // newestCheckpoint returns the last seq the newest checkpoint in the journal
-// folder covers (checkpoints/0x0-0x<end>, docs/journal-format.md), 0 if none.
-func newestCheckpoint(folder string) int64 {
-	ents, _ := os.ReadDir(filepath.Join(folder, "checkpoints"))
-	var newest int64
-	for _, e := range ents {
-		var end int64
-		if _, err := fmt.Sscanf(e.Name(), "0x0-0x%x", &end); err == nil && e.Name() == fmt.Sprintf("0x0-0x%x", end) {
-			newest = max(newest, end-1)
-		}
+// folder covers (checkpoints/0x0-0x<end>, docs/journal-format.md), 0 if none
+// or if the folder cannot be read.
+func newestCheckpoint(ctx context.Context, j *journal.Journal) int64 {
+	newest, err := j.NewestCheckpoint(ctx)
+	if err != nil {
+		return 0
 	}
 	return newest
 }
@@ -301,7 +284,7 @@ func (l *leaderCheckpoints) NeedsCheckpoint(lastSeq int64) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if lastSeq-l.newest >= 2*l.period {
-		l.newest = newestCheckpoint(l.Dir())
+		l.newest = newestCheckpoint(context.Background(), l.Journal)
 	}
 	return lastSeq-l.newest >= 2*l.period
 }

@@ -310,7 +310,7 @@ func testStandbyCheckpoints(t *testing.T, zk *zktest.Ensemble) {
 	for round := 0; round < 3; round++ {
 		mkdirs(t, leader, fmt.Sprintf("/cp%d-", round), period)
 		pollUntil(t, 10*time.Second, "a standby checkpoint", func() bool {
-			return newestCheckpoint(leader.srv.journal.Dir()) >= int64((round+1)*period)
+			return newestCheckpoint(context.Background(), leader.srv.journal) >= int64((round+1)*period)
 		})
 	}
 	if !written(standby) || written(leader) {
@@ -327,10 +327,10 @@ func testStandbyCheckpoints(t *testing.T, zk *zktest.Ensemble) {
 	// Alone, the leader writes one at twice the period.
 	late.stop(t)
 	standby.stop(t)
-	before := newestCheckpoint(leader.srv.journal.Dir())
+	before := newestCheckpoint(context.Background(), leader.srv.journal)
 	mkdirs(t, leader, "/alone-", 2*period+5)
 	pollUntil(t, 10*time.Second, "the lone leader's checkpoint", func() bool {
-		return newestCheckpoint(leader.srv.journal.Dir()) > before
+		return newestCheckpoint(context.Background(), leader.srv.journal) > before
 	})
 	if !written(leader) {
 		t.Fatal("a new checkpoint but not from the leader")
