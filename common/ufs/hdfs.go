@@ -499,13 +499,14 @@ func (w *hdfsWriter) Write(b []byte) (int, error) {
 }
 
 // closeFile closes the temporary file (see closeHDFSFile).
-func (w *hdfsWriter) closeFile() error { return w.h.closeHDFSFile(w.fw, w.tmp) }
+func (w *hdfsWriter) closeFile() error { return w.h.closeHDFSFile(w.fw, w.tmp, 10*time.Millisecond, time.Second) }
 
 // closeHDFSFile closes fw, the writer of src, retrying while HDFS
 // replicates its blocks (the NameNode answers "not complete" until the
-// DataNode has reported them), for at most closeRetryTimeout. Retries resend
-// the last block (see writerBlock).
-func (h *hdfsFS) closeHDFSFile(fw *hdfs.FileWriter, src string) error {
+// DataNode has reported them), for at most closeRetryTimeout, waiting
+// first firstDelay, doubling up to maxDelay. Retries resend the last block
+// (see writerBlock).
+func (h *hdfsFS) closeHDFSFile(fw *hdfs.FileWriter, src string, firstDelay, maxDelay time.Duration) error {
 	last, fileID, err := writerBlock(fw)
 	if err != nil {
 		return err
@@ -513,13 +514,13 @@ func (h *hdfsFS) closeHDFSFile(fw *hdfs.FileWriter, src string) error {
 	fw.SetDeadline(time.Now().Add(h.opts.rpcTimeout))
 	err = fw.Close()
 	deadline := time.Now().Add(closeRetryTimeout)
-	delay := 10 * time.Millisecond
+	delay := firstDelay
 	for hdfs.IsErrReplicating(err) {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%w (for %v)", err, closeRetryTimeout)
 		}
 		time.Sleep(delay)
-		delay = min(2*delay, time.Second)
+		delay = min(2*delay, maxDelay)
 		done, cerr := h.complete(src, last, fileID)
 		if cerr != nil {
 			return cerr

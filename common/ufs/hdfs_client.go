@@ -310,7 +310,9 @@ func (w *HDFSFileWriter) Close() error {
 		return fmt.Errorf("ufs: close %s: writer is closed", w.c.h.uri(w.p))
 	}
 	w.done = true
-	if err := w.c.h.closeHDFSFile(w.fw, w.p); err != nil {
+	// Short waits: a journal's Sync is this Close, and the NameNode
+	// completes the file within milliseconds of the DataNode's report.
+	if err := w.c.h.closeHDFSFile(w.fw, w.p, 2*time.Millisecond, 50*time.Millisecond); err != nil {
 		return w.c.h.wrap("close", w.p, err)
 	}
 	return nil
