@@ -499,7 +499,9 @@ func (w *hdfsWriter) Write(b []byte) (int, error) {
 }
 
 // closeFile closes the temporary file (see closeHDFSFile).
-func (w *hdfsWriter) closeFile() error { return w.h.closeHDFSFile(w.fw, w.tmp, 10*time.Millisecond, time.Second) }
+func (w *hdfsWriter) closeFile() error {
+	return w.h.closeHDFSFile(w.fw, w.tmp, 10*time.Millisecond, time.Second)
+}
 
 // closeHDFSFile closes fw, the writer of src, retrying while HDFS
 // replicates its blocks (the NameNode answers "not complete" until the
