@@ -205,6 +205,11 @@ func buildTable() []Property {
 			Description: "How the client moves block bytes to and from remote workers: AUTO uses a worker's data server when it " +
 				"advertises one (falling back to gRPC streams if it cannot be reached), GRPC always uses the gRPC streams."},
 	)
+	t = append(t,
+		Property{Name: "alluxio.master.debug.pprof.enabled", Type: TypeBool, Default: "false", Scope: ScopeMaster,
+			Description: "Serve Go's profiles (net/http/pprof) under /debug/pprof/ on the master's web port, " +
+				"e.g. `go tool pprof http://master:19999/debug/pprof/profile?seconds=10`. Anyone who reaches the web port can read them."},
+	)
 	return t
 }
 
