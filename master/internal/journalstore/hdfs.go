@@ -119,13 +119,18 @@ func wrap(err error) error {
 	if err == nil {
 		return nil
 	}
+	return fmt.Errorf("journalstore: %w", sentinel(err))
+}
+
+// sentinel is wrap without the prefix, for messages that have one.
+func sentinel(err error) error {
 	switch {
 	case errors.Is(err, ufs.ErrNotFound):
-		err = &sentinelError{err, fs.ErrNotExist}
+		return &sentinelError{err, fs.ErrNotExist}
 	case errors.Is(err, ufs.ErrExists):
-		err = &sentinelError{err, fs.ErrExist}
+		return &sentinelError{err, fs.ErrExist}
 	}
-	return fmt.Errorf("journalstore: %w", err)
+	return err
 }
 
 func (s *hdfsStorage) Create(ctx context.Context, name string) (journal.LogFile, error) {
@@ -257,7 +262,7 @@ func (s *hdfsStorage) Recover(ctx context.Context, name string) (int64, error) {
 	}
 	err = poll(ctx, recoverTimeout, func() (bool, error) { return s.c.RecoverLease(ctx, p) })
 	if err != nil {
-		return 0, fmt.Errorf("journalstore: recover lease of %s: %w", s.c.URI(p), wrap(err))
+		return 0, fmt.Errorf("journalstore: recover lease of %s: %w", s.c.URI(p), sentinel(err))
 	}
 	i, err := s.c.Stat(ctx, p)
 	if err != nil {
@@ -282,7 +287,7 @@ func (s *hdfsStorage) Truncate(ctx context.Context, name string, size int64) err
 		return nil
 	}
 	if err := poll(ctx, truncateTimeout, func() (bool, error) { return s.c.IsFileClosed(ctx, p) }); err != nil {
-		return fmt.Errorf("journalstore: truncate %s: %w", s.c.URI(p), wrap(err))
+		return fmt.Errorf("journalstore: truncate %s: %w", s.c.URI(p), sentinel(err))
 	}
 	return nil
 }
@@ -376,11 +381,12 @@ func (l *hdfsLog) reopen() error {
 		}
 		return true, err
 	})
-	if err != nil && last != nil && !errors.Is(err, ufs.ErrNotFound) {
-		err = fmt.Errorf("%w (retried: %v)", err, last)
+	if last != nil && errors.Is(err, context.DeadlineExceeded) {
+		// Gave up retrying: the last transient failure says why.
+		err = fmt.Errorf("retried for up to %v: %w", appendRetryTimeout, last)
 	}
 	if err != nil {
-		return fmt.Errorf("journalstore: reopen log %s: %w", l.s.c.URI(l.p), wrap(err))
+		return fmt.Errorf("journalstore: reopen log %s: %w", l.s.c.URI(l.p), sentinel(err))
 	}
 	if w.FileID() != l.id {
 		w.Close()
@@ -389,7 +395,7 @@ func (l *hdfsLog) reopen() error {
 	attrs, err := l.s.c.XAttrs(ctx, l.p)
 	if err != nil {
 		w.Close()
-		return fmt.Errorf("journalstore: reopen log %s: %w", l.s.c.URI(l.p), wrap(err))
+		return fmt.Errorf("journalstore: reopen log %s: %w", l.s.c.URI(l.p), sentinel(err))
 	}
 	if _, ok := attrs[FenceXAttr]; ok {
 		w.Close()

@@ -1,0 +1,81 @@
+package journalstore
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alluxio-go/alluxio/common/rpcstatus"
+)
+
+// TestIntegrationHDFSStopAndStart: while HDFS is down a log's Sync fails
+// with an error naming the URI (rpcstatus.ErrUnavailable), within the
+// bounded retries; once HDFS is back the same Storage works again (its
+// client dials anew), and Recover returns every byte synced before the stop.
+// It stops the package's shared cluster and starts it again (Shared would
+// also restart it for a later test).
+func TestIntegrationHDFSStopAndStart(t *testing.T) {
+	c := sharedHDFS.Cluster(t)
+	ctx := testCtx(t)
+	st := openT(t, c.URI+"/restart", nil)
+	f, err := st.Create(ctx, "log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte("before;")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+
+	c.Stop()
+	start := time.Now()
+	_, err = f.Write([]byte("during;"))
+	if err == nil {
+		err = f.Sync()
+	}
+	if err == nil {
+		t.Fatal("Write+Sync succeeded with HDFS stopped")
+	}
+	if !errors.Is(err, rpcstatus.ErrUnavailable) || !strings.Contains(err.Error(), c.URI) {
+		t.Errorf("err = %v; want one naming %s, wrapping ErrUnavailable", err, c.URI)
+	}
+	if d := time.Since(start); d > time.Minute {
+		t.Errorf("the failure took %v", d)
+	}
+	t.Logf("with HDFS stopped after %v: %v", time.Since(start).Round(time.Millisecond), err)
+	if _, err := f.Write([]byte("x")); err == nil {
+		t.Error("a failed log accepted another Write")
+	}
+	f.Close()
+
+	c.Start()
+	// The same Storage reconnects; Recover returns the synced bytes.
+	var size int64
+	deadline := time.Now().Add(time.Minute)
+	for {
+		size, err = st.Recover(ctx, "log")
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond) // the NameNode leaves safe mode
+	}
+	if err != nil {
+		t.Fatalf("Recover after HDFS came back: %v", err)
+	}
+	if size != int64(len("before;")) {
+		t.Errorf("recovered length %d, want %d", size, len("before;"))
+	}
+	g, err := st.Create(ctx, "log2")
+	if err != nil {
+		t.Fatalf("Create after HDFS came back: %v", err)
+	}
+	if _, err := g.Write([]byte("after")); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Close(); err != nil {
+		t.Fatalf("Close after HDFS came back: %v", err)
+	}
+}
