@@ -2,10 +2,12 @@ package journalstore
 
 import (
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/alluxio-go/alluxio/common/hdfstest"
 	"github.com/alluxio-go/alluxio/common/rpcstatus"
 )
 
@@ -77,5 +79,53 @@ func TestIntegrationHDFSStopAndStart(t *testing.T) {
 	}
 	if err := g.Close(); err != nil {
 		t.Fatalf("Close after HDFS came back: %v", err)
+	}
+}
+
+// TestIntegrationHDFSNameservice: a journal folder on an HA nameservice
+// (hdfs://minihdfs/..., NameNodes from HADOOP_CONF_DIR) keeps its open log
+// across a NameNode failover: the next Write reopens it on the new active
+// NameNode.
+func TestIntegrationHDFSNameservice(t *testing.T) {
+	c := hdfstest.Start(t, hdfstest.WithHA())
+	t.Setenv("HADOOP_CONF_DIR", c.HAConfDir)
+	ctx := testCtx(t)
+	st := openT(t, "hdfs://minihdfs/journal", nil)
+	if st.URI() != "hdfs://minihdfs/journal" {
+		t.Errorf("URI() = %q", st.URI())
+	}
+	f, err := st.Create(ctx, "log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []string{"nn1;", "more;"} {
+		if _, err := f.Write([]byte(part)); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Sync(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Failover()
+	if _, err := f.Write([]byte("nn2;")); err != nil {
+		t.Fatalf("Write after failover: %v", err)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatalf("Sync after failover: %v", err)
+	}
+	if fi, err := st.Stat(ctx, "log"); err != nil || fi.ID != f.ID() || fi.Size != int64(len("nn1;more;nn2;")) {
+		t.Fatalf("Stat after failover = %+v, %v; want ID %d, size %d", fi, err, f.ID(), len("nn1;more;nn2;"))
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := st.Open(ctx, "log", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil || string(b) != "nn1;more;nn2;" {
+		t.Fatalf("log after failover holds %q, %v", b, err)
 	}
 }
