@@ -119,7 +119,10 @@ func wantCode(t *testing.T, c net.Conn, want codes.Code) *alluxiopb.DataResponse
 func TestDataServerWriteThenRead(t *testing.T) {
 	r := serveData(t, 0)
 	c := r.dial(t)
-	data := bytes.Repeat([]byte("0123456789abcdef"), 200<<10/16+3) // not a multiple of the chunk
+	data := make([]byte, 3<<20+12345) // not a multiple of the chunk; ranges of 1 MiB and more are mapped
+	for i := range data {
+		data[i] = byte(i*7 + i>>12)
+	}
 	mustWrite(t, c, request(DataOpWrite, &alluxiopb.WriteBlockHeader{BlockId: 5, SpaceToReserve: 4 << 20}))
 	for off := 0; off < len(data); off += 64 << 10 {
 		mustWrite(t, c, chunkFrame(data[off:min(off+64<<10, len(data))]))
@@ -131,7 +134,7 @@ func TestDataServerWriteThenRead(t *testing.T) {
 	if m, ok := r.store.Get(5); !ok || m.Length != int64(len(data)) {
 		t.Fatalf("block 5 in store: %+v %v", m, ok)
 	}
-	for _, rg := range []struct{ off, n int64 }{{0, -1}, {0, 0}, {1, 10}, {int64(len(data)) - 7, 7}, {int64(len(data)), 0}, {100000, 65536}} {
+	for _, rg := range []struct{ off, n int64 }{{0, -1}, {0, 0}, {1, 10}, {int64(len(data)) - 7, 7}, {int64(len(data)), 0}, {100000, 65536}, {1<<20 + 3, 2 << 20}, {4095, 1 << 20}} {
 		mustWrite(t, c, request(DataOpRead, &alluxiopb.ReadBlockRequest{BlockId: 5, Offset: rg.off, Length: rg.n}))
 		h := wantCode(t, c, codes.OK)
 		want := data[rg.off:]
