@@ -49,6 +49,15 @@ type leaderChangeNotifier interface {
 	leaderChanged(addr string) (ch <-chan struct{}, stop func())
 }
 
+// leaderChangeCallback is leaderChangeNotifier without a channel and a
+// goroutine per RPC: fire is called once a leader other than addr is known
+// (it must be quick and must not call back into the inquire client); stop
+// unregisters it. An inquire client implementing it is not asked for
+// leaderChangeNotifier.
+type leaderChangeCallback interface {
+	onLeaderChange(addr string, fire func()) (stop func())
+}
+
 // InquireClientFromConfig returns the inquire client the configuration
 // describes: with alluxio.zookeeper.enabled, one that asks the ZooKeeper
 // ensemble of alluxio.zookeeper.address for the leader (no master host name

@@ -36,11 +36,13 @@ type ZooKeeperInquireClient struct {
 	leader   string // cached leader, "" when unknown
 	watchGen uint64 // counts the watch's reports, so a slower lookup does not overwrite a newer one
 	waiters  []leaderWaiter
-	reached  bool // ZooKeeper answered at least once
-	watching bool
-	closed   bool
-	stop     context.CancelFunc
-	wg       sync.WaitGroup
+	// nextWaiter numbers the waiters, so stop finds its own.
+	nextWaiter uint64
+	reached    bool // ZooKeeper answered at least once
+	watching   bool
+	closed     bool
+	stop       context.CancelFunc
+	wg         sync.WaitGroup
 }
 
 // NewZooKeeperInquireClient returns an inquire client for the ZooKeeper
@@ -167,24 +169,27 @@ func (z *ZooKeeperInquireClient) InvalidatePrimary(addr string) {
 	}
 }
 
-// leaderChanged returns a channel closed as soon as ZooKeeper publishes a
-// leader other than addr; the FileSystem ends an RPC in flight to a deposed
-// leader with it (a paused or partitioned one may never answer).
-// The returned stop function releases the channel.
-func (z *ZooKeeperInquireClient) leaderChanged(addr string) (<-chan struct{}, func()) {
+// onLeaderChange arranges for fire to be called, once, as soon as
+// ZooKeeper publishes a leader other than addr (at once if it has); the
+// FileSystem ends an RPC in flight to a deposed leader with it (a paused or
+// partitioned one may never answer). fire runs with the client's lock
+// held: it must not call back into the client. The returned stop function
+// unregisters fire.
+func (z *ZooKeeperInquireClient) onLeaderChange(addr string, fire func()) (stop func()) {
 	z.mu.Lock()
 	defer z.mu.Unlock()
-	ch := make(chan struct{})
 	if z.leader != "" && z.leader != addr {
-		close(ch)
-		return ch, func() {}
+		fire()
+		return func() {}
 	}
-	z.waiters = append(z.waiters, leaderWaiter{addr: addr, ch: ch})
-	return ch, func() {
+	z.nextWaiter++
+	id := z.nextWaiter
+	z.waiters = append(z.waiters, leaderWaiter{id: id, addr: addr, fire: fire})
+	return func() {
 		z.mu.Lock()
 		defer z.mu.Unlock()
 		for i, w := range z.waiters {
-			if w.ch == ch {
+			if w.id == id {
 				z.waiters = append(z.waiters[:i], z.waiters[i+1:]...)
 				return
 			}
@@ -193,8 +198,9 @@ func (z *ZooKeeperInquireClient) leaderChanged(addr string) (<-chan struct{}, fu
 }
 
 type leaderWaiter struct {
+	id   uint64
 	addr string
-	ch   chan struct{}
+	fire func()
 }
 
 // set records a leader learnt from ZooKeeper.
@@ -214,7 +220,7 @@ func (z *ZooKeeperInquireClient) setLocked(a string) {
 	kept := z.waiters[:0]
 	for _, w := range z.waiters {
 		if w.addr != a {
-			close(w.ch)
+			w.fire()
 		} else {
 			kept = append(kept, w)
 		}
