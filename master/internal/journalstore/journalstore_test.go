@@ -15,8 +15,7 @@ import (
 	"github.com/alluxio-go/alluxio/common/rpcstatus"
 	"github.com/alluxio-go/alluxio/common/ufs"
 	"github.com/alluxio-go/alluxio/master/internal/journal"
-	jstoragetest "github.com/alluxio-go/alluxio/master/internal/journal/storagetest"
-	"github.com/alluxio-go/alluxio/master/internal/journalstore/storagetest"
+	"github.com/alluxio-go/alluxio/master/internal/journal/storagetest"
 )
 
 // sharedHDFS is one HDFS for every test of the package.
@@ -44,22 +43,27 @@ func openT(t *testing.T, folder string, props map[string]string) journal.Storage
 	return s
 }
 
-func TestLocalConformance(t *testing.T) {
-	storagetest.Run(t, t.TempDir(), func(t *testing.T, folder string) journal.Storage {
-		return openT(t, folder, nil)
-	}, storagetest.Promises{})
+// reopen opens a second, independent handle on the folder of s, as another
+// master process would.
+func reopen(t *testing.T, s journal.Storage) journal.Storage {
+	t.Helper()
+	o, err := Open(testCtx(t), s.URI(), nil)
+	if err != nil {
+		t.Fatalf("Open(%s) again: %v", s.URI(), err)
+	}
+	return o
 }
 
-// TestLocalJournalSuite runs the journal package's own storage suite on
-// the storage Open picks for a local path.
-func TestLocalJournalSuite(t *testing.T) {
-	jstoragetest.Run(t, func(t *testing.T) journal.Storage {
+// TestLocalConformance runs the journal's storage suite on the storage Open
+// picks for a local path.
+func TestLocalConformance(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T) journal.Storage {
 		s, err := Open(testCtx(t), filepath.Join(t.TempDir(), "j"), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
-	}, jstoragetest.Options{})
+	}, storagetest.Options{Reopen: reopen})
 }
 
 func TestLocalFileURI(t *testing.T) {
@@ -112,26 +116,19 @@ func TestOpenUnreachableNameNode(t *testing.T) {
 	}
 }
 
+// TestIntegrationHDFSConformance runs the same suite on the shared HDFS,
+// one folder per sub-test.
 func TestIntegrationHDFSConformance(t *testing.T) {
 	c := sharedHDFS.Cluster(t)
-	storagetest.Run(t, c.URI+"/conformance", func(t *testing.T, folder string) journal.Storage {
-		return openT(t, folder, nil)
-	}, storagetest.Promises{RecoverStopsWriter: true})
-}
-
-// TestIntegrationHDFSJournalSuite runs the journal package's own storage
-// suite on HDFS.
-func TestIntegrationHDFSJournalSuite(t *testing.T) {
-	c := sharedHDFS.Cluster(t)
 	n := 0
-	jstoragetest.Run(t, func(t *testing.T) journal.Storage {
+	storagetest.Run(t, func(t *testing.T) journal.Storage {
 		n++
-		s, err := Open(testCtx(t), c.URI+"/journal-suite/"+strconv.Itoa(n), nil)
+		s, err := Open(testCtx(t), c.URI+"/conformance/"+strconv.Itoa(n), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
-	}, jstoragetest.Options{RecoverFences: true})
+	}, storagetest.Options{RecoverFences: true, Reopen: reopen})
 }
 
 // TestIntegrationHDFSPermissionDenied: a 0700 folder of the cluster's
