@@ -234,7 +234,7 @@ func Load(opts LoadOptions) (*Config, error) {
 func FromMap(m map[string]string) (*Config, error) {
 	c := &Config{set: map[string]entry{}, unknown: map[string]entry{}}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		if _, ok := index[k]; !ok {
+		if !known(k) {
 			return nil, fmt.Errorf("conf: unknown property %s", k)
 		}
 		c.set[k] = entry{raw: m[k], src: Source{Kind: SourceRuntime}}
@@ -246,9 +246,9 @@ func FromMap(m map[string]string) (*Config, error) {
 }
 
 // put records key=value from src; unknown alluxio.* keys are kept and
-// warned about, other keys are ignored.
+// warned about, other keys are ignored. Keys under a template are known.
 func (c *Config) put(key, value string, src Source, log *slog.Logger) {
-	if _, ok := index[key]; ok {
+	if known(key) {
 		c.set[key] = entry{raw: value, src: src}
 		return
 	}
@@ -295,7 +295,12 @@ func (c *Config) lookupRaw(key string) (entry, bool) {
 func (c *Config) resolve() error {
 	c.values = make(map[string]string, len(table))
 	done := map[string]string{}
-	for _, p := range table {
+	props := slices.DeleteFunc(slices.Clone(table), func(p Property) bool { return p.Prefix })
+	for _, k := range c.templatedSet() {
+		p, _ := templated(k)
+		props = append(props, p)
+	}
+	for _, p := range props {
 		v, err := c.expand(p.Name, done, nil)
 		if err != nil {
 			return err
@@ -398,11 +403,13 @@ func normalize(p Property, v string) (string, string) {
 }
 
 func mustProp(key string) Property {
-	i, ok := index[key]
-	if !ok {
-		panic("conf: unknown property " + key)
+	if i, ok := index[key]; ok {
+		return table[i]
 	}
-	return table[i]
+	if p, ok := templated(key); ok {
+		return p
+	}
+	panic("conf: unknown property " + key)
 }
 
 // Get returns the expanded value of key.
@@ -513,9 +520,10 @@ func (c *Config) Describe(key string) (string, Source) {
 	return c.Get(key), c.Source(key)
 }
 
-// Keys returns every known key, sorted.
+// Keys returns every known key, sorted: the keys of the table and the keys
+// set under its templates (Property.Prefix).
 func (c *Config) Keys() []string {
-	return slices.Sorted(maps.Keys(index))
+	return slices.Sorted(slices.Values(append(slices.Collect(maps.Keys(index)), c.templatedSet()...)))
 }
 
 // Unknown lists the unknown alluxio.* keys that were set, as
@@ -525,7 +533,7 @@ func (c *Config) Unknown() []string { return slices.Clone(c.warnings) }
 // With returns a copy of c with key set to value (source "runtime"),
 // validated; c is unchanged.
 func (c *Config) With(key, value string) (*Config, error) {
-	if _, ok := index[key]; !ok {
+	if !known(key) {
 		return nil, fmt.Errorf("conf: unknown property %s", key)
 	}
 	n := &Config{set: maps.Clone(c.set), unknown: maps.Clone(c.unknown), warnings: slices.Clone(c.warnings)}

@@ -75,6 +75,11 @@ type Property struct {
 	EnvVar      string   // environment variable that sets it, "" if none
 	Values      []string // allowed values of a TypeEnum, upper case
 	Description string
+	// Prefix marks a template (Alluxio's PropertyKey.Template): Name ends
+	// with "." and every key Name+"<option key>" is known, of Type, without
+	// a default (e.g. alluxio.master.journal.ufs.option.alluxio.underfs.hdfs.user).
+	// Config.GetPrefixed collects them.
+	Prefix bool
 }
 
 // table is the single source of truth for configuration keys. It is built
@@ -84,6 +89,9 @@ var table = buildTable()
 var index = func() map[string]int {
 	m := make(map[string]int, len(table))
 	for i, p := range table {
+		if p.Prefix {
+			continue // see templates
+		}
 		if _, dup := m[p.Name]; dup {
 			panic("conf: duplicate property " + p.Name)
 		}
@@ -136,6 +144,12 @@ func buildTable() []Property {
 			Description: "Journal entries between checkpoints."},
 		{Name: "alluxio.master.mount.table.root.ufs", Type: TypeString, Default: "${alluxio.home}/underFSStorage", Scope: ScopeMaster, EnvVar: "ALLUXIO_MASTER_MOUNT_TABLE_ROOT_UFS",
 			Description: "Under file system mounted at the root of the namespace."},
+		{Name: RootUFSOptionPrefix, Prefix: true, Type: TypeString, Scope: ScopeMaster,
+			Description: "Options of the root under file system, one key each: " + RootUFSOptionPrefix + "<key>=<value> " +
+				"passes <key>=<value> to it, as `fs mount --option` does (e.g. " + RootUFSOptionPrefix + "alluxio.underfs.hdfs.user=alluxio)."},
+		{Name: JournalUFSOptionPrefix, Prefix: true, Type: TypeString, Scope: ScopeMaster,
+			Description: "Options of the journal folder's under file system, one key each: " + JournalUFSOptionPrefix + "<key>=<value> " +
+				"passes <key>=<value> to it (e.g. " + JournalUFSOptionPrefix + "alluxio.underfs.hdfs.user=alluxio)."},
 		{Name: "alluxio.master.worker.timeout", Type: TypeDuration, Default: "5min", Scope: ScopeMaster,
 			Description: "Time without heartbeat after which a worker is considered lost."},
 
@@ -224,11 +238,13 @@ func Properties() []Property {
 	return out
 }
 
-// Lookup returns the property named name.
+// Lookup returns the property named name. A key under a template
+// (Property.Prefix) is returned as a property of its own, named name, with
+// the template's type, scope and description.
 func Lookup(name string) (Property, bool) {
 	i, ok := index[name]
 	if !ok {
-		return Property{}, false
+		return templated(name)
 	}
 	p := table[i]
 	p.Values = append([]string(nil), p.Values...)
