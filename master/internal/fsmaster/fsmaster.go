@@ -32,6 +32,9 @@ import (
 type Config struct {
 	// RootUFS is alluxio.master.mount.table.root.ufs, mounted at "/".
 	RootUFS string
+	// RootUFSOptions are the root mount's UFS options
+	// (alluxio.master.mount.table.root.option.<key>), as a mount's options.
+	RootUFSOptions map[string]string
 	// DefaultBlockSize is used for files loaded from the UFS and for creates
 	// that name none (alluxio.user.block.size.bytes.default).
 	DefaultBlockSize int64
@@ -182,7 +185,7 @@ func (m *Master) resetLocked() {
 	m.inodes.Store(1)
 	m.nextContainer = 1
 	m.reservedContainer = 0
-	m.mounts = map[string]*mountPoint{"/": {path: "/", uri: m.cfg.RootUFS, id: rootMountID}}
+	m.mounts = map[string]*mountPoint{"/": {path: "/", uri: m.cfg.RootUFS, id: rootMountID, props: m.cfg.RootUFSOptions}}
 	m.ops = newOpCache(m.cfg.RecentOps)
 	m.names = map[string]string{}
 	m.toPersist = map[int64]struct{}{}

@@ -155,7 +155,7 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	folder := c.Get("alluxio.master.journal.folder")
 	// The folder's storage, by its scheme (a path, file:// or hdfs://); an
 	// HDFS folder that cannot be reached or written fails here, naming it.
-	if s.jstore, err = journalstore.Open(ctx, folder, nil); err != nil {
+	if s.jstore, err = journalstore.Open(ctx, folder, c.GetPrefixed(conf.JournalUFSOptionPrefix)); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -182,7 +182,8 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 		reg = ufs.NewRegistry()
 	}
 	root := c.Get("alluxio.master.mount.table.root.ufs")
-	if u, err := reg.Open(ctx, root, nil); err != nil {
+	rootOpts := c.GetPrefixed(conf.RootUFSOptionPrefix)
+	if u, err := reg.Open(ctx, root, rootOpts); err != nil {
 		s.log.Warn("cannot open the root UFS; namespace operations that touch it will fail", "alluxio.master.mount.table.root.ufs", root, "err", err)
 	} else {
 		if st, err := u.GetStatus(ctx, root); err != nil || !st.IsDir {
@@ -193,6 +194,7 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	s.bm = blockmaster.New(blockmaster.Config{WorkerTimeout: c.GetDuration("alluxio.master.worker.timeout"), Logger: s.log.With("component", "blockmaster")})
 	fcfg := fsmaster.Config{
 		RootUFS:          root,
+		RootUFSOptions:   rootOpts,
 		DefaultBlockSize: c.GetBytes("alluxio.user.block.size.bytes.default"),
 		UFS:              reg,
 		Blocks:           s.bm,
