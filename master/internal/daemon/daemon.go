@@ -101,7 +101,7 @@ func RunWithHook(ctx context.Context, args []string, stdout, stderr io.Writer, s
 	folder := c.Get("alluxio.master.journal.folder")
 	if *format {
 		// The same storage selection as the server's (journalstore.Open).
-		st, err := journalstore.Open(ctx, folder, nil)
+		st, err := journalstore.Open(ctx, folder, c.GetPrefixed(conf.JournalUFSOptionPrefix))
 		if err != nil {
 			return err
 		}

@@ -114,6 +114,51 @@ func TestIntegrationJournalFolderNotWritableHDFS(t *testing.T) {
 	}
 }
 
+// TestIntegrationJournalUFSOptionUser: the HDFS user of the journal folder
+// is alluxio.master.journal.ufs.option.alluxio.underfs.hdfs.user, as in
+// Alluxio, and it wins over HADOOP_USER_NAME: as another user the master,
+// --format and --dump-journal fail naming that user; as the folder's owner
+// --format succeeds while HADOOP_USER_NAME names another.
+func TestIntegrationJournalUFSOptionUser(t *testing.T) {
+	c := sharedHDFS.Cluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	admin, err := ufs.DialHDFS(ctx, c.URI, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if err := admin.Mkdirs(ctx, "/optlocked", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Chmod(ctx, "/optlocked", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	owner, err := admin.Stat(ctx, "/optlocked")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const opt = "-Dalluxio.master.journal.ufs.option.alluxio.underfs.hdfs.user="
+	folder := c.URI + "/optlocked/journal"
+	dir := t.TempDir()
+	for _, extra := range [][]string{nil, {"--format"}, {"--dump-journal"}} {
+		args := append(withJournal(dir, folder), opt+"trudy")
+		err := runFails(t, append(args, extra...), 30*time.Second)
+		if !errors.Is(err, rpcstatus.ErrPermissionDenied) || !strings.Contains(err.Error(), "trudy") || !strings.Contains(err.Error(), c.URI+"/optlocked") {
+			t.Errorf("%v: err = %q; want one naming the option's user trudy and the folder, wrapping ErrPermissionDenied", extra, err)
+		}
+	}
+	t.Setenv("HADOOP_USER_NAME", "mallory")
+	var out bytes.Buffer
+	args := append(withJournal(dir, folder), opt+owner.Owner, "--format")
+	if err := Run(ctx, args, &out, &bytes.Buffer{}); err != nil {
+		t.Fatalf("--format as the owner %s (HADOOP_USER_NAME=mallory): %v", owner.Owner, err)
+	}
+	if !strings.Contains(out.String(), "Formatted journal at "+folder) {
+		t.Errorf("--format printed %q", out.String())
+	}
+}
+
 // TestIntegrationJournalOnHDFSDaemon: --format, two terms of a master
 // serving with its journal on HDFS, and --dump-journal of that history.
 func TestIntegrationJournalOnHDFSDaemon(t *testing.T) {
