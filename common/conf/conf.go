@@ -387,6 +387,16 @@ func normalize(p Property, v string) (string, string) {
 		if _, err := ParseBytes(v); err != nil {
 			return "", "a size such as 512KB, 64MB, 1GB"
 		}
+	case TypeBytesList:
+		items := strings.Split(v, ",")
+		for i, item := range items {
+			items[i] = strings.TrimSpace(item)
+			if _, err := ParseBytes(items[i]); err != nil {
+				return "", fmt.Sprintf("comma separated sizes such as 100GB,200GB; item %d: %s",
+					i+1, strings.TrimPrefix(err.Error(), "conf: "))
+			}
+		}
+		return strings.Join(items, ","), ""
 	case TypeRatio:
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || !(f >= 0 && f <= 1) {
@@ -472,6 +482,23 @@ func (c *Config) GetBytes(key string) int64 {
 		panic(fmt.Sprintf("conf: %s is a %s, not a size", key, p.Type))
 	}
 	return c.GetInt64(key)
+}
+
+// GetBytesList returns a bytes-list key, one size per item, in bytes.
+func (c *Config) GetBytesList(key string) []int64 {
+	p := mustProp(key)
+	if p.Type != TypeBytesList {
+		panic(fmt.Sprintf("conf: %s is a %s, not a list of sizes", key, p.Type))
+	}
+	var out []int64
+	for _, s := range strings.Split(c.values[key], ",") {
+		n, err := ParseBytes(s)
+		if err != nil {
+			panic(fmt.Sprintf("conf: %s: %v", key, err))
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // GetFloat returns a ratio key.

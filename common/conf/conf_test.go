@@ -71,7 +71,7 @@ func TestDefaults(t *testing.T) {
 	if got := c.GetBytes("alluxio.user.block.size.bytes.default"); got != 64<<20 {
 		t.Errorf("block size = %d", got)
 	}
-	if got := c.GetBytes("alluxio.worker.tieredstore.level0.dirs.quota"); got != 1<<30 {
+	if got := c.GetBytesList("alluxio.worker.tieredstore.level0.dirs.quota"); !slices.Equal(got, []int64{1 << 30}) {
 		t.Errorf("quota = %d", got)
 	}
 	if got := c.GetFloat("alluxio.worker.tieredstore.level1.watermark.high.ratio"); got != 0.95 {
@@ -273,7 +273,7 @@ func TestNormalisation(t *testing.T) {
 	if got := c.GetList("alluxio.zookeeper.address"); !slices.Equal(got, []string{"zk1:2181", "zk2:2181"}) {
 		t.Errorf("GetList = %q", got)
 	}
-	if c.GetBytes("alluxio.worker.tieredstore.level0.dirs.quota") != 512<<20 {
+	if !slices.Equal(c.GetBytesList("alluxio.worker.tieredstore.level0.dirs.quota"), []int64{512 << 20}) {
 		t.Error("quota does not follow memory size")
 	}
 	if c.GetDuration("alluxio.zookeeper.session.timeout") != 30*time.Second ||

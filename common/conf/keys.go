@@ -10,18 +10,19 @@ type Type int
 
 // The property types.
 const (
-	TypeString   Type = iota // any string
-	TypeInt                  // a decimal integer
-	TypePort                 // an integer 0..65535
-	TypeBool                 // true or false, case-insensitive
-	TypeDuration             // see ParseDuration
-	TypeBytes                // see ParseBytes
-	TypeRatio                // a decimal number 0..1
-	TypeEnum                 // one of Property.Values, case-insensitive, stored upper case
-	TypeList                 // comma separated strings
+	TypeString    Type = iota // any string
+	TypeInt                   // a decimal integer
+	TypePort                  // an integer 0..65535
+	TypeBool                  // true or false, case-insensitive
+	TypeDuration              // see ParseDuration
+	TypeBytes                 // see ParseBytes
+	TypeRatio                 // a decimal number 0..1
+	TypeEnum                  // one of Property.Values, case-insensitive, stored upper case
+	TypeList                  // comma separated strings
+	TypeBytesList             // comma separated sizes, each as ParseBytes
 )
 
-var typeNames = [...]string{"string", "int", "port", "bool", "duration", "bytes", "ratio", "enum", "list"}
+var typeNames = [...]string{"string", "int", "port", "bool", "duration", "bytes", "ratio", "enum", "list", "bytes list"}
 
 // String returns the lower-case name of the type, e.g. "duration".
 func (t Type) String() string {
@@ -180,8 +181,9 @@ func buildTable() []Property {
 				Description: fmt.Sprintf("Alias of tier %d (MEM, SSD or HDD).", i)},
 			Property{Name: p + "dirs.path", Type: TypeList, Default: l.path, Scope: ScopeWorker, EnvVar: l.env,
 				Description: fmt.Sprintf("Comma separated directories of tier %d.", i)},
-			Property{Name: p + "dirs.quota", Type: TypeBytes, Default: l.quota, Scope: ScopeWorker,
-				Description: fmt.Sprintf("Capacity of each directory of tier %d.", i)},
+			Property{Name: p + "dirs.quota", Type: TypeBytesList, Default: l.quota, Scope: ScopeWorker,
+				Description: fmt.Sprintf("Capacity of the directories of tier %d: one size for every directory of dirs.path, "+
+					"or a comma separated list with one per directory (dirs.path=/mnt/ssd1,/mnt/ssd2 with dirs.quota=100GB,200GB).", i)},
 			Property{Name: p + "watermark.high.ratio", Type: TypeRatio, Default: "0.95", Scope: ScopeWorker,
 				Description: fmt.Sprintf("Usage of tier %d above which blocks are evicted.", i)},
 			Property{Name: p + "watermark.low.ratio", Type: TypeRatio, Default: "0.7", Scope: ScopeWorker,

@@ -28,22 +28,16 @@ func StoreConfig(c *conf.Config) (blockstore.Config, error) {
 		if len(dirs) == 0 {
 			return cfg, fmt.Errorf("%sdirs.path (from %s) names no directory", p, c.Source(p+"dirs.path"))
 		}
-		var quotas []int64
-		for _, q := range strings.Split(c.Get(p+"dirs.quota"), ",") {
-			q = strings.TrimSpace(q)
-			if q == "" {
-				continue
-			}
-			n, err := conf.ParseBytes(q)
-			if err != nil || n <= 0 {
-				return cfg, fmt.Errorf("%sdirs.quota=%q (from %s): want positive sizes such as 1GB, one for all directories or one per directory",
-					p, c.Get(p+"dirs.quota"), c.Source(p+"dirs.quota"))
-			}
-			quotas = append(quotas, n)
-		}
+		quotas := c.GetBytesList(p + "dirs.quota") // each a valid size: conf checked them
 		if len(quotas) != 1 && len(quotas) != len(dirs) {
-			return cfg, fmt.Errorf("%sdirs.quota (from %s) has %d sizes for %d directories: give one for all or one per directory",
-				p, c.Source(p+"dirs.quota"), len(quotas), len(dirs))
+			return cfg, fmt.Errorf("%sdirs.quota (from %s) has %d sizes for the %d directories of %sdirs.path (from %s): give one size for all or one per directory",
+				p, c.Source(p+"dirs.quota"), len(quotas), len(dirs), p, c.Source(p+"dirs.path"))
+		}
+		for j, q := range quotas {
+			if q <= 0 {
+				return cfg, fmt.Errorf("%sdirs.quota=%s (from %s): size %d is %d; want positive sizes such as 1GB",
+					p, c.Get(p+"dirs.quota"), c.Source(p+"dirs.quota"), j+1, q)
+			}
 		}
 		t := blockstore.TierConfig{
 			Alias:         alias,
