@@ -362,8 +362,7 @@ func (h *hdfsFS) wrap(op, p string, err error) error {
 	case "org.apache.hadoop.ipc.StandbyException", "org.apache.hadoop.hdfs.server.namenode.SafeModeException",
 		"org.apache.hadoop.ipc.RetriableException",
 		// Adding a block while the one before the last is not yet reported
-		// by its DataNode; the Java client retries, the library does not,
-		// and its writer is then unusable: the caller writes the file again.
+		// by its DataNode, still refused after writeHDFSFile's retries.
 		"org.apache.hadoop.hdfs.server.namenode.NotReplicatedYetException":
 		return fmt.Errorf("ufs: %s %s: %v: %w", op, where, firstLine(err), rpcstatus.ErrUnavailable)
 	case "":
@@ -489,9 +488,7 @@ func (w *hdfsWriter) Write(b []byte) (int, error) {
 		// never completes the file.
 		return 0, nil
 	}
-	w.fw.SetDeadline(time.Now().Add(w.h.opts.rpcTimeout))
-	n, err := w.fw.Write(b)
-	w.fw.SetDeadline(time.Time{})
+	n, err := w.h.writeHDFSFile(w.fw, w.tmp, b)
 	if err != nil {
 		return n, w.h.wrap("write", w.target, err)
 	}

@@ -286,7 +286,9 @@ type HDFSFileWriter struct {
 // FileID is the NameNode's id of the file being written.
 func (w *HDFSFileWriter) FileID() uint64 { return w.id }
 
-// Write implements io.Writer; each call is bounded by the RPC timeout.
+// Write implements io.Writer; each block's piece is bounded by the RPC
+// timeout, and a block the NameNode does not yet give is asked for again
+// (writeHDFSFile).
 func (w *HDFSFileWriter) Write(b []byte) (int, error) {
 	if w.done {
 		return 0, fmt.Errorf("ufs: write %s: writer is closed", w.c.h.uri(w.p))
@@ -294,9 +296,7 @@ func (w *HDFSFileWriter) Write(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil // the library would allocate a block for no bytes
 	}
-	w.fw.SetDeadline(time.Now().Add(w.c.h.opts.rpcTimeout))
-	n, err := w.fw.Write(b)
-	w.fw.SetDeadline(time.Time{})
+	n, err := w.c.h.writeHDFSFile(w.fw, w.p, b)
 	if err != nil {
 		return n, w.c.h.wrap("write", w.p, err)
 	}

@@ -1,16 +1,19 @@
 package ufs
 
 import (
+	"context"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	hdfs "github.com/colinmarc/hdfs/v2"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 func writeHadoopConf(t *testing.T, dir, file string, props map[string]string) {
@@ -139,5 +142,37 @@ func TestHDFSNamenodeRPC(t *testing.T) {
 		if _, err := hdfsMessage(m.name, m.fields); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestHDFSWriterInternals checks the library internals writeHDFSFile relies
+// on to retry addBlock: a library upgrade that changes them fails here.
+func TestHDFSWriterInternals(t *testing.T) {
+	for _, name := range []string{"AddBlockRequestProto", "AddBlockResponseProto", "LocatedBlockProto", "ExtendedBlockProto"} {
+		if _, err := hdfsMessage(name, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fw := &hdfs.FileWriter{}
+	w, err := fileWriterOf(fw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !w.bw.IsNil() {
+		t.Fatal("a new FileWriter has a block writer")
+	}
+	resp, err := hdfsMessage("AddBlockResponseProto", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rm := resp.ProtoReflect()
+	fd := rm.Descriptor().Fields().ByName("block")
+	rm.Set(fd, protoreflect.ValueOfMessage(rm.NewField(fd).Message()))
+	var dial func(context.Context, string, string) (net.Conn, error)
+	if err := installBlock(w, rm, "client-x", reflect.ValueOf(dial)); err != nil {
+		t.Fatal(err)
+	}
+	if w.bw.IsNil() || w.bw.Elem().FieldByName("ClientName").String() != "client-x" {
+		t.Fatal("installBlock did not give the writer its block")
 	}
 }

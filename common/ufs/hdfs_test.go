@@ -202,8 +202,8 @@ func TestIntegrationHDFS(t *testing.T) {
 		// Two blocks: the NameNode closes the file only once the first is
 		// reported, and until then does not take the second from the
 		// close call, so Close's retries must resend it. (Three or more
-		// blocks could meet the same wait when adding a block, which the
-		// library does not retry; see hdfs.go.)
+		// blocks meet the same wait when adding a block: see
+		// TestIntegrationHDFSAddBlockRetry.)
 		data := make([]byte, 1024*1024+12345)
 		for i := range data {
 			data[i] = byte(i*7 + i/4096)
