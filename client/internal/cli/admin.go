@@ -177,6 +177,23 @@ func convertUnit(p conf.Property, value, unit string) (string, error) {
 			return "", fmt.Errorf("unknown size unit %q (want B, KB, MB, GB, TB or PB)", unit)
 		}
 		return strconv.FormatInt(n/d, 10), nil
+	case conf.TypeBytesList:
+		d, ok := byteUnits[u]
+		if !ok {
+			return "", fmt.Errorf("unknown size unit %q (want B, KB, MB, GB, TB or PB)", unit)
+		}
+		var out []string
+		for _, item := range strings.Split(value, ",") {
+			if item = strings.TrimSpace(item); item == "" {
+				continue
+			}
+			n, err := conf.ParseBytes(item)
+			if err != nil {
+				return "", err
+			}
+			out = append(out, strconv.FormatInt(n/d, 10))
+		}
+		return strings.Join(out, ","), nil
 	case conf.TypeDuration:
 		t, err := conf.ParseDuration(value)
 		if err != nil {

@@ -356,6 +356,10 @@ func TestGetConf(t *testing.T) {
 	if out := h.ok("getConf", "--unit", "S", "alluxio.user.rpc.retry.max.duration"); out != "120\n" {
 		t.Errorf("getConf --unit S: %q", out)
 	}
+	// A bytes list (one quota per tier directory) converts item by item.
+	if out := h.ok("getConf", "--unit", "GB", "alluxio.worker.tieredstore.level1.dirs.quota"); out != "10\n" {
+		t.Errorf("getConf --unit GB of a bytes list: %q", out)
+	}
 	all := h.ok("getConf", "--source")
 	if !strings.Contains(all, "alluxio.zookeeper.enabled=false (default)") {
 		t.Errorf("getConf --source lacks the default zookeeper line")
