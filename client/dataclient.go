@@ -142,58 +142,171 @@ func (dc *dataConn) response(w WorkerAddress) (int64, error) {
 	return h.GetLength(), nil
 }
 
+// Reads of stripeMin bytes or more are striped over two connections in
+// stripe-byte slices, requested alternately, so the worker sends the next
+// slice (into the socket buffers) while the client consumes this one: a
+// single stream is bound by the worker's one sending thread (a copy from the
+// block's pages plus loopback TCP processing), which two connections put on
+// two cores. The client still copies each byte once.
+const (
+	stripe    = 8 << 20
+	stripeMin = 2 * stripe
+)
+
 // openDataRead reads a range of a stored block from w's data server. The
 // returned source reads exactly the range; a connection lost part way is an
 // ErrUnavailable error, so the reader tries another source.
 func (f *FileSystem) openDataRead(ctx context.Context, w WorkerAddress, req *pb.ReadBlockRequest) (_ io.ReadCloser, err error) {
 	_, span := f.startSpan(ctx, "DataReadBlock", attrBlock.Int64(req.GetBlockId()), attrWorker.String(w.String()))
 	defer func() { endSpan(span, err) }()
-	dc, err := f.dialData(ctx, w, dataOpRead, req)
+	s := &dataSource{f: f, ctx: ctx, worker: w, req: req, next: req.GetOffset(), end: -1}
+	first := req
+	if req.GetLength() >= stripeMin {
+		s.end = req.GetOffset() + req.GetLength()
+		first = s.slice(s.next, stripe, req.GetPromote())
+	}
+	dc, err := f.dialData(ctx, w, dataOpRead, first)
 	if err != nil {
 		return nil, err
 	}
-	n, err := dc.response(w)
-	if err != nil {
-		dc.close()
+	s.conns = append(s.conns, dc)
+	s.pending = append(s.pending, pendingSlice{dc: dc, n: first.GetLength()})
+	if err := s.start(); err != nil {
+		s.Close()
 		if errors.Is(err, rpcstatus.ErrUnavailable) && ctx.Err() == nil {
 			err = &dataDialError{err} // broke before answering
 		}
 		return nil, fmt.Errorf("read block %d from worker %s: %w", req.GetBlockId(), w, err)
 	}
 	f.dead.clear(w.String())
-	return &dataSource{dc: dc, worker: w, blockID: req.GetBlockId(), remain: n, total: n}, nil
+	if s.end < 0 {
+		s.next, s.end = 0, 0 // one request for the whole range
+		return s, nil
+	}
+	s.next += first.GetLength()
+	if dc2, err := f.dialData(ctx, w, dataOpRead, s.slice(s.next, stripe, false)); err == nil {
+		s.conns = append(s.conns, dc2)
+		s.pending = append(s.pending, pendingSlice{dc: dc2, n: min(stripe, s.end-s.next)})
+		s.next += min(stripe, s.end-s.next)
+	} else {
+		f.logger.Debug("second data connection failed; reading on one", "worker", w.String(), "err", err)
+	}
+	return s, nil
 }
 
-// dataSource reads the raw bytes of a data server read.
+// dataSource reads the raw bytes of data server reads: one request, or
+// consecutive slices requested alternately on its connections.
 type dataSource struct {
-	dc      *dataConn
+	f       *FileSystem
+	ctx     context.Context
 	worker  WorkerAddress
-	blockID int64
-	remain  int64
-	total   int64
+	req     *pb.ReadBlockRequest
+	conns   []*dataConn
+	pending []pendingSlice // requested, in order; pending[0] is being read
+	next    int64          // block offset of the next slice to request
+	end     int64          // end of the range; next == end: all requested
+	read    int64          // bytes read so far
+	err     error          // sticky
 	once    sync.Once
 }
 
+// pendingSlice is a requested slice: n bytes expected on dc, remain of them
+// still to read once its answer has been read (started).
+type pendingSlice struct {
+	dc      *dataConn
+	n       int64
+	remain  int64
+	started bool
+}
+
+// slice is the request of n bytes (at most) of the block at off.
+func (s *dataSource) slice(off, n int64, promote bool) *pb.ReadBlockRequest {
+	return &pb.ReadBlockRequest{BlockId: s.req.GetBlockId(), Offset: off, Length: min(n, s.end-off), Promote: promote}
+}
+
+// start reads the answer to the current slice's request.
+func (s *dataSource) start() error {
+	cur := &s.pending[0]
+	n, err := cur.dc.response(s.worker)
+	if err != nil {
+		return err
+	}
+	if cur.n > 0 && n != cur.n {
+		return fmt.Errorf("data server of worker %s answered %d bytes for a slice of %d: %w", s.worker, n, cur.n, rpcstatus.ErrInternal)
+	}
+	cur.n, cur.remain, cur.started = n, n, true
+	return nil
+}
+
 func (s *dataSource) Read(p []byte) (int, error) {
-	if s.remain <= 0 {
+	if s.err != nil {
+		return 0, s.err
+	}
+	for len(s.pending) > 0 && s.pending[0].started && s.pending[0].remain == 0 {
+		// The slice is done: its connection takes the next one.
+		dc := s.pending[0].dc
+		s.pending = s.pending[1:]
+		if s.next < s.end {
+			req := s.slice(s.next, stripe, false)
+			if err := s.send(dc, req); err != nil {
+				s.err = s.fail(err)
+				return 0, s.err
+			}
+			s.pending = append(s.pending, pendingSlice{dc: dc, n: req.GetLength()})
+			s.next += req.GetLength()
+		}
+	}
+	if len(s.pending) == 0 {
 		return 0, io.EOF
 	}
-	if int64(len(p)) > s.remain {
-		p = p[:s.remain]
-	}
-	n, err := s.dc.c.Read(p)
-	s.remain -= int64(n)
-	if err != nil {
-		if n > 0 && s.remain == 0 {
-			return n, nil
+	cur := &s.pending[0]
+	if !cur.started {
+		if err := s.start(); err != nil {
+			s.err = s.fail(err)
+			return 0, s.err
 		}
-		return n, fmt.Errorf("read block %d from worker %s at %d of %d bytes: %w", s.blockID, s.worker, s.total-s.remain, s.total, s.dc.ioErr(s.worker, err))
+		if cur.remain == 0 {
+			return s.Read(p)
+		}
+	}
+	if int64(len(p)) > cur.remain {
+		p = p[:cur.remain]
+	}
+	n, err := cur.dc.c.Read(p)
+	cur.remain -= int64(n)
+	s.read += int64(n)
+	if err != nil && !(n > 0 && cur.remain == 0) {
+		s.err = s.fail(cur.dc.ioErr(s.worker, err))
+		return n, s.err
 	}
 	return n, nil
 }
 
+// send writes a slice request on dc.
+func (s *dataSource) send(dc *dataConn, req *pb.ReadBlockRequest) error {
+	b, err := proto.Marshal(req)
+	if err != nil {
+		return err
+	}
+	msg := make([]byte, 5, 5+len(b))
+	msg[0] = dataOpRead
+	binary.BigEndian.PutUint32(msg[1:], uint32(len(b)))
+	if _, err := dc.c.Write(append(msg, b...)); err != nil {
+		return dc.ioErr(s.worker, err)
+	}
+	return nil
+}
+
+func (s *dataSource) fail(err error) error {
+	return fmt.Errorf("read block %d from worker %s after %d bytes: %w", s.req.GetBlockId(), s.worker, s.read, err)
+}
+
 func (s *dataSource) Close() error {
-	s.once.Do(s.dc.close)
+	s.once.Do(func() {
+		for _, dc := range s.conns {
+			dc.close()
+		}
+	})
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,8 +19,8 @@ import (
 	pb "github.com/alluxio-go/alluxio/proto/alluxiopb"
 )
 
-// startFakeDataServer speaks the worker data server's protocol for one
-// request per connection; handle decides the answer.
+// startFakeDataServer speaks the worker data server's protocol; handle
+// answers each request.
 func startFakeDataServer(t *testing.T, handle func(c net.Conn, op byte, hdr []byte)) WorkerAddress {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -35,15 +36,17 @@ func startFakeDataServer(t *testing.T, handle func(c net.Conn, op byte, hdr []by
 			}
 			go func() {
 				defer c.Close()
-				var pre [5]byte
-				if _, err := io.ReadFull(c, pre[:]); err != nil {
-					return
+				for {
+					var pre [5]byte
+					if _, err := io.ReadFull(c, pre[:]); err != nil {
+						return
+					}
+					hdr := make([]byte, binary.BigEndian.Uint32(pre[1:]))
+					if _, err := io.ReadFull(c, hdr); err != nil {
+						return
+					}
+					handle(c, pre[0], hdr)
 				}
-				hdr := make([]byte, binary.BigEndian.Uint32(pre[1:]))
-				if _, err := io.ReadFull(c, hdr); err != nil {
-					return
-				}
-				handle(c, pre[0], hdr)
 			}()
 		}
 	}()
@@ -87,13 +90,15 @@ func TestUseDataTransport(t *testing.T) {
 }
 
 func TestDataRead(t *testing.T) {
-	data := randomBytes(300<<10, 3)
+	data := randomBytes(stripeMin+stripe/2+5, 3)
+	var requests atomic.Int64
 	w := startFakeDataServer(t, func(c net.Conn, op byte, hdr []byte) {
 		req := &pb.ReadBlockRequest{}
 		if op != dataOpRead || proto.Unmarshal(hdr, req) != nil {
 			answer(c, codes.InvalidArgument, "bad request", 0)
 			return
 		}
+		requests.Add(1)
 		switch req.GetBlockId() {
 		case 1:
 			end := req.GetOffset() + req.GetLength()
@@ -104,6 +109,7 @@ func TestDataRead(t *testing.T) {
 		case 3: // promises more than it sends
 			answer(c, codes.OK, "", 1000)
 			c.Write(data[:10])
+			c.Close()
 		}
 	})
 	f := dataFS(t, nil)
@@ -132,6 +138,21 @@ func TestDataRead(t *testing.T) {
 	src.Close()
 	if !errors.Is(err, rpcstatus.ErrUnavailable) {
 		t.Errorf("truncated read: %v, want ErrUnavailable (another source is tried)", err)
+	}
+
+	// A long range is read in slices over two connections.
+	requests.Store(0)
+	src, err = f.openDataRead(ctx, w, &pb.ReadBlockRequest{BlockId: 1, Offset: 3, Length: int64(len(data)) - 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = io.ReadAll(src)
+	src.Close()
+	if err != nil || !bytes.Equal(got, data[3:]) {
+		t.Fatalf("striped read: %d bytes, err %v; equal %v", len(got), err, bytes.Equal(got, data[3:]))
+	}
+	if n := requests.Load(); n != 3 {
+		t.Errorf("striped read of %d bytes made %d requests, want 3", len(data)-3, n)
 	}
 
 	// Nothing listens: the caller falls back to gRPC.
