@@ -47,9 +47,13 @@ var (
 	attrWorker = attribute.Key("alluxio.worker.address")
 )
 
-// useData reports whether blocks of worker w move through its data server.
+// useData reports whether blocks of worker w move through its data server:
+// it advertises one, the transport is not GRPC, and connecting to it has
+// not just failed (such a data port is left alone for deadWorkerTTL, so a
+// filtered port does not cost a dial timeout per block).
 func (f *FileSystem) useData(w WorkerAddress) bool {
-	return w.DataPort > 0 && w.DataPort <= 65535 && !strings.EqualFold(f.cfg.Get("alluxio.user.data.transport"), "GRPC")
+	return w.DataPort > 0 && w.DataPort <= 65535 && !strings.EqualFold(f.cfg.Get("alluxio.user.data.transport"), "GRPC") &&
+		!f.dead.isDead(dataAddr(w))
 }
 
 // dataAddr is host:dataport of w.
@@ -80,6 +84,9 @@ func (f *FileSystem) dialData(ctx context.Context, w WorkerAddress, op byte, hdr
 	d := net.Dialer{Timeout: dataDialTimeout}
 	c, err := d.DialContext(ctx, "tcp", dataAddr(w))
 	if err != nil {
+		if ctx.Err() == nil {
+			f.dead.mark(dataAddr(w))
+		}
 		return nil, &dataDialError{fmt.Errorf("connect to the data server of worker %s: %w", w, err)}
 	}
 	dc := &dataConn{c: c, ctx: ctx}

@@ -163,6 +163,9 @@ func TestDataRead(t *testing.T) {
 	if !fallBack(err) {
 		t.Errorf("refused data port: %v, want a fallback error", err)
 	}
+	if f.useData(WorkerAddress{Host: "127.0.0.1", RPCPort: 1, DataPort: port}) {
+		t.Error("a data port that just refused a connection is used again at once")
+	}
 }
 
 // Reads end promptly when the reader's context ends.
