@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,9 +25,11 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/alluxio-go/alluxio/common/conf"
 	"github.com/alluxio-go/alluxio/proto/alluxiopb"
+	"github.com/alluxio-go/alluxio/worker/internal/server"
 )
 
 // fakeMaster is a BlockMasterWorkerService that records what workers send
@@ -38,6 +42,7 @@ type fakeMaster struct {
 	commits       []*alluxiopb.CommitBlockRequest
 	heartbeats    []*alluxiopb.BlockHeartbeatRequest
 	commands      map[int64][]*alluxiopb.Command // by worker id
+	lastAddress   *alluxiopb.WorkerNetAddress    // of the last GetWorkerId
 	// hang makes heartbeats block until the caller gives up (a partitioned master).
 	hang atomic.Bool
 
@@ -74,6 +79,7 @@ func (m *fakeMaster) GetWorkerId(ctx context.Context, req *alluxiopb.GetWorkerId
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.nextID++
+	m.lastAddress = req.GetWorkerAddress()
 	return &alluxiopb.GetWorkerIdResponse{WorkerId: m.nextID}, nil
 }
 
@@ -857,5 +863,61 @@ func TestComponentTiersAndPromote(t *testing.T) {
 	}
 	if c := m.commitFor(9); c == nil || c.GetTierAlias() != "SSD" {
 		t.Fatalf("commit = %v", c)
+	}
+}
+
+// The worker serves its data server on alluxio.worker.data.port (0: a free
+// port) and advertises the port bound; a block written there is committed
+// at the master and readable over gRPC.
+func TestComponentDataServer(t *testing.T) {
+	m, w := setup(t)
+	_, portStr, _ := net.SplitHostPort(w.DataAddr())
+	m.mu.Lock()
+	addr := m.lastAddress
+	m.mu.Unlock()
+	if addr.GetDataPort() == 0 || strconv.Itoa(int(addr.GetDataPort())) != portStr {
+		t.Fatalf("advertised data port %d, listening on %s", addr.GetDataPort(), w.DataAddr())
+	}
+	c, err := net.DialTimeout("tcp", w.DataAddr(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	data := randBytes(100 << 10)
+	hdr, _ := proto.Marshal(&alluxiopb.WriteBlockHeader{BlockId: 77})
+	msg := binary.BigEndian.AppendUint32([]byte{server.DataOpWrite}, uint32(len(hdr)))
+	msg = append(msg, hdr...)
+	msg = binary.BigEndian.AppendUint32(msg, uint32(len(data)))
+	msg = append(msg, data...)
+	msg = binary.BigEndian.AppendUint32(msg, 0)
+	if _, err := c.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	var pre [4]byte
+	if _, err := io.ReadFull(c, pre[:]); err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, binary.BigEndian.Uint32(pre[:]))
+	if _, err := io.ReadFull(c, b); err != nil {
+		t.Fatal(err)
+	}
+	resp := &alluxiopb.DataResponseHeader{}
+	if err := proto.Unmarshal(b, resp); err != nil || resp.GetCode() != 0 || resp.GetLength() != int64(len(data)) {
+		t.Fatalf("write answer %v, %v", resp, err)
+	}
+	waitFor(t, "commit at the master", func() bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		for _, cm := range m.commits {
+			if cm.GetBlockId() == 77 {
+				return true
+			}
+		}
+		return false
+	})
+	got, _, err := readBlock(w.client, &alluxiopb.ReadBlockRequest{BlockId: 77})
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read back over gRPC: %d bytes, %v", len(got), err)
 	}
 }
