@@ -22,7 +22,7 @@ func cpuNow() time.Duration {
 
 // reportCPU reports CPU seconds per GiB moved (both ends, one process).
 func reportCPU(b *testing.B, cpu0 time.Duration, bytes int64) {
-	b.ReportMetric((cpuNow() - cpu0).Seconds()/(float64(bytes)/(1<<30)), "cpu-s/GiB")
+	b.ReportMetric((cpuNow()-cpu0).Seconds()/(float64(bytes)/(1<<30)), "cpu-s/GiB")
 }
 
 // BenchmarkDataServer moves 64 MiB blocks through the data server over
