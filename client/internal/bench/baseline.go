@@ -37,7 +37,7 @@ func GRPCNoopCPU(ctx context.Context, addr string, serverPID, clients int, d tim
 		if err != nil {
 			return 0, Latencies{}, 0, fmt.Errorf("bench: grpc baseline: %w", err)
 		}
-		srv := grpc.NewServer()
+		srv := grpc.NewServer(noopServerOptions()...)
 		healthpb.RegisterHealthServer(srv, health.NewServer())
 		go srv.Serve(lis)
 		defer srv.Stop()
@@ -45,7 +45,7 @@ func GRPCNoopCPU(ctx context.Context, addr string, serverPID, clients int, d tim
 	}
 	conns := make([]healthpb.HealthClient, clients)
 	for i := range conns {
-		cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		cc, err := grpc.NewClient(addr, dialOptions()...)
 		if err != nil {
 			return 0, Latencies{}, 0, fmt.Errorf("bench: grpc baseline: %w", err)
 		}
@@ -74,7 +74,7 @@ func ServeNoop(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("bench: noop server: %w", err)
 	}
-	srv := grpc.NewServer()
+	srv := grpc.NewServer(noopServerOptions()...)
 	healthpb.RegisterHealthServer(srv, health.NewServer())
 	go srv.Serve(lis)
 	defer srv.Stop()
@@ -320,4 +320,31 @@ func closedLoop(ctx context.Context, clients int, d time.Duration, op func(ctx c
 		r.Rate = float64(r.Ops) / el.Seconds()
 	}
 	return r
+}
+
+// The no-op baseline and the master benchmark use the same gRPC transport
+// settings as the client library and the master (static flow-control
+// windows: no BDP ping and window update per call; long-lived stream
+// workers), so the ratio compares the master's work with gRPC's alone.
+const (
+	benchStreamWindow = 8 << 20
+	benchConnWindow   = 16 << 20
+	noopStreamWorkers = 64
+)
+
+// dialOptions are the options of every benchmark connection to a master or
+// to the no-op server.
+func dialOptions() []grpc.DialOption {
+	return []grpc.DialOption{
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithStaticStreamWindowSize(benchStreamWindow), grpc.WithStaticConnWindowSize(benchConnWindow),
+	}
+}
+
+// noopServerOptions are the master's transport settings for the no-op server.
+func noopServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.StaticStreamWindowSize(benchStreamWindow), grpc.StaticConnWindowSize(benchConnWindow),
+		grpc.NumStreamWorkers(noopStreamWorkers),
+	}
 }

@@ -9,7 +9,7 @@
 //     StressMasterBench (double the clients until throughput stops
 //     improving) and a sweep for the create-file plot.
 //   - io: sequential write and read of large files by one and four clients,
-//     remote (gRPC streams) and short-circuit, cold (from the UFS) and warm.
+//     remote (the worker's data server) and short-circuit, cold (from the UFS) and warm.
 //   - memory: master RSS (and Go heap, when the master exports it) per file,
 //     and the time from start to serving GetStatus after journal replay and
 //     after a checkpoint.

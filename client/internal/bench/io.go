@@ -36,10 +36,10 @@ type IOOptions struct {
 
 // IO cases.
 const (
-	IOWriteRemote   = "write remote (MUST_CACHE, gRPC stream)"
+	IOWriteRemote   = "write remote (MUST_CACHE)"
 	IOWriteThrough  = "write THROUGH (UFS via worker)"
 	IOReadCold      = "read cold (UFS via worker, caching)"
-	IOReadWarm      = "read warm remote (gRPC stream)"
+	IOReadWarm      = "read warm remote"
 	IOReadShortCirc = "read warm short-circuit"
 )
 

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	pb "github.com/alluxio-go/alluxio/proto/alluxiopb"
 )
@@ -115,7 +114,7 @@ func NewMasterBench(ctx context.Context, o MasterOptions) (*MasterBench, error) 
 
 func (b *MasterBench) ensureConns(n int) error {
 	for len(b.conns) < n {
-		cc, err := grpc.NewClient(b.o.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		cc, err := grpc.NewClient(b.o.Addr, dialOptions()...)
 		if err != nil {
 			return fmt.Errorf("bench: dial master %s: %w", b.o.Addr, err)
 		}

@@ -219,7 +219,7 @@ func (r *runner) io(ctx context.Context) ([]Section, error) {
 	s.WriteString("## Data path: sequential write and read\n\n")
 	s.WriteString(Provenance(r.cmdline, r.at))
 	fmt.Fprintf(&s, "\nOne file of %s per client, 1 MiB application reads and writes; rates are all clients together. "+
-		"Remote = gRPC streams with short-circuit disabled; cold = the THROUGH-written file read from the UFS through the worker "+
+		"Remote = short-circuit disabled, block bytes moved through the worker's data server (plain TCP; the client's default alluxio.user.data.transport=AUTO, where GRPC would use gRPC streams); cold = the THROUGH-written file read from the UFS through the worker "+
 		"(page cache of the UFS files dropped first when the benchmark owns the cluster), which caches it; warm = read again from the MEM tier. "+
 		"Several clients share one loopback TCP stream's worth of CPU on this machine, so the ratios for 4 clients compare an aggregate to one stream.%s\n\n", fmtBytes(size), window)
 	s.WriteString(Table(rows))
