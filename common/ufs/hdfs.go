@@ -106,7 +106,7 @@ func openHDFS(ctx context.Context, pool *hdfsPool, u *url.URL, props map[string]
 		}
 		pool.mu.Unlock()
 	}
-	c, err := connectHDFS(ctx, o)
+	c, err := connectHDFS(ctx, o, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -136,14 +136,21 @@ func openHDFS(ctx context.Context, pool *hdfsPool, u *url.URL, props map[string]
 	return h, nil
 }
 
-// connectHDFS makes a client and checks that the NameNode answers.
-func connectHDFS(ctx context.Context, o hdfsOptions) (*hdfsConn, error) {
+// dialFunc dials a connection (NameNode or DataNode).
+type dialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// connectHDFS makes a client and checks that the NameNode answers;
+// wrapDN, if not nil, wraps its DataNode dialer.
+func connectHDFS(ctx context.Context, o hdfsOptions, wrapDN func(dialFunc) dialFunc) (*hdfsConn, error) {
 	where := "hdfs://" + o.authority
 	if len(o.addresses) > 1 || o.addresses[0] != o.authority {
 		where += " (NameNodes " + strings.Join(o.addresses, ", ") + ")"
 	}
 	nnDial := timeoutDialer(o.dialTimeout, o.rpcTimeout)
 	dnDial := (&net.Dialer{Timeout: o.dialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	if wrapDN != nil {
+		dnDial = wrapDN(dnDial)
+	}
 	c, err := doValue(ctx, func() (*hdfs.Client, error) {
 		c, err := hdfs.NewClient(hdfs.ClientOptions{
 			Addresses:           o.addresses,

@@ -8,18 +8,18 @@
 // The HDFS storage (deploy/hdfs/JOURNAL-ON-HDFS.md) uses the HDFS backend's
 // low-level client (ufs.HDFSClient): files are created exclusively, renamed
 // without replacing (rename2), and identified by the NameNode's file id.
-// github.com/colinmarc/hdfs/v2 has no hflush, so LogFile.Sync closes the
-// HDFS writer, which waits for every DataNode's acknowledgement and
-// completes the file at the NameNode (its length is then exact for readers);
-// the next Write reopens the file by name with append, checks that the name
-// still holds the same file id and that Recover has not marked the file, and
-// continues. A log renamed to seal it therefore fails its writer's next
-// Write, and one recovered in place (Recover sets the extended attribute
-// FenceXAttr before it revokes the lease) fails it too.
+// A log stays open on HDFS (one pipeline, one lease) from Create to Close:
+// LogFile.Sync is an hflush through ufs.HDFSLogWriter (the buffered bytes
+// sent, every DataNode's acknowledgement of every packet awaited, then the
+// NameNode's fsync with the last block's length, so Stat and a new Open see
+// every synced byte). There is no close/append per Sync: appending to the
+// last block while a standby reads it lost the only replica (HDFS-17850).
 //
 // Recover revokes the writer's lease (recoverLease, polled until the
-// NameNode reports the file closed); the old writer's pipeline is then
-// refused by the DataNodes and its Sync fails. Truncate is HDFS truncate,
+// NameNode reports the file closed); the block recovery cuts the old
+// writer's pipeline and the NameNode no longer knows its lease, so its next
+// Sync fails, as journal.ErrFenced when the log was renamed or carries the
+// mark (FenceXAttr) Recover sets first. Truncate is HDFS truncate,
 // polled until the file is closed again when a block recovery is needed.
 //
 // Open checks at start that the folder can be written (Mkdirs, then Create

@@ -13,14 +13,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/alluxio-go/alluxio/common/rpcstatus"
 	"github.com/alluxio-go/alluxio/common/ufs"
 	"github.com/alluxio-go/alluxio/master/internal/journal"
 )
 
 // FenceXAttr is the extended attribute Recover sets on an HDFS log before
-// it revokes the log's lease: a LogFile that reopens the log (its first
-// Write after a Sync) and finds it refuses to write.
+// it revokes the log's lease: an earlier LogFile of the log whose Sync then
+// fails (its pipeline cut by the block recovery, its lease gone) reports
+// journal.ErrFenced, even when the log kept its name.
 const FenceXAttr = "user.alluxio.journal.recovered"
 
 // Bounds of the HDFS storage's polls.
@@ -31,11 +31,6 @@ const (
 	recoverTimeout = 2 * time.Minute
 	// truncateTimeout bounds Truncate's wait for its block recovery.
 	truncateTimeout = 2 * time.Minute
-	// reopenTimeout bounds a LogFile's append after a Sync.
-	reopenTimeout = 60 * time.Second
-	// appendRetryTimeout bounds the retries of an append that HDFS refuses
-	// for a moment (see transientAppend).
-	appendRetryTimeout = 15 * time.Second
 )
 
 // hdfsStorage is a journal.Storage on an HDFS directory.
@@ -138,7 +133,7 @@ func (s *hdfsStorage) Create(ctx context.Context, name string) (journal.LogFile,
 	if err != nil {
 		return nil, err
 	}
-	w, err := s.c.Create(ctx, p, 0o644)
+	w, err := s.c.CreateLog(ctx, p, 0o644)
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -249,8 +244,8 @@ func poll(ctx context.Context, limit time.Duration, done func() (bool, error)) e
 	}
 }
 
-// Recover marks the file (FenceXAttr), so that no earlier LogFile of it
-// reopens it, then revokes its lease and waits until the NameNode reports
+// Recover marks the file (FenceXAttr), so that an earlier LogFile of it
+// reports its failure as journal.ErrFenced, then revokes its lease and waits until the NameNode reports
 // it closed: its length is then final.
 func (s *hdfsStorage) Recover(ctx context.Context, name string) (int64, error) {
 	p, err := s.path(name)
@@ -292,17 +287,18 @@ func (s *hdfsStorage) Truncate(ctx context.Context, name string, size int64) err
 	return nil
 }
 
-// hdfsLog is a LogFile on HDFS. Between Syncs it holds an HDFS writer;
-// Sync closes it (every DataNode acknowledged every byte, the NameNode
-// completed the file) and the next Write appends again.
+// hdfsLog is a LogFile on HDFS: one HDFS file kept open (one pipeline,
+// one lease) from Create to Close; Sync is an hflush (every DataNode of the
+// pipeline acknowledged every byte) followed by the NameNode's fsync with
+// the last block's length, so Stat and a new Open see every synced byte.
 type hdfsLog struct {
 	s  *hdfsStorage
 	p  string
 	id uint64
 
 	mu     sync.Mutex
-	w      *ufs.HDFSFileWriter // nil after a Sync
-	err    error               // sticky: the first failure
+	w      *ufs.HDFSLogWriter // nil after a failure or Close
+	err    error              // sticky: the first failure
 	closed bool
 }
 
@@ -313,7 +309,7 @@ func (l *hdfsLog) ID() uint64 { return l.id }
 // writer wraps journal.ErrFenced.
 func (l *hdfsLog) fail(err error) error {
 	if l.w != nil {
-		l.w.Close() // ends the pipeline's goroutines; its error is moot
+		l.w.Abort() // cuts the pipeline; the file stays as synced
 		l.w = nil
 	}
 	if l.err == nil {
@@ -354,57 +350,6 @@ func (l *hdfsLog) usable() error {
 	return l.err
 }
 
-// transientAppend reports whether an append failed for a reason that passes
-// by itself: the NameNode refuses to append while the last block, just
-// completed by the Sync before, is not yet reported by enough DataNodes
-// ("append: lastBlock=... is not sufficiently replicated yet", a plain
-// IOException), or asks the client to retry (RetriableException, HDFS in
-// safe mode or a standby NameNode: rpcstatus.ErrUnavailable).
-func transientAppend(err error) bool {
-	return strings.Contains(err.Error(), "not sufficiently replicated") || errors.Is(err, rpcstatus.ErrUnavailable)
-}
-
-// reopen appends to the log again after a Sync, refusing a name that now
-// holds another file (the log was renamed to seal it, and something else
-// took its name) and a file marked by Recover.
-func (l *hdfsLog) reopen() error {
-	ctx, cancel := context.WithTimeout(context.Background(), reopenTimeout)
-	defer cancel()
-	var w *ufs.HDFSFileWriter
-	var last error // the last transient failure
-	err := poll(ctx, appendRetryTimeout, func() (bool, error) {
-		var err error
-		w, err = l.s.c.Append(ctx, l.p)
-		if err != nil && transientAppend(err) {
-			last = err
-			return false, nil
-		}
-		return true, err
-	})
-	if last != nil && errors.Is(err, context.DeadlineExceeded) {
-		// Gave up retrying: the last transient failure says why.
-		err = fmt.Errorf("retried for up to %v: %w", appendRetryTimeout, last)
-	}
-	if err != nil {
-		return fmt.Errorf("journalstore: reopen log %s: %w", l.s.c.URI(l.p), sentinel(err))
-	}
-	if w.FileID() != l.id {
-		w.Close()
-		return fmt.Errorf("journalstore: reopen log %s: %w: the name holds another file (id %d, not %d)", l.s.c.URI(l.p), journal.ErrFenced, w.FileID(), l.id)
-	}
-	attrs, err := l.s.c.XAttrs(ctx, l.p)
-	if err != nil {
-		w.Close()
-		return fmt.Errorf("journalstore: reopen log %s: %w", l.s.c.URI(l.p), sentinel(err))
-	}
-	if _, ok := attrs[FenceXAttr]; ok {
-		w.Close()
-		return fmt.Errorf("journalstore: reopen log %s: %w: it was recovered by another writer", l.s.c.URI(l.p), journal.ErrFenced)
-	}
-	l.w = w
-	return nil
-}
-
 func (l *hdfsLog) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -413,11 +358,6 @@ func (l *hdfsLog) Write(b []byte) (int, error) {
 	}
 	if len(b) == 0 {
 		return 0, nil
-	}
-	if l.w == nil {
-		if err := l.reopen(); err != nil {
-			return 0, l.fail(err)
-		}
 	}
 	n, err := l.w.Write(b)
 	if err != nil {
@@ -436,12 +376,7 @@ func (l *hdfsLog) Sync() error {
 }
 
 func (l *hdfsLog) sync() error {
-	if l.w == nil {
-		return nil // nothing written since the last Sync
-	}
-	w := l.w
-	l.w = nil
-	if err := w.Close(); err != nil {
+	if err := l.w.Hflush(); err != nil {
 		return l.fail(wrap(err))
 	}
 	return nil
@@ -453,13 +388,15 @@ func (l *hdfsLog) Close() error {
 	if l.closed {
 		return l.usable()
 	}
-	err := l.err
-	if err == nil {
-		err = l.sync()
-	} else if l.w != nil {
-		l.w.Close()
-		l.w = nil
-	}
 	l.closed = true
-	return err
+	if l.err != nil {
+		return l.err
+	}
+	w := l.w
+	l.w = nil
+	if err := w.Close(); err != nil {
+		l.err = l.fenced(wrap(err))
+		return l.err
+	}
+	return nil
 }

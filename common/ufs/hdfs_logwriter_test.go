@@ -1,0 +1,177 @@
+package ufs
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/alluxio-go/alluxio/common/hdfstest"
+)
+
+// logByte is the byte at offset i of the test logs: any lost, doubled or
+// misplaced range shows.
+func logByte(i int) byte { return byte(i*7 + i/251) }
+
+func logBytes(off, n int) []byte {
+	b := make([]byte, n)
+	for k := range b {
+		b[k] = logByte(off + k)
+	}
+	return b
+}
+
+// checkPrefix reports whether b is the start of the test log.
+func checkPrefix(b []byte) error {
+	for i, c := range b {
+		if c != logByte(i) {
+			return fmt.Errorf("byte %d of %d is %#x, want %#x", i, len(b), c, logByte(i))
+		}
+	}
+	return nil
+}
+
+// TestIntegrationHDFSLogWriter: one open HDFS file, 200 rounds of Write +
+// Hflush (record sizes from 1 byte to 300 KB, so that the 1 MB blocks fill
+// and the pipeline moves to new blocks), each checked from another client
+// while the file stays open: Stat reports every flushed byte and a new
+// reader reads them all. Meanwhile a third client reads the file from the
+// start in a loop, as a standby tails the journal (the shape that lost the
+// file's only replica with close/append per Sync). At the end another
+// client recovers the lease: the file keeps every flushed byte and the
+// writer's next Hflush fails.
+func TestIntegrationHDFSLogWriter(t *testing.T) {
+	c := hdfstest.Start(t, hdfstest.WithConf("dfs.blocksize", "1048576"))
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	dial := func() *HDFSClient {
+		cl, err := DialHDFS(ctx, c.URI, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cl.Close() })
+		return cl
+	}
+	wc, checker, tailer := dial(), dial(), dial()
+	w, err := wc.CreateLog(ctx, "/log", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wc.CreateLog(ctx, "/log", 0); !errors.Is(err, ErrExists) {
+		t.Fatalf("second CreateLog of /log = %v, want ErrExists", err)
+	}
+	if err := w.Hflush(); err != nil { // nothing written: nothing to do
+		t.Fatal(err)
+	}
+
+	var flushed atomic.Int64 // bytes flushed so far
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	var tailReads, tailErrs atomic.Int64
+	var firstTailErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for !stop.Load() {
+			min := flushed.Load()
+			r, err := tailer.Open(ctx, "/log", 0)
+			var b []byte
+			if err == nil {
+				b, err = io.ReadAll(r)
+				r.Close()
+			}
+			if err == nil && int64(len(b)) < min {
+				err = fmt.Errorf("read %d bytes, %d were flushed before the open", len(b), min)
+			}
+			if err == nil {
+				err = checkPrefix(b)
+			}
+			tailReads.Add(1)
+			if err != nil && tailErrs.Add(1) == 1 {
+				firstTailErr = err
+			}
+		}
+	}()
+
+	sizes := []int{1, 196, 511, 512, 513, 4000, 65536, 65537, 300_000, 17}
+	total := 0
+	start := time.Now()
+	for round := 0; round < 200; round++ {
+		n := sizes[round%len(sizes)]
+		if _, err := w.Write(logBytes(total, n)); err != nil {
+			t.Fatalf("round %d: write: %v", round, err)
+		}
+		total += n
+		if err := w.Hflush(); err != nil {
+			t.Fatalf("round %d: hflush: %v", round, err)
+		}
+		flushed.Store(int64(total))
+		fi, err := checker.Stat(ctx, "/log")
+		if err != nil || fi.Size != int64(total) {
+			t.Fatalf("round %d: Stat = %d, %v; want %d", round, fi.Size, err, total)
+		}
+		off := max(0, total-n-3)
+		r, err := checker.Open(ctx, "/log", int64(off))
+		if err != nil {
+			t.Fatalf("round %d: open: %v", round, err)
+		}
+		b, err := io.ReadAll(r)
+		r.Close()
+		if err != nil || !bytes.Equal(b, logBytes(off, total-off)) {
+			t.Fatalf("round %d: read from %d: %d bytes, %v; want the %d flushed", round, off, len(b), err, total-off)
+		}
+	}
+	elapsed := time.Since(start)
+	stop.Store(true)
+	wg.Wait()
+	t.Logf("200 rounds, %d bytes in %v; the tailing reader read the file %d times", total, elapsed, tailReads.Load())
+	if tailErrs.Load() > 0 {
+		t.Errorf("tailing reader: %d of %d reads failed, first: %v", tailErrs.Load(), tailReads.Load(), firstTailErr)
+	}
+
+	// The fence: another client takes the file.
+	if _, err := w.Write(logBytes(total, 100)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		closed, err := checker.RecoverLease(ctx, "/log")
+		if err != nil {
+			t.Fatalf("recoverLease: %v", err)
+		}
+		if closed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("file not closed within 2 minutes of recoverLease")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	fi, err := checker.Stat(ctx, "/log")
+	if err != nil || (fi.Size != int64(total) && fi.Size != int64(total+100)) {
+		t.Fatalf("recovered size %d, %v; want %d (perhaps with the 100 unflushed bytes)", fi.Size, err, total)
+	}
+	r, err := checker.Open(ctx, "/log", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(r)
+	r.Close()
+	if err != nil || len(b) != int(fi.Size) || checkPrefix(b) != nil {
+		t.Fatalf("recovered file: %d bytes, %v, %v", len(b), err, checkPrefix(b))
+	}
+	ferr := w.Hflush()
+	if ferr == nil {
+		t.Fatal("the writer's Hflush after its lease was recovered succeeded")
+	}
+	t.Logf("Hflush after recovery: %v", ferr)
+	if fi2, _ := checker.Stat(ctx, "/log"); fi2.Size != fi.Size {
+		t.Fatalf("size changed after the fenced writer's Hflush: %d -> %d", fi.Size, fi2.Size)
+	}
+	w.Abort()
+}
