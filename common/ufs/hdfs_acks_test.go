@@ -25,7 +25,7 @@ type scriptConn struct {
 
 func (c *scriptConn) Write(b []byte) (int, error) { return len(b), nil }
 func (c *scriptConn) Read(b []byte) (int, error)  { return c.in.Read(b) }
-func (c *scriptConn) Close() error                 { c.closed = true; return nil }
+func (c *scriptConn) Close() error                { c.closed = true; return nil }
 
 func marshalHDFS(t *testing.T, name string, fields map[string]any) []byte {
 	t.Helper()
