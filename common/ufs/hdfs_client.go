@@ -15,8 +15,8 @@ import (
 
 // HDFSClient is a low-level client of one HDFS for callers that need file
 // operations UnderFileSystem does not offer: exclusive create without a
-// temporary name, append, file ids, non-replacing rename, lease recovery and
-// truncate (the master journal, deploy/hdfs/JOURNAL-ON-HDFS.md). It shares
+// temporary name, a file kept open with hflush (CreateLog), file ids,
+// non-replacing rename, lease recovery and truncate (the master journal, deploy/hdfs/JOURNAL-ON-HDFS.md). It shares
 // the backend's connection code: the user from alluxio.underfs.hdfs.user or
 // HADOOP_USER_NAME, HA nameservices from the Hadoop configuration, dial and
 // RPC timeouts, a connection that is dialled again after a failure, Close
@@ -239,21 +239,6 @@ func (c *HDFSClient) Create(ctx context.Context, p string, mode os.FileMode) (*H
 	}, func(fw *hdfs.FileWriter) { fw.Close() })
 	if err != nil {
 		return nil, c.h.wrap("create", q, err)
-	}
-	return c.newWriter(fw, q)
-}
-
-// Append opens the existing closed file p for writing at its end.
-func (c *HDFSClient) Append(ctx context.Context, p string) (*HDFSFileWriter, error) {
-	q, err := c.h.path(p)
-	if err != nil {
-		return nil, err
-	}
-	cl := c.h.conn.client
-	fw, err := doValue(ctx, func() (*hdfs.FileWriter, error) { return cl.Append(q) },
-		func(fw *hdfs.FileWriter) { fw.Close() })
-	if err != nil {
-		return nil, c.h.wrap("append to", q, err)
 	}
 	return c.newWriter(fw, q)
 }

@@ -272,8 +272,9 @@ func TestBenchJournal(t *testing.T) {
 	md.WriteString("one Sync covers every entry appended before it), for " + dur.String() + " per row. *Flushes* are the\n")
 	md.WriteString("Syncs of the open log. *Raw Sync rate* is write+Sync of one 200-byte record in a loop on the same\n")
 	md.WriteString("storage, the ceiling of flushes/s. Local: fdatasync of a file on the machine's disk. HDFS: a\n")
-	md.WriteString("single-DataNode MiniDFSCluster on loopback (`common/hdfstest`), where a Sync closes the HDFS writer\n")
-	md.WriteString("(every DataNode acknowledged, the file completed at the NameNode) and the next write appends again.\n\n")
+	md.WriteString("single-DataNode MiniDFSCluster on loopback (`common/hdfstest`), where the open log stays open and a\n")
+	md.WriteString("Sync is an hflush (every DataNode of the pipeline acknowledged every packet) followed by the\n")
+	md.WriteString("NameNode's `fsync` with the last block's length (deploy/hdfs/JOURNAL-ON-HDFS.md).\n\n")
 	md.WriteString("| storage | writers | entries/s | flushes/s | entries per flush | Flush p50 | Flush p99 | raw Sync rate |\n")
 	md.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, r := range results {

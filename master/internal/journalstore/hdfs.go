@@ -146,8 +146,68 @@ func (s *hdfsStorage) Open(ctx context.Context, name string, offset int64) (io.R
 		return nil, err
 	}
 	r, err := s.c.Open(ctx, p, offset)
-	return r, wrap(err)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	return &hdfsReader{s: s, p: p, off: offset, r: r}, nil
 }
+
+// hdfsReader reads a log, recovering it once if its last block cannot be
+// read because its writer's pipeline died with a DataNode restart.
+//
+// After a DataNode restarts, the replica of a block that was being written
+// is "waiting to be recovered" (RWR): the DataNode refuses to serve it
+// ("Replica is not readable") until the file's lease is recovered. Only a
+// DataNode restart makes such a replica, and it also ends the writer's
+// pipeline for good (the library cannot rebuild a pipeline; the writer's
+// next Sync fails), so no writer can add to the file any more. Without the
+// recovery no master could read the open log, and a new leader catches up
+// on it before it fences it: the cluster would never elect a working leader
+// again. The reader therefore recovers the lease (as Recover does, without
+// the mark: the writer is dead already, not fenced), which keeps every byte
+// the DataNode acknowledged, and reads on from where it was.
+type hdfsReader struct {
+	s         *hdfsStorage
+	p         string
+	off       int64
+	r         io.ReadCloser
+	recovered bool
+}
+
+// unreadableReplica reports whether err is the DataNode's refusal to serve
+// a replica waiting for recovery.
+func unreadableReplica(err error) bool {
+	m := err.Error()
+	return strings.Contains(m, "Replica is not readable") || strings.Contains(m, "ReplicaWaitingToBeRecovered")
+}
+
+func (r *hdfsReader) Read(b []byte) (int, error) {
+	n, err := r.r.Read(b)
+	r.off += int64(n)
+	if err == nil || err == io.EOF || r.recovered || !unreadableReplica(err) {
+		return n, err
+	}
+	r.recovered = true
+	r.r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), recoverTimeout)
+	defer cancel()
+	if perr := poll(ctx, recoverTimeout, func() (bool, error) { return r.s.c.RecoverLease(ctx, r.p) }); perr != nil {
+		r.r = io.NopCloser(strings.NewReader(""))
+		return n, fmt.Errorf("journalstore: read %s: %w (recovering the log's lease after it: %w)", r.s.c.URI(r.p), err, sentinel(perr))
+	}
+	nr, oerr := r.s.c.Open(ctx, r.p, r.off)
+	if oerr != nil {
+		r.r = io.NopCloser(strings.NewReader(""))
+		return n, wrap(oerr)
+	}
+	r.r = nr
+	if n > 0 {
+		return n, nil
+	}
+	return r.Read(b)
+}
+
+func (r *hdfsReader) Close() error { return r.r.Close() }
 
 func info(i ufs.HDFSFileInfo) journal.FileInfo {
 	return journal.FileInfo{Name: i.Name, Size: i.Size, ModTime: i.ModTime, IsDir: i.IsDir, ID: i.FileID}

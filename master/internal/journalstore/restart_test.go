@@ -13,7 +13,8 @@ import (
 
 // TestIntegrationHDFSStopAndStart: while HDFS is down a log's Sync fails
 // with an error naming the URI (rpcstatus.ErrUnavailable), within the
-// bounded retries; once HDFS is back the same Storage works again (its
+// bounded retries; once HDFS is back another Storage reads the open log
+// (whose replica now waits for recovery), the same Storage works again (its
 // client dials anew), and Recover returns every byte synced before the stop.
 // It stops the package's shared cluster and starts it again (Shared would
 // also restart it for a later test).
@@ -54,9 +55,31 @@ func TestIntegrationHDFSStopAndStart(t *testing.T) {
 	f.Close()
 
 	c.Start()
+	// Another master reads the open log before anyone recovered it: the
+	// DataNode restarted, so the replica waits for recovery and is not
+	// readable; the reader recovers the lease and reads every synced byte.
+	other := reopen(t, st)
+	defer other.Close()
+	var got []byte
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var r io.ReadCloser
+		r, err = other.Open(ctx, "log", 0)
+		if err == nil {
+			got, err = io.ReadAll(r)
+			r.Close()
+		}
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond) // the NameNode leaves safe mode
+	}
+	if err != nil || string(got) != "before;" {
+		t.Fatalf("reading the open log after the restart: %q, %v; want %q", got, err, "before;")
+	}
 	// The same Storage reconnects; Recover returns the synced bytes.
 	var size int64
-	deadline := time.Now().Add(time.Minute)
+	deadline = time.Now().Add(time.Minute)
 	for {
 		size, err = st.Recover(ctx, "log")
 		if err == nil || time.Now().After(deadline) {
