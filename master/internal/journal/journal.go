@@ -299,6 +299,31 @@ func (j *Journal) NeedsCheckpoint(lastSeq int64) bool {
 	return lastSeq-covered >= j.cfg.CheckpointPeriodEntries
 }
 
+// RecoverOpenLogs takes every open log (and every log left half-sealed)
+// away from whoever may still be writing it, in place: Storage.Recover, so
+// that readers can read it to its durable end. Only a master that holds the
+// leadership may call it (it fences the previous term's writer, as
+// StartWriting would a moment later). A new leader uses it when catching up
+// fails on a log it cannot read: on HDFS the last block of a log whose
+// writer died together with a DataNode stays unreadable (a replica waiting
+// to be recovered) until lease recovery runs. Local storage: a no-op.
+func (j *Journal) RecoverOpenLogs(ctx context.Context) (recovered int, err error) {
+	logs, err := listSegments(ctx, j.st, j.logs)
+	if err != nil {
+		return 0, fmt.Errorf("journal: list logs: %w", err)
+	}
+	for _, s := range logs {
+		if !s.open() && !s.sealing {
+			continue
+		}
+		if _, err := j.st.Recover(ctx, s.name); err != nil {
+			return recovered, fmt.Errorf("journal: recover %s: %w", s.path, err)
+		}
+		recovered++
+	}
+	return recovered, nil
+}
+
 // NewestCheckpoint returns the last seq covered by the newest checkpoint in
 // the folder, whoever wrote it (0 if there is none). It lists checkpoints/
 // (one Storage.List); it does not validate the checkpoint.

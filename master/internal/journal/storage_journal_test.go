@@ -428,3 +428,38 @@ func TestNewestCheckpointAndFingerprint(t *testing.T) {
 		})
 	}
 }
+
+// TestRecoverOpenLogs: a new leader that cannot read an open log recovers
+// it in place. On a storage whose Recover fences (HDFS, the memory storage),
+// the deposed writer can add nothing afterwards, every acknowledged entry is
+// still read, and StartWriting then seals the recovered log as usual.
+func TestRecoverOpenLogs(t *testing.T) {
+	ctx := context.Background()
+	old, _ := newMemJournal(t, Config{LogSizeBytesMax: 1 << 20})
+	w1, last := writeBlocks(t, old, 1, 1, 5, false)
+	j2 := reopen(t, old)
+	n, err := j2.RecoverOpenLogs(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("RecoverOpenLogs = %d, %v; want 1 open log recovered", n, err)
+	}
+	seq, err := w1.Append(newBlock(6))
+	if err == nil {
+		err = w1.Flush(ctx, seq)
+	}
+	if err == nil {
+		t.Fatal("the deposed writer flushed an entry after its open log was recovered")
+	}
+	sm := &memSM{}
+	res, err := j2.Replay(ctx, sm)
+	if err != nil || res.LastSeq != last {
+		t.Fatalf("replay after recovery: %+v, %v; want last seq %d", res, err, last)
+	}
+	w2, err := j2.StartWriting(ctx, 2)
+	if err != nil {
+		t.Fatalf("StartWriting after RecoverOpenLogs: %v", err)
+	}
+	defer w2.Close()
+	if got := sm.blockIDs(); !equalInts(got, seqRange(1, 5)) {
+		t.Fatalf("blocks replayed: %v, want 1..5", got)
+	}
+}

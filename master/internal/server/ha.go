@@ -387,11 +387,25 @@ func (h *haMaster) setTerm(t *zkleader.Term) bool {
 func (h *haMaster) startWriting(ctx context.Context, term *zkleader.Term) (journal.Writer, int64, error) {
 	j := h.s.journal
 	var lastErr error
+	recovered := false
 	for attempt := 0; attempt < 20; attempt++ {
 		if !term.Valid() {
 			return nil, 0, fmt.Errorf("server: term of epoch %d ended before the journal term started: %w", term.Epoch(), rpcstatus.ErrNotLeader)
 		}
 		res, err := h.catchUp(ctx)
+		if err != nil && !recovered && ctx.Err() == nil {
+			// An open log may be unreadable until its lease is recovered
+			// (HDFS: a DataNode restarted under the deposed writer). This
+			// master leads, so it may fence that writer now, in place, and
+			// read again.
+			recovered = true
+			n, rerr := j.RecoverOpenLogs(ctx)
+			h.log.Warn("cannot catch up with the journal; recovered the open logs in place and trying again",
+				"err", err, "recovered", n, "recover_err", rerr)
+			if rerr == nil {
+				res, err = h.catchUp(ctx)
+			}
+		}
 		if err != nil {
 			return nil, 0, fmt.Errorf("catch up with the journal: %w", err)
 		}
