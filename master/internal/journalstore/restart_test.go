@@ -107,8 +107,8 @@ func TestIntegrationHDFSStopAndStart(t *testing.T) {
 
 // TestIntegrationHDFSNameservice: a journal folder on an HA nameservice
 // (hdfs://minihdfs/..., NameNodes from HADOOP_CONF_DIR) keeps its open log
-// across a NameNode failover: the next Write reopens it on the new active
-// NameNode.
+// across a NameNode failover: the pipeline to the DataNode stays, and the
+// next Sync's fsync reaches the new active NameNode, which knows the lease.
 func TestIntegrationHDFSNameservice(t *testing.T) {
 	c := hdfstest.Start(t, hdfstest.WithHA())
 	t.Setenv("HADOOP_CONF_DIR", c.HAConfDir)
