@@ -94,11 +94,20 @@ func TestReadSkipsRefusingWorker(t *testing.T) {
 }
 
 func TestCreateSkipsRefusingWorker(t *testing.T) {
+	for _, wt := range []WriteType{CacheThrough, MustCache, Through} {
+		t.Run(wt.String(), func(t *testing.T) { testCreateSkipsRefusingWorker(t, wt) })
+	}
+}
+
+// testCreateSkipsRefusingWorker: no create fails while another worker is
+// live, the first one included (it finds the local worker dead and moves to
+// the other before it writes a byte).
+func testCreateSkipsRefusingWorker(t *testing.T, wt WriteType) {
 	c, f, data := deadLocalWorker(t)
 	dead := c.Workers()[0].Addr()
 	failed := 0
 	for i := 0; i < 5; i++ {
-		w, err := f.CreateFile(context.Background(), fmt.Sprintf("/g%d", i), CacheThrough)
+		w, err := f.CreateFile(context.Background(), fmt.Sprintf("/g%d", i), wt)
 		if err == nil {
 			if _, err = w.Write(data); err == nil {
 				err = w.Close()
@@ -115,8 +124,11 @@ func TestCreateSkipsRefusingWorker(t *testing.T) {
 			t.Errorf("create %d went through the refusing worker", i)
 		}
 	}
-	if failed > 1 {
-		t.Errorf("%d of 5 creates failed (at most the first may)", failed)
+	if failed > 0 {
+		t.Errorf("%d of 5 creates failed with another worker live", failed)
+	}
+	for i := 0; i < 5; i++ {
+		mustEqual(t, fmt.Sprintf("read /g%d", i), readFile(t, f, fmt.Sprintf("/g%d", i)), data)
 	}
 
 	// The set is time-bounded: past deadWorkerTTL the local worker is

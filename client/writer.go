@@ -118,7 +118,7 @@ func (f *FileSystem) CreateFile(ctx context.Context, path string, opts ...Create
 	}
 	w.newBuf()
 	if o.writeType.throughs() {
-		if err := w.openUfs(o); err != nil {
+		if err := w.openUfsAnyWorker(sctx, o, need); err != nil {
 			w.err = opErr("create", p, err)
 			w.abandon()
 			w.cancel()
@@ -134,6 +134,40 @@ func (w *FileWriter) Status() *URIStatus { return w.status }
 
 // Worker returns the address of the worker the file is written through.
 func (w *FileWriter) Worker() WorkerAddress { return w.worker }
+
+// openUfsAnyWorker opens the UFS stream on w's worker, or, while that
+// worker cannot be connected to (it died since the master last heard from
+// it), on another live worker: nothing has been written yet, so the file
+// may go through any worker.
+func (w *FileWriter) openUfsAnyWorker(ctx context.Context, o createOptions, need int64) error {
+	tried := map[string]bool{}
+	for {
+		err := w.openUfs(o)
+		if err == nil || !refusedConnection(err) {
+			return err
+		}
+		tried[w.worker.String()] = true
+		if !w.switchWorker(ctx, need, tried) {
+			return err
+		}
+	}
+}
+
+// switchWorker moves a writer that has sent no byte to a worker not in
+// tried; false if there is none.
+func (w *FileWriter) switchWorker(ctx context.Context, need int64, tried map[string]bool) bool {
+	next, err := w.fs.pickWorkerExcept(ctx, need, tried)
+	if err != nil || tried[next.String()] {
+		return false
+	}
+	wc, err := w.fs.workerClient(next)
+	if err != nil {
+		return false
+	}
+	w.fs.logger.Debug("worker unreachable; writing through another", "path", w.path, "from", w.worker.String(), "to", next.String())
+	w.worker, w.wc = next, wc
+	return true
+}
 
 func (w *FileWriter) openUfs(o createOptions) error {
 	if w.status.UfsPath == "" {
@@ -314,24 +348,47 @@ func (w *FileWriter) openBlock() error {
 		return fmt.Errorf("get new block id: %w", err)
 	}
 	header := &pb.WriteBlockHeader{BlockId: resp.GetBlockId(), SpaceToReserve: w.blockSize}
+	// While nothing of the file is written, a worker that cannot be
+	// connected to is replaced by another live one (the block id is the
+	// file's, not the worker's).
+	tried := map[string]bool{}
+	for {
+		err := w.openBlockOn(header)
+		if err == nil || w.length > 0 || w.ufs != nil || !refusedConnection(err) {
+			return err
+		}
+		tried[w.worker.String()] = true
+		if w.block != nil { // a stream that failed after it opened
+			w.blockCancel()
+			w.block, w.blockCancel = nil, nil
+		}
+		if !w.switchWorker(w.ctx, w.blockSize, tried) {
+			return err
+		}
+	}
+}
+
+// openBlockOn opens the stream of the block header names on w's worker:
+// its data server if it has one, else a gRPC stream.
+func (w *FileWriter) openBlockOn(header *pb.WriteBlockHeader) error {
 	if w.fs.useData(w.worker) {
 		db, err := w.fs.openDataWrite(w.ctx, w.worker, header)
 		if err == nil {
-			w.dblock, w.blockID, w.blockWritten = db, resp.GetBlockId(), 0
+			w.dblock, w.blockID, w.blockWritten = db, header.GetBlockId(), 0
 			return nil
 		}
 		if !fallBack(err) {
-			return fmt.Errorf("write block %d on worker %s: %w", resp.GetBlockId(), w.worker, err)
+			return fmt.Errorf("write block %d on worker %s: %w", header.GetBlockId(), w.worker, err)
 		}
-		w.fs.logger.Debug("data server unreachable, writing over gRPC", "block", resp.GetBlockId(), "worker", w.worker.String(), "err", err)
+		w.fs.logger.Debug("data server unreachable, writing over gRPC", "block", header.GetBlockId(), "worker", w.worker.String(), "err", err)
 	}
 	ctx, cancel := context.WithCancel(w.ctx)
 	stream, err := w.wc.WriteBlock(ctx, grpc.ForceCodecV2(w.fs.codec))
 	if err != nil {
 		cancel()
-		return fmt.Errorf("write block %d on worker %s: %w", resp.GetBlockId(), w.worker, rpcstatus.FromGRPC(err))
+		return fmt.Errorf("write block %d on worker %s: %w", header.GetBlockId(), w.worker, rpcstatus.FromGRPC(err))
 	}
-	w.block, w.blockCancel, w.blockID, w.blockWritten = stream, cancel, resp.GetBlockId(), 0
+	w.block, w.blockCancel, w.blockID, w.blockWritten = stream, cancel, header.GetBlockId(), 0
 	err = stream.Send(&pb.WriteBlockRequest{Value: &pb.WriteBlockRequest_Header{Header: header}})
 	if err != nil {
 		return w.streamErr("write block", err)
