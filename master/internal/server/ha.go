@@ -147,6 +147,7 @@ func (s *Server) startHA(ctx context.Context, fcfg fsmaster.Config) (*Server, er
 func (h *haMaster) run(ctx context.Context) {
 	defer close(h.done)
 	backoff := 100 * time.Millisecond
+	failed := 0 // terms in a row that could not start
 	for ctx.Err() == nil {
 		term, err := h.standby(ctx)
 		if err != nil {
@@ -163,21 +164,32 @@ func (h *haMaster) run(ctx context.Context) {
 			continue
 		}
 		backoff = 100 * time.Millisecond
-		if !h.leadTerm(ctx, term) {
-			// It won but could not start a term (e.g. the journal cannot be
-			// read): give the other masters a chance before trying again.
-			select {
-			case <-time.After(failedTermPause):
-			case <-ctx.Done():
-				return
-			}
+		if h.leadTerm(ctx, term) {
+			failed = 0
+			continue
+		}
+		// It won but could not start a term (e.g. the journal's storage is
+		// down): give the other masters a chance before trying again, the
+		// longer the more terms failed in a row, so that an outage of the
+		// journal's storage does not spin the election.
+		failed++
+		select {
+		case <-time.After(failedTermPause(failed)):
+		case <-ctx.Done():
+			return
 		}
 	}
 }
 
 // failedTermPause is how long a master that won the election but could not
-// start a journal term waits before campaigning again.
-const failedTermPause = time.Second
+// start a journal term, for the n-th time in a row, waits before
+// campaigning again: 1 s, 2 s, 4 s, then 5 s.
+func failedTermPause(n int) time.Duration {
+	if n > 3 {
+		return 5 * time.Second
+	}
+	return time.Second << max(n-1, 0)
+}
 
 // standby tails the journal while campaigning; it returns the won term.
 func (h *haMaster) standby(ctx context.Context) (*zkleader.Term, error) {
