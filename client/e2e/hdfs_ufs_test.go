@@ -1,0 +1,476 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alluxio-go/alluxio/client"
+	"github.com/alluxio-go/alluxio/common/conf"
+	"github.com/alluxio-go/alluxio/common/hdfstest"
+	"github.com/alluxio-go/alluxio/common/ufs"
+)
+
+// The HDFS UFS tests (issue 4) run the single-master harness of
+// cluster_test.go (a master and a worker process) with the root mount, or a
+// nested mount, on the package's shared HDFS (common/hdfstest). Each test
+// has its own directory on it; the test checks HDFS itself through the
+// common/ufs HDFS backend, as the HDFS superuser.
+
+// hdfsUFSBlock is the Alluxio block size of these tests: small, so that a
+// file of a few hundred KB spans several blocks.
+const hdfsUFSBlock = 64 << 10
+
+// hdfsUFS is a test's directory on the shared HDFS.
+type hdfsUFS struct {
+	t   *testing.T
+	h   *hdfstest.Cluster
+	dir string // absolute HDFS path, e.g. /ufs-rootmount-1234
+	fs  ufs.UnderFileSystem
+}
+
+func newHDFSUFS(t *testing.T) *hdfsUFS {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test runs HDFS and real processes")
+	}
+	h := sharedHDFS.Cluster(t)
+	name := strings.ToLower(strings.NewReplacer("/", "-", " ", "-").Replace(strings.TrimPrefix(t.Name(), "TestIntegrationHDFSUFS")))
+	u := &hdfsUFS{t: t, h: h, dir: fmt.Sprintf("/ufs-%s-%d", name, time.Now().UnixNano())}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	fsys, err := ufs.NewRegistry().Open(ctx, h.URI+"/", nil)
+	if err != nil {
+		t.Fatalf("open HDFS %s: %v", h.URI, err)
+	}
+	t.Cleanup(func() { fsys.Close() })
+	u.fs = fsys
+	if err := fsys.Mkdirs(ctx, u.dir, 0o755); err != nil {
+		t.Fatalf("mkdir %s on HDFS: %v", u.dir, err)
+	}
+	return u
+}
+
+// uri is the hdfs:// URI of rel under the test's directory.
+func (u *hdfsUFS) uri(rel string) string { return u.h.URI + u.path(rel) }
+
+func (u *hdfsUFS) path(rel string) string {
+	if rel == "" || rel == "/" {
+		return u.dir
+	}
+	return u.dir + "/" + strings.TrimPrefix(rel, "/")
+}
+
+func (u *hdfsUFS) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 30*time.Second)
+}
+
+// put writes a file in HDFS directly (not through Alluxio).
+func (u *hdfsUFS) put(rel string, data []byte) {
+	u.t.Helper()
+	ctx, cancel := u.ctx()
+	defer cancel()
+	w, err := u.fs.Create(ctx, u.path(rel), ufs.CreateOptions{CreateParent: true})
+	if err != nil {
+		u.t.Fatalf("HDFS create %s: %v", rel, err)
+	}
+	if _, err := w.Write(data); err != nil {
+		_ = w.Cancel()
+		u.t.Fatalf("HDFS write %s: %v", rel, err)
+	}
+	if err := w.Close(); err != nil {
+		u.t.Fatalf("HDFS close %s: %v", rel, err)
+	}
+}
+
+func (u *hdfsUFS) mkdirs(rel string) {
+	u.t.Helper()
+	ctx, cancel := u.ctx()
+	defer cancel()
+	if err := u.fs.Mkdirs(ctx, u.path(rel), 0o755); err != nil {
+		u.t.Fatalf("HDFS mkdirs %s: %v", rel, err)
+	}
+}
+
+// get reads a file from HDFS; ok is false when it does not exist.
+func (u *hdfsUFS) get(rel string) (data []byte, ok bool) {
+	u.t.Helper()
+	ctx, cancel := u.ctx()
+	defer cancel()
+	r, err := u.fs.Open(ctx, u.path(rel), 0)
+	if errors.Is(err, ufs.ErrNotFound) {
+		return nil, false
+	}
+	if err != nil {
+		u.t.Fatalf("HDFS open %s: %v", rel, err)
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		u.t.Fatalf("HDFS read %s: %v", rel, err)
+	}
+	return b, true
+}
+
+func (u *hdfsUFS) exists(rel string) bool {
+	u.t.Helper()
+	ctx, cancel := u.ctx()
+	defer cancel()
+	_, err := u.fs.GetStatus(ctx, u.path(rel))
+	if errors.Is(err, ufs.ErrNotFound) {
+		return false
+	}
+	if err != nil {
+		u.t.Fatalf("HDFS stat %s: %v", rel, err)
+	}
+	return true
+}
+
+// wantFile fails the test unless rel is in HDFS with exactly data.
+func (u *hdfsUFS) wantFile(rel string, data []byte) {
+	u.t.Helper()
+	got, ok := u.get(rel)
+	if !ok {
+		u.t.Errorf("%s is not in HDFS", u.uri(rel))
+		return
+	}
+	if !bytes.Equal(got, data) {
+		u.t.Errorf("%s in HDFS has %d bytes, not the %d written (or different bytes)", u.uri(rel), len(got), len(data))
+	}
+}
+
+func (u *hdfsUFS) wantAbsent(rel string) {
+	u.t.Helper()
+	if u.exists(rel) {
+		u.t.Errorf("%s is in HDFS; want it absent", u.uri(rel))
+	}
+}
+
+// newHDFSRootCluster is a master and a worker with the root mount on u's
+// directory and small blocks.
+func newHDFSRootCluster(t *testing.T, u *hdfsUFS, extra map[string]string) *cluster {
+	t.Helper()
+	props := map[string]string{
+		"alluxio.master.mount.table.root.ufs":   u.uri(""),
+		"alluxio.user.block.size.bytes.default": fmt.Sprint(hdfsUFSBlock),
+	}
+	for k, v := range extra {
+		props[k] = v
+	}
+	c := newCluster(t, props)
+	c.ok("format")
+	c.startMaster()
+	c.startWorker()
+	c.waitWorkers(1)
+	return c
+}
+
+// client is a FileSystem of the cluster's master, closed with the test.
+func (c *cluster) client() *client.FileSystem {
+	c.t.Helper()
+	cfg, err := conf.FromMap(map[string]string{
+		"alluxio.master.hostname":               c.props["alluxio.master.hostname"],
+		"alluxio.master.rpc.port":               c.props["alluxio.master.rpc.port"],
+		"alluxio.user.block.size.bytes.default": c.props["alluxio.user.block.size.bytes.default"],
+		"alluxio.user.rpc.retry.max.duration":   "20s",
+	})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	fsys, err := client.NewFromConfig(ctx, cfg)
+	if err != nil {
+		c.t.Fatalf("client: %v", err)
+	}
+	c.t.Cleanup(func() { fsys.Close() })
+	return fsys
+}
+
+func randomBytes(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// lsNames returns the paths `alluxio fs ls [-R] dir` prints, one per line's
+// last field.
+func lsNames(out string) []string {
+	var names []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 0 {
+			names = append(names, f[len(f)-1])
+		}
+	}
+	return names
+}
+
+func wantNames(t *testing.T, what string, got []string, want ...string) {
+	t.Helper()
+	have := map[string]bool{}
+	for _, g := range got {
+		have[g] = true
+	}
+	for _, w := range want {
+		if !have[w] {
+			t.Errorf("%s lacks %s; got %v", what, w, got)
+		}
+	}
+}
+
+// TestIntegrationHDFSUFSRootMount: files made in HDFS before the cluster
+// existed are listed (metadata loading) and read back byte-identical, first
+// cold through the worker from HDFS, then warm from the worker's cache.
+func TestIntegrationHDFSUFSRootMount(t *testing.T) {
+	u := newHDFSUFS(t)
+	big := randomBytes(t, 5*hdfsUFSBlock+12345) // six Alluxio blocks
+	small := randomBytes(t, 1000)
+	u.put("data/a/b/big.bin", big)
+	u.put("data/a/small.bin", small)
+	u.put("data/empty.bin", nil)
+	u.mkdirs("data/emptydir")
+
+	c := newHDFSRootCluster(t, u, nil)
+	fsys := c.client()
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+
+	// Metadata loading: ls of a directory the master never saw, then -R.
+	wantNames(t, "ls /", lsNames(c.ok("fs", "ls", "/")), "/data")
+	wantNames(t, "ls -R /data", lsNames(c.ok("fs", "ls", "-R", "/data")),
+		"/data/a", "/data/a/b", "/data/a/b/big.bin", "/data/a/small.bin", "/data/empty.bin", "/data/emptydir")
+	entries, err := fsys.ListStatus(ctx, "/data/a")
+	if err != nil {
+		t.Fatalf("ListStatus /data/a: %v", err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name)
+		if e.Name == "small.bin" && (e.IsDir || e.Length != int64(len(small)) || !e.Persisted) {
+			t.Errorf("small.bin: dir %v length %d persisted %v; want a persisted file of %d bytes", e.IsDir, e.Length, e.Persisted, len(small))
+		}
+	}
+	if strings.Join(names, ",") != "b,small.bin" {
+		t.Errorf("ListStatus /data/a = %v, want [b small.bin]", names)
+	}
+	st, err := fsys.GetStatus(ctx, "/data/a/b/big.bin")
+	if err != nil {
+		t.Fatalf("GetStatus big.bin: %v", err)
+	}
+	if st.Length != int64(len(big)) || st.UfsPath != u.uri("data/a/b/big.bin") {
+		t.Errorf("big.bin: length %d ufs path %q; want %d and %q", st.Length, st.UfsPath, len(big), u.uri("data/a/b/big.bin"))
+	}
+	if st.InAlluxioPercentage != 0 {
+		t.Errorf("big.bin is %d%% in Alluxio before any read", st.InAlluxioPercentage)
+	}
+
+	// Cold read: through the worker from HDFS, caching.
+	start := time.Now()
+	if got := c.ok("fs", "cat", "/data/a/b/big.bin"); !bytes.Equal([]byte(got), big) {
+		t.Fatalf("cold cat of big.bin: %d bytes, want the %d in HDFS", len(got), len(big))
+	}
+	cold := time.Since(start)
+	if got, err := readFile(ctx, fsys, "/data/a/small.bin"); err != nil || !bytes.Equal(got, small) {
+		t.Fatalf("cold read of small.bin: %d bytes, %v", len(got), err)
+	}
+	if got := c.ok("fs", "cat", "/data/empty.bin"); got != "" {
+		t.Errorf("cat of the empty file printed %d bytes", len(got))
+	}
+
+	// The worker cached every block of big.bin.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err = fsys.GetStatus(ctx, "/data/a/b/big.bin")
+		if err != nil {
+			t.Fatalf("GetStatus big.bin: %v", err)
+		}
+		cached := 0
+		for _, b := range st.Blocks {
+			if len(b.Locations) > 0 {
+				cached++
+			}
+		}
+		if st.InAlluxioPercentage == 100 && cached == len(st.Blocks) && len(st.Blocks) == 6 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("big.bin after a read: %d%% in Alluxio, %d of %d blocks cached; want 100%% of 6", st.InAlluxioPercentage, cached, len(st.Blocks))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// Warm read from the cache: the same bytes even with HDFS's copy gone.
+	ctx2, cancel2 := u.ctx()
+	if err := u.fs.Delete(ctx2, u.path("data/a/b/big.bin"), false); err != nil {
+		t.Fatalf("HDFS delete: %v", err)
+	}
+	cancel2()
+	start = time.Now()
+	if got := c.ok("fs", "cat", "/data/a/b/big.bin"); !bytes.Equal([]byte(got), big) {
+		t.Fatalf("warm cat of big.bin: %d bytes, want %d", len(got), len(big))
+	}
+	t.Logf("cat of %d bytes: cold (from HDFS) %v, warm (cache) %v", len(big), cold.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+}
+
+// TestIntegrationHDFSUFSWriteTypes: where each write type puts the bytes,
+// and that rename and delete reach HDFS.
+func TestIntegrationHDFSUFSWriteTypes(t *testing.T) {
+	u := newHDFSUFS(t)
+	c := newHDFSRootCluster(t, u, nil)
+	fsys := c.client()
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+
+	if err := fsys.CreateDirectory(ctx, "/w", client.CacheThrough); err != nil {
+		t.Fatalf("mkdir /w: %v", err)
+	}
+	if !u.exists("w") {
+		t.Fatalf("CACHE_THROUGH mkdir /w is not in HDFS")
+	}
+	data := map[client.WriteType][]byte{}
+	for _, wt := range []client.WriteType{client.CacheThrough, client.Through, client.AsyncThrough, client.MustCache} {
+		data[wt] = randomBytes(t, 3*hdfsUFSBlock+int(wt)*777)
+		p := "/w/" + strings.ToLower(wt.String()) + ".bin"
+		if err := createFile(ctx, fsys, p, data[wt], wt); err != nil {
+			t.Fatalf("create %s %s: %v", wt, p, err)
+		}
+		switch wt {
+		case client.CacheThrough, client.Through:
+			u.wantFile(p, data[wt]) // right after Close
+		case client.MustCache:
+			u.wantAbsent(p)
+		}
+		if got, err := readFile(ctx, fsys, p); err != nil || !bytes.Equal(got, data[wt]) {
+			t.Errorf("read back %s %s: %d bytes, %v", wt, p, len(got), err)
+		}
+	}
+	// ASYNC_THROUGH: persisted within a bounded time.
+	async := "/w/async_through.bin"
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err := fsys.GetStatus(ctx, async)
+		if err != nil {
+			t.Fatalf("GetStatus %s: %v", async, err)
+		}
+		if st.Persisted && u.exists(async) {
+			u.wantFile(async, data[client.AsyncThrough])
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ASYNC_THROUGH %s not persisted after 20s (state %s, in HDFS %v)", async, st.PersistenceState, u.exists(async))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	u.wantAbsent("/w/must_cache.bin")
+	if st, err := fsys.GetStatus(ctx, "/w/must_cache.bin"); err != nil || st.Persisted {
+		t.Errorf("MUST_CACHE file: persisted %v, %v", st != nil && st.Persisted, err)
+	}
+
+	// Rename and delete of persisted files reach HDFS.
+	c.ok("fs", "mv", "/w/cache_through.bin", "/w/renamed.bin")
+	u.wantAbsent("w/cache_through.bin")
+	u.wantFile("w/renamed.bin", data[client.CacheThrough])
+	c.ok("fs", "rm", "/w/through.bin")
+	u.wantAbsent("w/through.bin")
+	if err := fsys.CreateDirectory(ctx, "/w/sub/deeper", client.Recursive(), client.CacheThrough); err != nil {
+		t.Fatalf("mkdir -p /w/sub/deeper: %v", err)
+	}
+	if err := createFile(ctx, fsys, "/w/sub/deeper/f.bin", data[client.Through], client.Through); err != nil {
+		t.Fatalf("create /w/sub/deeper/f.bin: %v", err)
+	}
+	u.wantFile("w/sub/deeper/f.bin", data[client.Through])
+	c.ok("fs", "rm", "-R", "/w/sub")
+	u.wantAbsent("w/sub")
+	c.fails("fs", "stat", "/w/sub")
+	// What is left, seen from HDFS and from Alluxio.
+	wantNames(t, "ls /w", lsNames(c.ok("fs", "ls", "/w")), "/w/renamed.bin", "/w/async_through.bin", "/w/must_cache.bin")
+}
+
+// TestIntegrationHDFSUFSNestedMount: a second HDFS directory mounted at
+// /mnt/hdfs with the CLI, listed, written through and unmounted.
+func TestIntegrationHDFSUFSNestedMount(t *testing.T) {
+	u := newHDFSUFS(t)
+	u.mkdirs("root")
+	existing := randomBytes(t, 2*hdfsUFSBlock+5)
+	u.put("other/pre/existing.bin", existing)
+	u.put("other/top.txt", []byte("top\n"))
+	c := newHDFSRootCluster(t, u, map[string]string{"alluxio.master.mount.table.root.ufs": u.uri("root")})
+	fsys := c.client()
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+
+	c.ok("fs", "mkdir", "/mnt")
+	if out := c.ok("fs", "mount", "/mnt/hdfs", u.uri("other")); !strings.Contains(out, u.uri("other")) {
+		t.Errorf("mount output does not name the URI: %q", out)
+	}
+	if out := c.ok("fs", "mount"); !strings.Contains(out, u.uri("other")) || !strings.Contains(out, "/mnt/hdfs") {
+		t.Errorf("mount table lacks /mnt/hdfs -> %s:\n%s", u.uri("other"), out)
+	}
+	wantNames(t, "ls -R /mnt/hdfs", lsNames(c.ok("fs", "ls", "-R", "/mnt/hdfs")),
+		"/mnt/hdfs/pre", "/mnt/hdfs/pre/existing.bin", "/mnt/hdfs/top.txt")
+	if got := c.ok("fs", "cat", "/mnt/hdfs/pre/existing.bin"); !bytes.Equal([]byte(got), existing) {
+		t.Fatalf("cat through the mount: %d bytes, want %d", len(got), len(existing))
+	}
+	written := randomBytes(t, 3*hdfsUFSBlock)
+	if err := createFile(ctx, fsys, "/mnt/hdfs/pre/new.bin", written, client.CacheThrough); err != nil {
+		t.Fatalf("create through the mount: %v", err)
+	}
+	u.wantFile("other/pre/new.bin", written)
+	u.wantAbsent("root/mnt/hdfs/pre/new.bin")
+	c.ok("fs", "mv", "/mnt/hdfs/top.txt", "/mnt/hdfs/pre/top.txt")
+	u.wantFile("other/pre/top.txt", []byte("top\n"))
+
+	c.ok("fs", "unmount", "/mnt/hdfs")
+	c.fails("fs", "stat", "/mnt/hdfs/pre/new.bin")
+	if out := c.ok("fs", "mount"); strings.Contains(out, "/mnt/hdfs") {
+		t.Errorf("mount table still has /mnt/hdfs after unmount:\n%s", out)
+	}
+	// Unmounting leaves HDFS alone.
+	u.wantFile("other/pre/new.bin", written)
+	u.wantFile("other/pre/existing.bin", existing)
+}
+
+// TestIntegrationHDFSUFSBadMount: mounting an HDFS that is not there fails
+// quickly with one line naming the URI; the master keeps serving.
+func TestIntegrationHDFSUFSBadMount(t *testing.T) {
+	u := newHDFSUFS(t)
+	c := newHDFSRootCluster(t, u, nil)
+
+	dead := fmt.Sprintf("hdfs://127.0.0.1:%d/nowhere", freePort(t))
+	start := time.Now()
+	line := c.fails("fs", "mount", "/dead", dead)
+	took := time.Since(start)
+	t.Logf("mount %s: %q after %v", dead, line, took.Round(time.Millisecond))
+	if !strings.Contains(line, strings.TrimSuffix(dead, "/nowhere")) {
+		t.Errorf("mount error does not name %s: %q", dead, line)
+	}
+	if took > 15*time.Second {
+		t.Errorf("mount of a closed port took %v; want it to fail quickly", took)
+	}
+	if regexp.MustCompile(`(?i)panic|goroutine`).MatchString(c.logs["master"].String()) {
+		t.Errorf("master log mentions a panic:\n%s", c.logs["master"])
+	}
+	if c.master.exited() {
+		t.Fatalf("master exited after a bad mount:\n%s", c.logs["master"])
+	}
+	c.fails("fs", "stat", "/dead")
+	if out := c.ok("fs", "mount"); strings.Contains(out, "/dead") {
+		t.Errorf("mount table has the failed mount /dead:\n%s", out)
+	}
+	// Still serving: a write through to HDFS works.
+	c.ok("fs", "mkdir", "/alive")
+	if !u.exists("alive") {
+		t.Errorf("mkdir /alive after the failed mount is not in HDFS")
+	}
+}
