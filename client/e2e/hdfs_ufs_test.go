@@ -165,6 +165,11 @@ func newHDFSRootCluster(t *testing.T, u *hdfsUFS, extra map[string]string) *clus
 		props[k] = v
 	}
 	c := newCluster(t, props)
+	t.Cleanup(func() { // before stopAll: the logs of a failed test
+		if t.Failed() {
+			t.Logf("master log:\n%s\nworker log:\n%s", c.logs["master"], c.logs["worker"])
+		}
+	})
 	c.ok("format")
 	c.startMaster()
 	c.startWorker()
@@ -472,5 +477,119 @@ func TestIntegrationHDFSUFSBadMount(t *testing.T) {
 	c.ok("fs", "mkdir", "/alive")
 	if !u.exists("alive") {
 		t.Errorf("mkdir /alive after the failed mount is not in HDFS")
+	}
+}
+
+// TestIntegrationHDFSUFSEdgeCases: names that need escaping in a URI,
+// empty persisted files, a directory rename, a cold read at an offset, a
+// freed file read through again, and a master restart.
+func TestIntegrationHDFSUFSEdgeCases(t *testing.T) {
+	u := newHDFSUFS(t)
+	odd := []string{"a b.txt", "100%.txt", "x#y.txt", "q?r.txt", "ünï.txt", "semi;colon.txt"}
+	for i, n := range odd {
+		u.put("odd/"+n, []byte(fmt.Sprintf("file %d %s\n", i, n)))
+	}
+	big := randomBytes(t, 4*hdfsUFSBlock+99)
+	u.put("pre/big.bin", big)
+	c := newHDFSRootCluster(t, u, nil)
+	fsys := c.client()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+	defer cancel()
+
+	entries, err := fsys.ListStatus(ctx, "/odd")
+	if err != nil {
+		t.Fatalf("ListStatus /odd: %v", err)
+	}
+	if len(entries) != len(odd) {
+		t.Errorf("ListStatus /odd: %d entries, want %d", len(entries), len(odd))
+	}
+	for i, n := range odd {
+		want := fmt.Sprintf("file %d %s\n", i, n)
+		if got, err := readFile(ctx, fsys, "/odd/"+n); err != nil || string(got) != want {
+			t.Errorf("read /odd/%s: %q, %v; want %q", n, got, err, want)
+		}
+		// Written by Alluxio, persisted under the same odd name.
+		p := "/odd/new " + n
+		if err := createFile(ctx, fsys, p, []byte(want), client.CacheThrough); err != nil {
+			t.Errorf("create %q: %v", p, err)
+			continue
+		}
+		u.wantFile(p, []byte(want))
+	}
+
+	// Cold read at an offset inside the third block.
+	r, err := fsys.OpenFile(ctx, "/pre/big.bin")
+	if err != nil {
+		t.Fatalf("open big.bin: %v", err)
+	}
+	buf := make([]byte, 1000)
+	off := int64(2*hdfsUFSBlock + 777)
+	if n, err := r.ReadAt(buf, off); err != nil || n != len(buf) || !bytes.Equal(buf, big[off:off+int64(len(buf))]) {
+		t.Errorf("ReadAt(%d): %d bytes, %v, equal %v", off, n, err, bytes.Equal(buf[:n], big[off:off+int64(n)]))
+	}
+	r.Close()
+	if got, err := readFile(ctx, fsys, "/pre/big.bin"); err != nil || !bytes.Equal(got, big) {
+		t.Fatalf("read big.bin after a partial read: %d bytes, %v", len(got), err)
+	}
+	// Freed, then read through from HDFS again.
+	if err := fsys.Free(ctx, "/pre/big.bin"); err != nil {
+		t.Fatalf("free: %v", err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err := fsys.GetStatus(ctx, "/pre/big.bin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.InAlluxioPercentage == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("big.bin still %d%% in Alluxio 20s after free", st.InAlluxioPercentage)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := c.ok("fs", "cat", "/pre/big.bin"); !bytes.Equal([]byte(got), big) {
+		t.Fatalf("cat after free: %d bytes, want %d", len(got), len(big))
+	}
+
+	// Empty files of each persisting write type.
+	for _, wt := range []client.WriteType{client.CacheThrough, client.Through, client.AsyncThrough} {
+		p := "/empty-" + strings.ToLower(wt.String())
+		if err := createFile(ctx, fsys, p, nil, wt); err != nil {
+			t.Errorf("create empty %s: %v", wt, err)
+			continue
+		}
+		if wt != client.AsyncThrough {
+			u.wantFile(p, []byte{})
+		}
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for !u.exists("empty-async_through") {
+		if time.Now().After(deadline) {
+			st, err := fsys.GetStatus(ctx, "/empty-async_through")
+			t.Fatalf("empty ASYNC_THROUGH file not in HDFS after 20s: %+v %v", st, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// A directory rename moves the persisted tree in HDFS.
+	c.ok("fs", "mv", "/pre", "/post")
+	u.wantAbsent("pre")
+	u.wantFile("post/big.bin", big)
+	if got := c.ok("fs", "cat", "/post/big.bin"); !bytes.Equal([]byte(got), big) {
+		t.Fatalf("cat after directory rename: %d bytes", len(got))
+	}
+
+	// A master restart keeps the HDFS root mount and the loaded metadata.
+	c.kill(c.master, 9)
+	c.startMaster()
+	c.waitWorkers(1)
+	if got := c.ok("fs", "cat", "/post/big.bin"); !bytes.Equal([]byte(got), big) {
+		t.Fatalf("cat after master restart: %d bytes", len(got))
+	}
+	u.put("late/file.txt", []byte("late\n"))
+	if got := c.ok("fs", "cat", "/late/file.txt"); got != "late\n" {
+		t.Fatalf("cat of a file made in HDFS after the restart: %q", got)
 	}
 }

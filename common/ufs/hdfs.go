@@ -321,9 +321,9 @@ func (h *hdfsFS) Close() error {
 // path, to a clean HDFS path.
 func (h *hdfsFS) path(p string) (string, error) {
 	if strings.Contains(p, "://") {
-		u, err := url.Parse(p)
+		u, err := ParseURI(p)
 		if err != nil {
-			return "", fmt.Errorf("ufs: bad URI %q: %w", p, err)
+			return "", err
 		}
 		if u.Scheme != "hdfs" {
 			return "", fmt.Errorf("ufs: %q is not an hdfs:// URI", p)

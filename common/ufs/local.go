@@ -50,9 +50,9 @@ type local struct {
 // localPath maps an absolute path or file:// URI to a clean local path.
 func localPath(p string) (string, error) {
 	if strings.HasPrefix(p, "file:") {
-		u, err := url.Parse(p)
+		u, err := ParseURI(p)
 		if err != nil {
-			return "", fmt.Errorf("ufs: bad URI %q: %w", p, err)
+			return "", err
 		}
 		if u.Host != "" && u.Host != "localhost" {
 			return "", fmt.Errorf("ufs: %q names host %q; the local UFS only reads this host", p, u.Host)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/url"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -107,9 +108,9 @@ func (r *Registry) Schemes() []string {
 // Open returns a backend for uri, e.g. "/tmp/ufs", "file:///tmp/ufs" or
 // "hdfs://namenode:9000/data".
 func (r *Registry) Open(ctx context.Context, uri string, props map[string]string) (UnderFileSystem, error) {
-	u, err := url.Parse(uri)
+	u, err := ParseURI(uri)
 	if err != nil {
-		return nil, fmt.Errorf("ufs: bad URI %q: %w", uri, err)
+		return nil, err
 	}
 	r.mu.RLock()
 	f, ok := r.factories[u.Scheme]
@@ -118,4 +119,38 @@ func (r *Registry) Open(ctx context.Context, uri string, props map[string]string
 		return nil, fmt.Errorf("ufs: no backend for scheme %q in %q (have %v)", u.Scheme, uri, r.Schemes())
 	}
 	return f(ctx, u, props)
+}
+
+// ParseURI splits a UFS path, "scheme://authority/path" or an absolute
+// path, into a url.URL with Scheme, Host and Path only. Unlike url.Parse it
+// takes the path verbatim, as Alluxio does: UFS paths are names, not
+// percent-encoded URLs, so "%", "?", "#" and ";" are ordinary characters of
+// a file name ("hdfs://nn/logs/100%.txt" names the file "100%.txt",
+// "/a/x#y" the file "x#y").
+func ParseURI(s string) (*url.URL, error) {
+	i := strings.Index(s, "://")
+	if i < 0 {
+		if strings.HasPrefix(s, "file:") && !strings.HasPrefix(s, "file://") {
+			return &url.URL{Scheme: "file", Path: strings.TrimPrefix(s, "file:")}, nil
+		}
+		return &url.URL{Path: s}, nil
+	}
+	scheme := s[:i]
+	if scheme == "" || strings.ContainsAny(scheme, "/?#") {
+		return nil, fmt.Errorf("ufs: bad URI %q: bad scheme %q", s, scheme)
+	}
+	for j, c := range scheme {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || j > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return nil, fmt.Errorf("ufs: bad URI %q: bad scheme %q", s, scheme)
+		}
+	}
+	rest := s[i+3:]
+	host, p := rest, ""
+	if j := strings.IndexByte(rest, '/'); j >= 0 {
+		host, p = rest[:j], rest[j:]
+	}
+	if strings.ContainsAny(host, " ?#%") {
+		return nil, fmt.Errorf("ufs: bad URI %q: bad authority %q", s, host)
+	}
+	return &url.URL{Scheme: strings.ToLower(scheme), Host: host, Path: p}, nil
 }

@@ -2,12 +2,12 @@ package fsmaster
 
 import (
 	"fmt"
-	"net/url"
 	"path"
 	"path/filepath"
 	"strings"
 
 	"github.com/alluxio-go/alluxio/common/rpcstatus"
+	"github.com/alluxio-go/alluxio/common/ufs"
 	"github.com/alluxio-go/alluxio/proto/alluxiopb"
 )
 
@@ -162,11 +162,11 @@ type ufsLocation struct {
 
 // parseUFS parses a mount's UFS path; it refuses relative paths.
 func parseUFS(s string) (ufsLocation, error) {
-	u, err := url.Parse(s)
+	u, err := ufs.ParseURI(s)
 	if err != nil {
 		return ufsLocation{}, invalidf("ufs_path %q: %v", s, err)
 	}
-	if u.Opaque != "" || !strings.HasPrefix(u.Path, "/") && !(u.Path == "" && u.Host != "") {
+	if !strings.HasPrefix(u.Path, "/") && !(u.Path == "" && u.Host != "") {
 		return ufsLocation{}, invalidf("ufs_path %q is relative (want an absolute path or scheme://authority/path)", s)
 	}
 	loc := ufsLocation{scheme: strings.ToLower(u.Scheme), host: strings.ToLower(u.Host), path: path.Clean("/" + u.Path)}
@@ -179,7 +179,7 @@ func parseUFS(s string) (ufsLocation, error) {
 // mountedUFS is parseUFS for the UFS of an existing mount, which may be a
 // relative local path (a root UFS under "${alluxio.home}" with home ".").
 func mountedUFS(s string) (ufsLocation, error) {
-	if u, err := url.Parse(s); err == nil && u.Scheme == "" && !strings.HasPrefix(s, "/") {
+	if u, err := ufs.ParseURI(s); err == nil && u.Scheme == "" && !strings.HasPrefix(s, "/") {
 		abs, err := filepath.Abs(s)
 		if err != nil {
 			return ufsLocation{}, err

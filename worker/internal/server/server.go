@@ -14,7 +14,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net/url"
 	"os"
 	"runtime"
 	"strings"
@@ -160,7 +159,7 @@ func (s *Service) checkUFSPath(p string) error {
 	if strings.IndexByte(p, 0) >= 0 {
 		return invalid("UFS path %q contains NUL", p)
 	}
-	u, err := url.Parse(p)
+	u, err := ufs.ParseURI(p)
 	if err != nil {
 		return invalid("bad UFS path %q: %v", p, err)
 	}
