@@ -32,6 +32,18 @@ func TestIntegrationHDFSStopAndStart(t *testing.T) {
 	if err := f.Sync(); err != nil {
 		t.Fatal(err)
 	}
+	// A second open log, recovered directly (no reader first) after the
+	// restart, as a new leader that fences before it reads.
+	d, err := st.Create(ctx, "direct")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Write([]byte("synced;")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Sync(); err != nil {
+		t.Fatal(err)
+	}
 
 	c.Stop()
 	start := time.Now()
@@ -93,6 +105,14 @@ func TestIntegrationHDFSStopAndStart(t *testing.T) {
 	if size != int64(len("before;")) {
 		t.Errorf("recovered length %d, want %d", size, len("before;"))
 	}
+	// Recover of an open log whose replica waits for recovery (RWR).
+	if size, err := other.Recover(ctx, "direct"); err != nil || size != int64(len("synced;")) {
+		t.Errorf("Recover of the other open log after the restart = %d, %v; want %d", size, err, len("synced;"))
+	}
+	if got := read(t, other, "direct"); got != "synced;" {
+		t.Errorf("recovered open log holds %q, want %q", got, "synced;")
+	}
+	d.Close()
 	g, err := st.Create(ctx, "log2")
 	if err != nil {
 		t.Fatalf("Create after HDFS came back: %v", err)
