@@ -470,7 +470,28 @@ func TestIntegrationHDFSUFSBadMount(t *testing.T) {
 		t.Fatalf("master exited after a bad mount:\n%s", c.logs["master"])
 	}
 	c.fails("fs", "stat", "/dead")
-	if out := c.ok("fs", "mount"); strings.Contains(out, "/dead") {
+
+	// A live HDFS, but the path is missing or a file; and a NameNode
+	// address that never answers.
+	u.put("afile", []byte("x"))
+	for _, bad := range []struct{ name, uri, want string }{
+		{"missing directory", u.uri("no/such/dir"), u.uri("no/such/dir") + `" does not exist`},
+		{"a file", u.uri("afile"), "not a directory"},
+		{"NameNode not answering", "hdfs://192.0.2.1:8020/x", "hdfs://192.0.2.1:8020"},
+	} {
+		start := time.Now()
+		line := c.fails("fs", "mount", "/bad", bad.uri)
+		took := time.Since(start)
+		t.Logf("mount %s (%s): %q after %v", bad.uri, bad.name, line, took.Round(time.Millisecond))
+		if !strings.Contains(line, bad.want) {
+			t.Errorf("mount of %s (%s): error lacks %q: %q", bad.uri, bad.name, bad.want, line)
+		}
+		if took > 20*time.Second {
+			t.Errorf("mount of %s (%s) took %v", bad.uri, bad.name, took)
+		}
+		c.fails("fs", "stat", "/bad")
+	}
+	if out := c.ok("fs", "mount"); strings.Contains(out, "/dead") || strings.Contains(out, "/bad") {
 		t.Errorf("mount table has the failed mount /dead:\n%s", out)
 	}
 	// Still serving: a write through to HDFS works.

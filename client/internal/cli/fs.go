@@ -1026,6 +1026,12 @@ func (e *env) mount(c *cli.Context) error {
 	}
 	ufs := c.Args().Get(1)
 	if err := p.fs.Mount(c.Context, p.path, ufs, opts...); err != nil {
+		if errors.Is(err, client.ErrNotFound) {
+			// The UFS path or the mount point's parent: the master's
+			// message says which ("<path> does not exist" would blame
+			// the mount point).
+			return cmdErr(c, errors.New(strings.ReplaceAll(err.Error(), "client: ", "")))
+		}
 		return cmdErr(c, describe(p.path, err))
 	}
 	fmt.Fprintf(e.stdout, "Mounted %s at %s\n", ufs, p.path)

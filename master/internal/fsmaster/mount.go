@@ -2,7 +2,9 @@ package fsmaster
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 
@@ -92,8 +94,14 @@ func (m *Master) Mount(ctx context.Context, req *alluxiopb.MountRequest) error {
 	}
 	st, err := u.GetStatus(ctx, probe.uri)
 	_ = u.Close()
-	if err != nil {
-		return fmt.Errorf("fsmaster: mount %s: UFS path %q: %v: %w", p, probe.uri, err, rpcstatus.ErrNotFound)
+	switch {
+	case errors.Is(err, ufs.ErrNotFound):
+		return fmt.Errorf("fsmaster: mount %s: UFS path %q %w", p, probe.uri, rpcstatus.ErrNotFound)
+	case errors.Is(err, os.ErrPermission), errors.Is(err, rpcstatus.ErrPermissionDenied):
+		return fmt.Errorf("fsmaster: mount %s: UFS path %q: %v: %w", p, probe.uri, err, rpcstatus.ErrPermissionDenied)
+	case err != nil:
+		// Not retried by clients: a mount is a user's request, answered now.
+		return fmt.Errorf("fsmaster: mount %s: UFS path %q: %v: %w", p, probe.uri, err, rpcstatus.ErrFailedPrecondition)
 	}
 	if !st.IsDir {
 		return fmt.Errorf("fsmaster: mount %s: UFS path %q is not a directory: %w", p, probe.uri, rpcstatus.ErrInvalidArgument)
