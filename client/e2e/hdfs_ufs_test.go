@@ -614,3 +614,92 @@ func TestIntegrationHDFSUFSEdgeCases(t *testing.T) {
 		t.Fatalf("cat of a file made in HDFS after the restart: %q", got)
 	}
 }
+
+// TestIntegrationHDFSUFSMountUser: a mount's HDFS user
+// (alluxio.underfs.hdfs.user, a mount option; for the root mount
+// alluxio.master.mount.table.root.option.alluxio.underfs.hdfs.user) is the
+// owner of what Alluxio writes through that mount, whether the master
+// (mkdir), the worker for a client (CACHE_THROUGH, THROUGH) or the worker
+// for the master (ASYNC_THROUGH) writes it.
+func TestIntegrationHDFSUFSMountUser(t *testing.T) {
+	for _, root := range []bool{false, true} {
+		name := "nested"
+		if root {
+			name = "root"
+		}
+		t.Run(name, func(t *testing.T) { testHDFSMountUser(t, root) })
+	}
+}
+
+func testHDFSMountUser(t *testing.T, root bool) {
+	const user = "alluxio-e2e-alice"
+	u := newHDFSUFS(t)
+	u.mkdirs("root")
+	u.mkdirs("alice")
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	admin, err := ufs.DialHDFS(ctx, u.h.URI, nil)
+	if err != nil {
+		t.Fatalf("HDFS as its superuser: %v", err)
+	}
+	defer admin.Close()
+	if err := admin.Chmod(ctx, u.path("alice"), 0o777); err != nil {
+		t.Fatalf("chmod: %v", err)
+	}
+	base := "/alice" // the Alluxio path of HDFS's <dir>/alice
+	var c *cluster
+	if root {
+		base = ""
+		c = newHDFSRootCluster(t, u, map[string]string{
+			"alluxio.master.mount.table.root.ufs":                              u.uri("alice"),
+			"alluxio.master.mount.table.root.option.alluxio.underfs.hdfs.user": user,
+		})
+	} else {
+		c = newHDFSRootCluster(t, u, map[string]string{"alluxio.master.mount.table.root.ufs": u.uri("root")})
+		c.ok("fs", "mount", "--option", "alluxio.underfs.hdfs.user="+user, "/alice", u.uri("alice"))
+	}
+	fsys := c.client()
+
+	owner := func(rel string) string {
+		t.Helper()
+		ctx, cancel := u.ctx()
+		defer cancel()
+		st, err := u.fs.GetStatus(ctx, u.path(rel))
+		if err != nil {
+			t.Fatalf("HDFS stat %s: %v", rel, err)
+		}
+		return st.Owner
+	}
+	if err := fsys.CreateDirectory(ctx, base+"/dir", client.CacheThrough); err != nil {
+		t.Fatalf("mkdir: %v", err)
+	}
+	if got := owner("alice/dir"); got != user {
+		t.Errorf("directory made by the master is owned by %q in HDFS; want the mount's user %q", got, user)
+	}
+	data := randomBytes(t, 2*hdfsUFSBlock+3)
+	for _, wt := range []client.WriteType{client.CacheThrough, client.Through, client.AsyncThrough} {
+		name := "/dir/" + strings.ToLower(wt.String())
+		if err := createFile(ctx, fsys, base+name, data, wt); err != nil {
+			t.Fatalf("create %s: %v", base+name, err)
+		}
+		rel := "alice" + name
+		deadline := time.Now().Add(20 * time.Second)
+		for !u.exists(rel) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s not in HDFS after 20s", base+name)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		u.wantFile(rel, data)
+		if got := owner(rel); got != user {
+			t.Errorf("%s file is owned by %q in HDFS; want the mount's user %q", wt, got, user)
+		}
+	}
+	// Read through from HDFS by the worker, as the mount's user.
+	if err := fsys.Free(ctx, base+"/dir/cache_through"); err != nil {
+		t.Fatalf("free: %v", err)
+	}
+	if got := c.ok("fs", "cat", base+"/dir/cache_through"); !bytes.Equal([]byte(got), data) {
+		t.Errorf("cat after free: %d bytes, want %d", len(got), len(data))
+	}
+}

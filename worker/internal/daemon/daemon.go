@@ -181,7 +181,7 @@ func Start(c *conf.Config, log *slog.Logger, opts Options) (*Worker, error) {
 	w.Metrics.CounterFunc("heartbeat_failures_total", "Heartbeats that failed.", func() float64 { return float64(w.Master.Counters().HeartbeatFailures) })
 	w.Metrics.CounterFunc("registrations_total", "Registrations with a master (full block reports).", func() float64 { return float64(w.Master.Counters().Registrations) })
 	w.svc = server.New(server.Config{
-		Store: store, UFS: reg, Master: w.Master, Metrics: w.Metrics, Logger: log, LockLease: opts.LockLease,
+		Store: store, UFS: reg, Master: w.Master, MountProperties: w.Master.MountProperties, Metrics: w.Metrics, Logger: log, LockLease: opts.LockLease,
 	})
 	tp := opts.TracerProvider
 	if tp == nil {

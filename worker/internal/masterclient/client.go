@@ -124,6 +124,8 @@ type Client struct {
 
 	persist *persister
 
+	mountTable mountTable // for MountProperties
+
 	heartbeats, heartbeatFailures, registrations atomic.Int64
 }
 

@@ -127,7 +127,7 @@ func (c *Client) persistFile(ctx context.Context, f *alluxiopb.PersistFile) (err
 		return fmt.Errorf("masterclient: persist file %d: blocks hold %d bytes but the file has %d: %w",
 			f.GetFileId(), total, f.GetLength(), rpcstatus.ErrFailedPrecondition)
 	}
-	fs, err := c.cfg.UFS.Open(ctx, f.GetUfsPath(), nil)
+	fs, err := c.cfg.UFS.Open(ctx, f.GetUfsPath(), c.MountProperties(ctx, f.GetUfsPath()))
 	if err != nil {
 		return fmt.Errorf("masterclient: persist file %d: open UFS %s: %w", f.GetFileId(), f.GetUfsPath(), err)
 	}

@@ -54,11 +54,15 @@ const (
 
 // Config configures a Service.
 type Config struct {
-	Store   *blockstore.Store
-	UFS     *ufs.Registry    // nil = reads from the UFS fail
-	Master  Master           // nil = blocks are reported by heartbeat only
-	Metrics *metrics.Metrics // nil = none
-	Logger  *slog.Logger     // nil = discard
+	Store  *blockstore.Store
+	UFS    *ufs.Registry // nil = reads from the UFS fail
+	Master Master        // nil = blocks are reported by heartbeat only
+	// MountProperties returns the properties of the mount holding a UFS
+	// path (HDFS user, Hadoop configuration...), with which the UFS is
+	// opened as the master opens it; nil = the backends' defaults.
+	MountProperties func(ctx context.Context, ufsPath string) map[string]string
+	Metrics         *metrics.Metrics // nil = none
+	Logger          *slog.Logger     // nil = discard
 	// LockLease is how long a short-circuit lock lives without CloseLocalBlock.
 	LockLease    time.Duration
 	MaxBlockSize int64
@@ -393,7 +397,7 @@ func (s *Service) validateUFS(o *alluxiopb.UfsReadOptions) error {
 
 // openUFS opens the UFS file of o at offset bytes into the block.
 func (s *Service) openUFS(ctx context.Context, o *alluxiopb.UfsReadOptions, offset int64) (io.ReadCloser, error) {
-	fs, err := s.cfg.UFS.Open(ctx, o.GetUfsPath(), nil)
+	fs, err := s.cfg.UFS.Open(ctx, o.GetUfsPath(), s.mountProps(ctx, o.GetUfsPath()))
 	if err != nil {
 		return nil, fmt.Errorf("worker: open UFS %s: %w", o.GetUfsPath(), ufsErr(err))
 	}
@@ -725,7 +729,7 @@ func (s *Service) WriteUfsFile(stream alluxiopb.BlockWorker_WriteUfsFileServer) 
 	if h.GetMode() < 0 || h.GetMode() > 0o7777 {
 		return invalid("mode %#o out of range [0, 07777]", h.GetMode())
 	}
-	fs, err := s.cfg.UFS.Open(ctx, h.GetUfsPath(), nil)
+	fs, err := s.cfg.UFS.Open(ctx, h.GetUfsPath(), s.mountProps(ctx, h.GetUfsPath()))
 	if err != nil {
 		return fmt.Errorf("worker: open UFS %s: %w", h.GetUfsPath(), ufsErr(err))
 	}
@@ -852,4 +856,12 @@ func (s *Service) GetWorkerStatus(ctx context.Context, _ *alluxiopb.GetWorkerSta
 		resp.MasterAddress = s.cfg.Master.MasterAddress()
 	}
 	return resp, nil
+}
+
+// mountProps returns the properties of the mount holding ufsPath.
+func (s *Service) mountProps(ctx context.Context, ufsPath string) map[string]string {
+	if s.cfg.MountProperties == nil {
+		return nil
+	}
+	return s.cfg.MountProperties(ctx, ufsPath)
 }
