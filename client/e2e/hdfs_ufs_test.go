@@ -50,12 +50,27 @@ func newHDFSUFS(t *testing.T) *hdfsUFS {
 	if err != nil {
 		t.Fatalf("open HDFS %s: %v", h.URI, err)
 	}
-	t.Cleanup(func() { fsys.Close() })
 	u.fs = fsys
+	t.Cleanup(func() { u.fs.Close() })
 	if err := fsys.Mkdirs(ctx, u.dir, 0o755); err != nil {
 		t.Fatalf("mkdir %s on HDFS: %v", u.dir, err)
 	}
 	return u
+}
+
+// reopen replaces the test's HDFS client by a new one: after an HDFS
+// restart the old one refuses to dial again for a few seconds (the HDFS
+// library's back-off after a failed NameNode dial).
+func (u *hdfsUFS) reopen() {
+	u.t.Helper()
+	ctx, cancel := u.ctx()
+	defer cancel()
+	fsys, err := ufs.NewRegistry().Open(ctx, u.h.URI+"/", nil)
+	if err != nil {
+		u.t.Fatalf("open HDFS %s: %v", u.h.URI, err)
+	}
+	u.fs.Close()
+	u.fs = fsys
 }
 
 // uri is the hdfs:// URI of rel under the test's directory.
@@ -702,4 +717,91 @@ func testHDFSMountUser(t *testing.T, root bool) {
 	if got := c.ok("fs", "cat", base+"/dir/cache_through"); !bytes.Equal([]byte(got), data) {
 		t.Errorf("cat after free: %d bytes, want %d", len(got), len(data))
 	}
+}
+
+// TestIntegrationHDFSUFSLargeDirAndOutage: a directory of more entries than
+// one HDFS listing returns (dfs.ls.limit, 1000) is loaded whole; while HDFS
+// is down, cached data is still read and an uncached read fails with an
+// error; once HDFS is back (restarted on its port), the master and the
+// worker use it again without a restart of their own.
+func TestIntegrationHDFSUFSLargeDirAndOutage(t *testing.T) {
+	u := newHDFSUFS(t)
+	const n = 1100
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+	defer cancel()
+	errs := make(chan error, 8)
+	for w := 0; w < 8; w++ {
+		go func(w int) {
+			for i := w; i < n; i += 8 {
+				if err := u.fs.Mkdirs(ctx, u.path(fmt.Sprintf("big/d%04d", i)), 0o755); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}(w)
+	}
+	for w := 0; w < 8; w++ {
+		if err := <-errs; err != nil {
+			t.Fatalf("HDFS mkdirs: %v", err)
+		}
+	}
+	cached := randomBytes(t, 2*hdfsUFSBlock)
+	cold := randomBytes(t, 2*hdfsUFSBlock)
+	u.put("files/cached.bin", cached)
+	u.put("files/cold.bin", cold)
+	c := newHDFSRootCluster(t, u, map[string]string{"alluxio.user.rpc.retry.max.duration": "5s"})
+	fsys := c.client()
+
+	entries, err := fsys.ListStatus(ctx, "/big")
+	if err != nil {
+		t.Fatalf("ListStatus /big: %v", err)
+	}
+	if len(entries) != n {
+		t.Fatalf("ListStatus /big: %d entries, want %d", len(entries), n)
+	}
+	if got := len(lsNames(c.ok("fs", "ls", "/big"))); got != n {
+		t.Errorf("ls /big printed %d lines, want %d", got, n)
+	}
+	if got := c.ok("fs", "cat", "/files/cached.bin"); !bytes.Equal([]byte(got), cached) {
+		t.Fatalf("cat cached.bin: %d bytes", len(got))
+	}
+	if _, err := fsys.GetStatus(ctx, "/files/cold.bin"); err != nil {
+		t.Fatalf("GetStatus cold.bin: %v", err)
+	}
+
+	u.h.Stop()
+	t.Log("HDFS stopped")
+	if got := c.ok("fs", "cat", "/files/cached.bin"); !bytes.Equal([]byte(got), cached) {
+		t.Errorf("cat of a cached file with HDFS down: %d bytes", len(got))
+	}
+	start := time.Now()
+	line := c.fails("fs", "cat", "/files/cold.bin")
+	t.Logf("cat of an uncached file with HDFS down: %q after %v", line, time.Since(start).Round(time.Millisecond))
+	if c.master.exited() || c.worker.exited() {
+		t.Fatalf("a process exited while HDFS was down")
+	}
+
+	u.h.Start()
+	t.Log("HDFS started again")
+	u.reopen()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got, _, code := c.cli("fs", "cat", "/files/cold.bin")
+		if code == 0 && bytes.Equal([]byte(got), cold) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cold.bin not readable 30s after HDFS came back (exit %d, %d bytes)", code, len(got))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("cold.bin read through %v after HDFS came back", time.Since(deadline.Add(-30*time.Second)).Round(time.Millisecond))
+	data := randomBytes(t, hdfsUFSBlock+1)
+	if err := createFile(ctx, fsys, "/files/after.bin", data, client.CacheThrough); err != nil {
+		t.Fatalf("CACHE_THROUGH after HDFS came back: %v", err)
+	}
+	u.wantFile("files/after.bin", data)
+	c.ok("fs", "rm", "/files/cached.bin")
+	u.wantAbsent("files/cached.bin")
 }
