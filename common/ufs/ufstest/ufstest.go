@@ -37,6 +37,7 @@ func Run(t *testing.T, newUFS func(t *testing.T) (u ufs.UnderFileSystem, root st
 		{"Delete", testDelete},
 		{"Rename", testRename},
 		{"NotFound", testNotFound},
+		{"OddNames", testOddNames},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -360,4 +361,46 @@ func testNotFound(t *testing.T, s *suite) {
 	wantErr(t, "List", err, ufs.ErrNotFound)
 	_, err = s.u.Open(s.ctx, s.path("missing/f"), 0)
 	wantErr(t, "Open(missing/f)", err, ufs.ErrNotFound)
+}
+
+// testOddNames: names holding URL metacharacters ("%", "#", "?", ";", a
+// space, non-ASCII) are file names like any other, when the root is a URI
+// too: created, listed, read, renamed and deleted under their own names.
+func testOddNames(t *testing.T, s *suite) {
+	names := []string{"100%.txt", "%41", "x#y", "q?r=1", "semi;colon", "a b", "ünï"}
+	for _, n := range names {
+		s.write(t, n, "data of "+n, ufs.CreateOptions{})
+	}
+	if err := s.u.Mkdirs(s.ctx, s.path("dir%20#1"), 0o755); err != nil {
+		t.Fatalf("Mkdirs(dir%%20#1): %v", err)
+	}
+	want := append(slices.Clone(names), "dir%20#1")
+	slices.Sort(want)
+	if got := s.names(t, ""); !slices.Equal(got, want) {
+		t.Errorf("List = %q, want %q", got, want)
+	}
+	for _, n := range names {
+		if got := s.read(t, n, 0); got != "data of "+n {
+			t.Errorf("read %q = %q", n, got)
+		}
+		st, err := s.u.GetStatus(s.ctx, s.path(n))
+		if err != nil || st.Name != n {
+			t.Errorf("GetStatus(%q) = name %q, %v", n, st.Name, err)
+		}
+	}
+	if err := s.u.Rename(s.ctx, s.path("x#y"), s.path("dir%20#1/50%?")); err != nil {
+		t.Fatalf("Rename: %v", err)
+	}
+	if got := s.read(t, "dir%20#1/50%?", 0); got != "data of x#y" {
+		t.Errorf("read renamed = %q", got)
+	}
+	if s.exists(t, "x") || s.exists(t, "x#y") {
+		t.Errorf("x#y (or x) still exists after the rename")
+	}
+	if err := s.u.Delete(s.ctx, s.path("100%.txt"), false); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	if s.exists(t, "100%.txt") {
+		t.Errorf("100%%.txt exists after Delete")
+	}
 }
