@@ -814,3 +814,93 @@ func TestIntegrationHDFSUFSLargeDirAndOutage(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestIntegrationHDFSUFSPersistAndDelete: `fs persist` of a MUST_CACHE
+// file, an overwrite of a persisted file, `fs load` of a cold one, `fs rm
+// --alluxioOnly` (HDFS keeps the file and the next listing loads it
+// again), and `fs rm -R` of a MUST_CACHE directory holding a CACHE_THROUGH
+// file (the directory the worker made in HDFS goes too).
+func TestIntegrationHDFSUFSPersistAndDelete(t *testing.T) {
+	u := newHDFSUFS(t)
+	cold := randomBytes(t, 3*hdfsUFSBlock+1)
+	u.put("cold.bin", cold)
+	c := newHDFSRootCluster(t, u, nil)
+	fsys := c.client()
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+
+	data := randomBytes(t, 2*hdfsUFSBlock+17)
+	if err := createFile(ctx, fsys, "/mc.bin", data, client.MustCache); err != nil {
+		t.Fatalf("create MUST_CACHE: %v", err)
+	}
+	u.wantAbsent("mc.bin")
+	c.ok("fs", "persist", "/mc.bin")
+	u.wantFile("mc.bin", data)
+	if st, err := fsys.GetStatus(ctx, "/mc.bin"); err != nil || !st.Persisted {
+		t.Errorf("/mc.bin after fs persist: %+v, %v", st, err)
+	}
+
+	// Overwrite of a persisted file replaces HDFS's bytes.
+	data2 := randomBytes(t, hdfsUFSBlock+3)
+	w, err := fsys.CreateFile(ctx, "/mc.bin", client.CacheThrough, client.Overwrite())
+	if err != nil {
+		t.Fatalf("overwrite: %v", err)
+	}
+	if _, err := w.Write(data2); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("overwrite close: %v", err)
+	}
+	u.wantFile("mc.bin", data2)
+	if got := c.ok("fs", "cat", "/mc.bin"); !bytes.Equal([]byte(got), data2) {
+		t.Errorf("cat after overwrite: %d bytes, want %d", len(got), len(data2))
+	}
+
+	// fs load caches a cold file; it returns once the master counts every
+	// block (the worker finishes caching a block just after serving it).
+	c.ok("fs", "load", "/cold.bin")
+	if st, err := fsys.GetStatus(ctx, "/cold.bin"); err != nil || st.InAlluxioPercentage != 100 {
+		var where []string
+		for _, b := range st.Blocks {
+			where = append(where, fmt.Sprintf("%d+%d:%d locations", b.Offset, b.Length, len(b.Locations)))
+		}
+		t.Errorf("/cold.bin right after fs load: %d%% in Alluxio (blocks %v), %v", st.InAlluxioPercentage, where, err)
+	}
+
+	// --alluxioOnly keeps HDFS's copy; the next listing loads it again.
+	c.ok("fs", "rm", "--alluxioOnly", "/cold.bin")
+	u.wantFile("cold.bin", cold)
+	wantNames(t, "ls /", lsNames(c.ok("fs", "ls", "/")), "/cold.bin")
+	if got := c.ok("fs", "cat", "/cold.bin"); !bytes.Equal([]byte(got), cold) {
+		t.Errorf("cat after rm --alluxioOnly and reload: %d bytes", len(got))
+	}
+
+	// A MUST_CACHE directory with a CACHE_THROUGH file in it.
+	if err := fsys.CreateDirectory(ctx, "/mcdir/sub", client.MustCache, client.Recursive()); err != nil {
+		t.Fatalf("mkdir MUST_CACHE: %v", err)
+	}
+	u.wantAbsent("mcdir")
+	if err := createFile(ctx, fsys, "/mcdir/sub/f.bin", data, client.CacheThrough); err != nil {
+		t.Fatalf("create in a MUST_CACHE dir: %v", err)
+	}
+	u.wantFile("mcdir/sub/f.bin", data)
+	c.ok("fs", "rm", "-R", "/mcdir")
+	deadline := time.Now().Add(10 * time.Second)
+	for u.exists("mcdir") {
+		if time.Now().After(deadline) {
+			t.Fatalf("fs rm -R /mcdir left %s in HDFS (f.bin there: %v)", u.uri("mcdir"), u.exists("mcdir/sub/f.bin"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	wantNoName(t, "ls / after rm -R /mcdir", lsNames(c.ok("fs", "ls", "/")), "/mcdir")
+}
+
+func wantNoName(t *testing.T, what string, got []string, bad string) {
+	t.Helper()
+	for _, g := range got {
+		if g == bad {
+			t.Errorf("%s has %s: %v", what, bad, got)
+		}
+	}
+}

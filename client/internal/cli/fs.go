@@ -967,6 +967,9 @@ func (e *env) load(c *cli.Context) error {
 				if err != nil {
 					return describe(s.Path, err)
 				}
+				if err := waitLoaded(c.Context, p.fs, s.Path); err != nil {
+					return err
+				}
 			}
 			fmt.Fprintf(e.stdout, "%s loaded\n", s.Path)
 			return nil
@@ -976,6 +979,35 @@ func (e *env) load(c *cli.Context) error {
 		}
 	}
 	return nil
+}
+
+// loadWait bounds how long load waits for the workers to report the
+// blocks it read.
+const loadWait = 10 * time.Second
+
+// waitLoaded waits until the master counts path 100% in Alluxio: a worker
+// finishes caching a block read from the UFS, and tells the master, just
+// after it has served the bytes, so "loaded" would otherwise come a moment
+// before `fs stat` agrees.
+func waitLoaded(ctx context.Context, fs *client.FileSystem, path string) error {
+	deadline := time.Now().Add(loadWait)
+	for {
+		st, err := fs.GetStatus(ctx, path)
+		if err != nil {
+			return describe(path, err)
+		}
+		if st.InAlluxioPercentage >= 100 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s is %d%% in Alluxio %v after reading it: the workers did not cache every block (tier full?)", path, st.InAlluxioPercentage, loadWait)
+		}
+		select {
+		case <-ctx.Done():
+			return describe(path, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 func (e *env) mount(c *cli.Context) error {
