@@ -671,9 +671,16 @@ func testHDFSMountUser(t *testing.T, root bool) {
 		})
 	} else {
 		c = newHDFSRootCluster(t, u, map[string]string{"alluxio.master.mount.table.root.ufs": u.uri("root")})
-		c.ok("fs", "mount", "--option", "alluxio.underfs.hdfs.user="+user, "/alice", u.uri("alice"))
 	}
 	fsys := c.client()
+	if !root {
+		// The worker writes to the root mount first, so it has fetched
+		// the mount table before /alice exists.
+		if err := createFile(ctx, fsys, "/before.bin", []byte("x"), client.CacheThrough); err != nil {
+			t.Fatalf("create /before.bin: %v", err)
+		}
+		c.ok("fs", "mount", "--option", "alluxio.underfs.hdfs.user="+user, "/alice", u.uri("alice"))
+	}
 
 	owner := func(rel string) string {
 		t.Helper()

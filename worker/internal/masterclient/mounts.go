@@ -16,6 +16,10 @@ import (
 // a mount made again with other options is seen within this time.
 const mountTableTTL = 2 * time.Second
 
+// mountMissRetry is how soon a path of no cached mount fetches the table
+// again.
+const mountMissRetry = 100 * time.Millisecond
+
 // mountTableTimeout bounds a fetch of the mount table.
 const mountTableTimeout = 2 * time.Second
 
@@ -39,7 +43,11 @@ func (c *Client) MountProperties(ctx context.Context, ufsPath string) map[string
 	t := &c.mountTable
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if time.Since(t.fetched) > mountTableTTL {
+	props, found := mountPropsFor(t.mounts, ufsPath)
+	// A path of no cached mount is likely of a mount made since the
+	// last fetch: fetch again then too (at most every mountMissRetry).
+	age := time.Since(t.fetched)
+	if age > mountTableTTL || !found && age > mountMissRetry {
 		// A failed fetch is not retried before the TTL either: reads
 		// from the UFS must not wait on a master that is away.
 		if mounts, err := c.fetchMountTable(ctx); err != nil {
@@ -48,8 +56,9 @@ func (c *Client) MountProperties(ctx context.Context, ufsPath string) map[string
 			t.mounts = mounts
 		}
 		t.fetched = time.Now()
+		props, _ = mountPropsFor(t.mounts, ufsPath)
 	}
-	return mountPropsFor(t.mounts, ufsPath)
+	return props
 }
 
 func (c *Client) fetchMountTable(ctx context.Context) ([]*alluxiopb.MountPointInfo, error) {
@@ -70,11 +79,11 @@ func (c *Client) fetchMountTable(ctx context.Context) ([]*alluxiopb.MountPointIn
 
 // mountPropsFor returns the properties of the mount of mounts whose UFS
 // URI is ufsPath or an ancestor of it (the deepest, should UFS locations
-// nest), nil when none is.
-func mountPropsFor(mounts []*alluxiopb.MountPointInfo, ufsPath string) map[string]string {
+// nest), and whether there is one.
+func mountPropsFor(mounts []*alluxiopb.MountPointInfo, ufsPath string) (map[string]string, bool) {
 	u, err := ufs.ParseURI(ufsPath)
 	if err != nil {
-		return nil
+		return nil, false
 	}
 	var best *alluxiopb.MountPointInfo
 	bestLen := -1
@@ -92,10 +101,13 @@ func mountPropsFor(mounts []*alluxiopb.MountPointInfo, ufsPath string) map[strin
 			best, bestLen = m, len(root)
 		}
 	}
-	if best == nil || len(best.GetProperties()) == 0 {
-		return nil
+	if best == nil {
+		return nil, false
 	}
-	return best.GetProperties()
+	if len(best.GetProperties()) == 0 {
+		return nil, true
+	}
+	return best.GetProperties(), true
 }
 
 func sameScheme(a, b string) bool {

@@ -13,19 +13,22 @@ func TestMountPropsFor(t *testing.T) {
 		{AlluxioPath: "/b", UfsUri: "hdfs://other:8020/", Properties: map[string]string{"who": "other"}},
 		{AlluxioPath: "/l", UfsUri: "/tmp/ufs"},
 	}
-	for _, c := range []struct{ path, want string }{
-		{"hdfs://nn:8020/root/x/y", "root-mount"},
-		{"hdfs://NN:8020/data/alice/f 100%.txt", "alice"},
-		{"hdfs://nn:8020/data/alice", "alice"},
-		{"hdfs://nn:8020/data/alicex/f", ""}, // not under /data/alice
-		{"hdfs://other:8020/anything", "other"},
-		{"hdfs://third:8020/root/x", ""},
-		{"file:///tmp/ufs/f", ""}, // a mount without properties
-		{"s3://nn:8020/root/x", ""},
+	for _, c := range []struct {
+		path, want string
+		found      bool
+	}{
+		{"hdfs://nn:8020/root/x/y", "root-mount", true},
+		{"hdfs://NN:8020/data/alice/f 100%.txt", "alice", true},
+		{"hdfs://nn:8020/data/alice", "alice", true},
+		{"hdfs://nn:8020/data/alicex/f", "", false}, // not under /data/alice
+		{"hdfs://other:8020/anything", "other", true},
+		{"hdfs://third:8020/root/x", "", false},
+		{"file:///tmp/ufs/f", "", true}, // a mount without properties
+		{"s3://nn:8020/root/x", "", false},
 	} {
-		got := mountPropsFor(mounts, c.path)["who"]
-		if got != c.want {
-			t.Errorf("mountPropsFor(%q) = %q, want %q", c.path, got, c.want)
+		props, found := mountPropsFor(mounts, c.path)
+		if got := props["who"]; got != c.want || found != c.found {
+			t.Errorf("mountPropsFor(%q) = %q, %v; want %q, %v", c.path, got, found, c.want, c.found)
 		}
 	}
 }
