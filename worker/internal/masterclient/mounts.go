@@ -16,10 +16,6 @@ import (
 // a mount made again with other options is seen within this time.
 const mountTableTTL = 2 * time.Second
 
-// mountMissRetry is how soon a path of no cached mount fetches the table
-// again.
-const mountMissRetry = 100 * time.Millisecond
-
 // mountTableTimeout bounds a fetch of the mount table.
 const mountTableTimeout = 2 * time.Second
 
@@ -32,6 +28,7 @@ type mountTable struct {
 	mu      sync.Mutex
 	mounts  []*alluxiopb.MountPointInfo
 	fetched time.Time
+	lastOK  bool // the last fetch succeeded
 }
 
 // MountProperties returns the properties of the mount whose UFS holds
@@ -45,16 +42,18 @@ func (c *Client) MountProperties(ctx context.Context, ufsPath string) map[string
 	defer t.mu.Unlock()
 	props, found := mountPropsFor(t.mounts, ufsPath)
 	// A path of no cached mount is likely of a mount made since the
-	// last fetch: fetch again then too (at most every mountMissRetry).
-	age := time.Since(t.fetched)
-	if age > mountTableTTL || !found && age > mountMissRetry {
+	// last fetch: fetch again then too, unless the last fetch failed
+	// (then only after the TTL).
+	if time.Since(t.fetched) > mountTableTTL || !found && t.lastOK {
 		// A failed fetch is not retried before the TTL either: reads
 		// from the UFS must not wait on a master that is away.
-		if mounts, err := c.fetchMountTable(ctx); err != nil {
+		mounts, err := c.fetchMountTable(ctx)
+		if err != nil {
 			c.log.Debug("cannot fetch the master's mount table; using the cached one", "err", err, "cached", len(t.mounts))
 		} else {
 			t.mounts = mounts
 		}
+		t.lastOK = err == nil
 		t.fetched = time.Now()
 		props, _ = mountPropsFor(t.mounts, ufsPath)
 	}
