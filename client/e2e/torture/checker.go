@@ -490,6 +490,24 @@ func ParseJournalDump(s string) ([]JournalLine, error) {
 	return lines, sc.Err()
 }
 
+// DumpThrough keeps the lines of an `alluxio-master --dump-journal` output
+// whose sequence number is at most seq (lines it cannot parse are kept, so a
+// comparison still sees them).
+func DumpThrough(dump string, seq int64) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(dump, "\n") {
+		if line == "" {
+			continue
+		}
+		f, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+		if n, err := strconv.ParseInt(f, 10, 64); err == nil && n > seq {
+			continue
+		}
+		b.WriteString(line)
+	}
+	return b.String()
+}
+
 func isNewTerm(typ string) bool {
 	t := strings.ToLower(strings.NewReplacer("_", "", "-", "").Replace(typ))
 	return t == "newterm" || t == "newtermentry"

@@ -252,3 +252,16 @@ func TestCheckListingAnomalyOnce(t *testing.T) {
 		t.Errorf("anomalies = %q, want one, counting the repeats", r.Anomalies)
 	}
 }
+
+func TestDumpThrough(t *testing.T) {
+	dump := "1 1 NewTermEntry {}\n2 1 CreateFileEntry {}\n3 2 NewTermEntry {}\n"
+	if got, want := DumpThrough(dump, 2), "1 1 NewTermEntry {}\n2 1 CreateFileEntry {}\n"; got != want {
+		t.Errorf("DumpThrough(2) = %q, want %q", got, want)
+	}
+	if got := DumpThrough(dump, 3); got != dump {
+		t.Errorf("DumpThrough(3) = %q, want all", got)
+	}
+	if got := DumpThrough("garbage\n5 1 X {}", 1); got != "garbage\n" {
+		t.Errorf("DumpThrough keeps unparsable lines and drops later ones: %q", got)
+	}
+}
