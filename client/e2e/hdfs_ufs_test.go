@@ -567,11 +567,27 @@ func TestIntegrationHDFSUFSEdgeCases(t *testing.T) {
 	if got, err := readFile(ctx, fsys, "/pre/big.bin"); err != nil || !bytes.Equal(got, big) {
 		t.Fatalf("read big.bin after a partial read: %d bytes, %v", len(got), err)
 	}
-	// Freed, then read through from HDFS again.
+	// Freed, then read through from HDFS again. Free only frees blocks the
+	// master knows to be cached: first wait for the worker to commit the
+	// blocks it is still caching from the reads above.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err := fsys.GetStatus(ctx, "/pre/big.bin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.InAlluxioPercentage == 100 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("big.bin only %d%% in Alluxio 20s after a full read", st.InAlluxioPercentage)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if err := fsys.Free(ctx, "/pre/big.bin"); err != nil {
 		t.Fatalf("free: %v", err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
+	deadline = time.Now().Add(20 * time.Second)
 	for {
 		st, err := fsys.GetStatus(ctx, "/pre/big.bin")
 		if err != nil {
