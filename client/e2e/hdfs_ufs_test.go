@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -926,4 +927,38 @@ func wantNoName(t *testing.T, what string, got []string, bad string) {
 			t.Errorf("%s has %s: %v", what, bad, got)
 		}
 	}
+}
+
+// TestIntegrationHDFSUFSWholeHDFS: a local root UFS and the whole HDFS (a
+// URI without a path, and with "/") mounted at a nested path.
+func TestIntegrationHDFSUFSWholeHDFS(t *testing.T) {
+	u := newHDFSUFS(t)
+	data := randomBytes(t, hdfsUFSBlock+5)
+	u.put("f.bin", data)
+	c := newCluster(t, map[string]string{"alluxio.user.block.size.bytes.default": fmt.Sprint(hdfsUFSBlock)})
+	c.ok("format")
+	c.startMaster()
+	c.startWorker()
+	c.waitWorkers(1)
+	for _, uri := range []string{u.h.URI, u.h.URI + "/"} {
+		c.ok("fs", "mount", "/whole", uri)
+		wantNames(t, "ls /whole ("+uri+")", lsNames(c.ok("fs", "ls", "/whole")), "/whole"+u.dir)
+		if got := c.ok("fs", "cat", "/whole"+u.dir+"/f.bin"); !bytes.Equal([]byte(got), data) {
+			t.Errorf("cat through %s: %d bytes, want %d", uri, len(got), len(data))
+		}
+		c.ok("-D", "alluxio.user.file.writetype.default=THROUGH", "fs", "copyFromLocal", writeLocal(t, data), "/whole"+u.dir+"/g.bin")
+		u.wantFile("g.bin", data)
+		c.ok("fs", "rm", "/whole"+u.dir+"/g.bin")
+		u.wantAbsent("g.bin")
+		c.ok("fs", "unmount", "/whole")
+	}
+}
+
+func writeLocal(t *testing.T, data []byte) string {
+	t.Helper()
+	p := t.TempDir() + "/local.bin"
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
