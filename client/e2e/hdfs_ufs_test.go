@@ -452,6 +452,21 @@ func TestIntegrationHDFSUFSNestedMount(t *testing.T) {
 	c.ok("fs", "mv", "/mnt/hdfs/top.txt", "/mnt/hdfs/pre/top.txt")
 	u.wantFile("other/pre/top.txt", []byte("top\n"))
 
+	// The mount survives a master crash (it is journaled).
+	c.kill(c.master, 9)
+	c.startMaster()
+	c.waitWorkers(1)
+	if out := c.ok("fs", "mount"); !strings.Contains(out, u.uri("other")) {
+		t.Errorf("mount table after a master restart lacks %s:\n%s", u.uri("other"), out)
+	}
+	if got := c.ok("fs", "cat", "/mnt/hdfs/pre/top.txt"); got != "top\n" {
+		t.Errorf("cat through the mount after a master restart: %q", got)
+	}
+	u.put("other/late.txt", []byte("late\n"))
+	if got := c.ok("fs", "cat", "/mnt/hdfs/late.txt"); got != "late\n" {
+		t.Errorf("cat of a file made in HDFS after the restart: %q", got)
+	}
+
 	c.ok("fs", "unmount", "/mnt/hdfs")
 	c.fails("fs", "stat", "/mnt/hdfs/pre/new.bin")
 	if out := c.ok("fs", "mount"); strings.Contains(out, "/mnt/hdfs") {
