@@ -295,6 +295,18 @@ func TestIntegrationHDFSUFSRootMount(t *testing.T) {
 	if st.InAlluxioPercentage != 0 {
 		t.Errorf("big.bin is %d%% in Alluxio before any read", st.InAlluxioPercentage)
 	}
+	{
+		ctx, cancel := u.ctx()
+		hst, err := u.fs.GetStatus(ctx, u.path("data/a/b/big.bin"))
+		cancel()
+		if err != nil {
+			t.Fatalf("HDFS stat big.bin: %v", err)
+		}
+		if st.Owner != hst.Owner || st.Group != hst.Group || st.Mode&0o777 != hst.Mode&0o777 || !st.Persisted || !st.Completed {
+			t.Errorf("big.bin loaded as owner %q group %q mode %o persisted %v completed %v; HDFS has %q %q %o",
+				st.Owner, st.Group, st.Mode, st.Persisted, st.Completed, hst.Owner, hst.Group, hst.Mode)
+		}
+	}
 
 	// Cold read: through the worker from HDFS, caching.
 	start := time.Now()
