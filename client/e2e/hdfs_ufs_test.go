@@ -989,3 +989,51 @@ func writeLocal(t *testing.T, data []byte) string {
 	}
 	return p
 }
+
+// TestIntegrationHDFSUFSMountUserPermission: the worker reads a mount's
+// files as the mount's HDFS user, so HDFS's permissions hold: a file that
+// user may not read fails with a permission error, not read by the
+// worker's (super)user.
+func TestIntegrationHDFSUFSMountUserPermission(t *testing.T) {
+	const owner, other = "alluxio-e2e-alice", "alluxio-e2e-bob"
+	u := newHDFSUFS(t)
+	u.mkdirs("view")
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	admin, err := ufs.DialHDFS(ctx, u.h.URI, nil)
+	if err != nil {
+		t.Fatalf("HDFS as its superuser: %v", err)
+	}
+	defer admin.Close()
+	if err := admin.Chmod(ctx, u.path("view"), 0o777); err != nil {
+		t.Fatalf("chmod: %v", err)
+	}
+	asOwner, err := ufs.NewRegistry().Open(ctx, u.h.URI+"/", map[string]string{ufs.HDFSUserProperty: owner})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer asOwner.Close()
+	for name, mode := range map[string]uint32{"secret.bin": 0o600, "public.bin": 0o644} {
+		w, err := asOwner.Create(ctx, u.path("view/"+name), ufs.CreateOptions{Mode: mode})
+		if err != nil {
+			t.Fatalf("create %s as %s: %v", name, owner, err)
+		}
+		if _, err := w.Write([]byte(name)); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u.mkdirs("root")
+	c := newHDFSRootCluster(t, u, map[string]string{"alluxio.master.mount.table.root.ufs": u.uri("root")})
+	c.ok("fs", "mount", "--option", "alluxio.underfs.hdfs.user="+other, "/bob", u.uri("view"))
+	if got := c.ok("fs", "cat", "/bob/public.bin"); got != "public.bin" {
+		t.Errorf("cat of a world-readable file as %s: %q", other, got)
+	}
+	line := c.fails("fs", "cat", "/bob/secret.bin")
+	t.Logf("cat of a 0600 file of %s as %s: %q", owner, other, line)
+	if !strings.Contains(strings.ToLower(line), "permission") {
+		t.Errorf("cat of a file the mount's user may not read: want a permission error, got %q", line)
+	}
+}
