@@ -394,6 +394,18 @@ func (h *hdfsFS) wrap(op, p string, err error) error {
 	return fmt.Errorf("ufs: %s %s: %w", op, where, err)
 }
 
+// wrapPipeline is wrap for a failure of a file's DataNode write pipeline
+// (a DataNode refused, cut or did not acknowledge in time), where the
+// NameNode may be fine: it says so, wrapping rpcstatus.ErrUnavailable.
+// NameNode exceptions, cancellation and a pipeline the ack tracker cannot
+// read keep wrap's classification.
+func (h *hdfsFS) wrapPipeline(op, p string, err error) error {
+	if remoteException(err) != "" || errors.Is(err, context.Canceled) || errors.Is(err, errUntracked) {
+		return h.wrap(op, p, err)
+	}
+	return fmt.Errorf("ufs: %s %s: HDFS DataNode write pipeline failed: %v: %w", op, h.uri(p), firstLine(err), rpcstatus.ErrUnavailable)
+}
+
 // unreachable reports whether err means the NameNode or a DataNode could
 // not be reached or stopped answering.
 func unreachable(err error) bool {

@@ -127,7 +127,7 @@ func (w *HDFSLogWriter) Hflush() error {
 	}
 	w.fw.SetDeadline(time.Time{})
 	if err != nil {
-		return w.c.h.wrap("hflush", w.p, err)
+		return w.c.h.wrapPipeline("hflush", w.p, err)
 	}
 	last, err := lastBlockLength(w.fw)
 	if err != nil {
