@@ -76,7 +76,6 @@ type benchResult struct {
 	syncs      int64
 	elapsed    time.Duration
 	p50, p99   time.Duration
-	rawSyncs   float64 // write+Sync of one record per second (writers == 0 rows)
 	entryBytes int
 }
 
