@@ -19,8 +19,43 @@ const MaxComponentLength = 255
 // Clean validates an absolute namespace path and returns it in canonical form:
 // a leading "/", no repeated or trailing slashes. It rejects empty and relative
 // paths, "." and ".." components, NUL bytes and over-long paths. Errors wrap
-// rpcstatus.ErrInvalidArgument.
+// rpcstatus.ErrInvalidArgument. A path that is clean already (what clients
+// send) is returned as is, without allocating.
 func Clean(p string) (string, error) {
+	if isClean(p) {
+		return p, nil
+	}
+	return clean(p)
+}
+
+// isClean reports whether clean would accept p and return it unchanged:
+// absolute, not too long, no NUL byte, no empty, "." or ".." component, no
+// component too long, no trailing slash except for "/".
+func isClean(p string) bool {
+	if p == "/" {
+		return true
+	}
+	if len(p) < 2 || len(p) > MaxPathLength || p[0] != '/' || p[len(p)-1] == '/' || strings.IndexByte(p, 0) >= 0 {
+		return false
+	}
+	for rest := p[1:]; ; {
+		i := strings.IndexByte(rest, '/')
+		c := rest
+		if i >= 0 {
+			c = rest[:i]
+		}
+		if c == "" || c == "." || c == ".." || len(c) > MaxComponentLength {
+			return false
+		}
+		if i < 0 {
+			return true
+		}
+		rest = rest[i+1:]
+	}
+}
+
+// clean is Clean without its fast path for clean paths.
+func clean(p string) (string, error) {
 	if p == "" {
 		return "", fmt.Errorf("path is empty: %w", rpcstatus.ErrInvalidArgument)
 	}

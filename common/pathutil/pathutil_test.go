@@ -2,6 +2,7 @@ package pathutil
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/alluxio-go/alluxio/common/rpcstatus"
@@ -68,4 +69,29 @@ func FuzzClean(f *testing.F) {
 			t.Fatalf("Clean not idempotent: %q -> %q -> %q, %v", p, c, c2, err)
 		}
 	})
+}
+
+// TestCleanFastPath checks that Clean with its fast path for clean paths
+// answers exactly as without it, and that a path isClean accepts is one
+// clean returns unchanged.
+func TestCleanFastPath(t *testing.T) {
+	long := strings.Repeat("x", MaxComponentLength)
+	for _, p := range []string{
+		"/", "/a", "/a/b", "/a/b/c.txt", "//", "/a/", "/a//b", "a/b", "", "/.", "/a/..", "/a/./b", "/..a", "/a.",
+		"/a\x00b", "/" + long, "/" + long + "y", "/a/" + long, "/" + strings.Repeat("ab/", 2000) + "c",
+	} {
+		want, werr := clean(p)
+		got, gerr := Clean(p)
+		if (werr == nil) != (gerr == nil) || got != want {
+			t.Errorf("Clean(%.40q) = %.40q, %v; without the fast path: %.40q, %v", p, got, gerr, want, werr)
+		}
+		if isClean(p) && (werr != nil || want != p) {
+			t.Errorf("isClean(%.40q) but clean gives %.40q, %v", p, want, werr)
+		}
+	}
+	for _, p := range []string{"/", "/a", "/a/b/c.txt", "/..a"} {
+		if !isClean(p) {
+			t.Errorf("isClean(%q) = false: the fast path misses a clean path", p)
+		}
+	}
 }

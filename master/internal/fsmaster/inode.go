@@ -111,6 +111,15 @@ func ttlActionCode(s string) uint8 {
 	return 0
 }
 
+// persistNames are the names of the persistence states, by number.
+var persistNames = func() [8]string {
+	var a [8]string
+	for i := range a {
+		a[i] = alluxiopb.PersistenceState(i).String()
+	}
+	return a
+}()
+
 func persistName(p uint8) string {
 	if p == 0 {
 		p = uint8(alluxiopb.PersistenceState_NOT_PERSISTED)

@@ -76,7 +76,7 @@ func (m *Master) Close() error {
 
 // Mount mounts a UFS URI at a new Alluxio directory.
 func (m *Master) Mount(ctx context.Context, req *alluxiopb.MountRequest) error {
-	p, err := cleanPath(req.GetAlluxioPath())
+	p, err := pathutil.Clean(req.GetAlluxioPath())
 	if err != nil {
 		return err
 	}
@@ -160,7 +160,7 @@ func (m *Master) Mount(ctx context.Context, req *alluxiopb.MountRequest) error {
 
 // Unmount removes a mount point and its subtree from Alluxio; the UFS is untouched.
 func (m *Master) Unmount(ctx context.Context, req *alluxiopb.UnmountRequest) error {
-	p, err := cleanPath(req.GetAlluxioPath())
+	p, err := pathutil.Clean(req.GetAlluxioPath())
 	if err != nil {
 		return err
 	}

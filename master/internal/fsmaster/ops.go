@@ -55,7 +55,7 @@ func (m *Master) ufsOf(ctx context.Context, clean string) (ufs.UnderFileSystem, 
 
 // CreateDirectory creates a directory (and missing parents when recursive).
 func (m *Master) CreateDirectory(ctx context.Context, req *alluxiopb.CreateDirectoryRequest) (*alluxiopb.FileInfo, error) {
-	p, err := cleanPath(req.GetPath())
+	p, err := pathutil.Clean(req.GetPath())
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +131,7 @@ func (m *Master) CreateDirectory(ctx context.Context, req *alluxiopb.CreateDirec
 
 // CreateFile creates an incomplete file.
 func (m *Master) CreateFile(ctx context.Context, req *alluxiopb.CreateFileRequest) (*alluxiopb.FileInfo, error) {
-	p, err := cleanPath(req.GetPath())
+	p, err := pathutil.Clean(req.GetPath())
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +237,7 @@ func (m *Master) CreateFile(ctx context.Context, req *alluxiopb.CreateFileReques
 
 // GetNewBlockID allocates the next block of an incomplete file.
 func (m *Master) GetNewBlockID(ctx context.Context, path string) (int64, error) {
-	p, err := cleanPath(path)
+	p, err := pathutil.Clean(path)
 	if err != nil {
 		return 0, err
 	}
@@ -264,7 +264,7 @@ func (m *Master) GetNewBlockID(ctx context.Context, path string) (int64, error) 
 
 // CompleteFile marks a file complete with its final length.
 func (m *Master) CompleteFile(ctx context.Context, req *alluxiopb.CompleteFileRequest) error {
-	p, err := cleanPath(req.GetPath())
+	p, err := pathutil.Clean(req.GetPath())
 	if err != nil {
 		return err
 	}
@@ -361,7 +361,7 @@ func (m *Master) deleteEntriesLocked(t *txn, n *inode, unmount bool, uop *journa
 // UFS too unless alluxio_only. The UFS deletion is journaled with the
 // namespace change and performed once that is durable (ufsops.go).
 func (m *Master) Remove(ctx context.Context, req *alluxiopb.DeleteRequest) error {
-	p, err := cleanPath(req.GetPath())
+	p, err := pathutil.Clean(req.GetPath())
 	if err != nil {
 		return err
 	}
@@ -518,11 +518,11 @@ func (m *Master) incompleteInUfs(ctx context.Context, p string, recursive bool) 
 
 // Rename moves src to dst.
 func (m *Master) Rename(ctx context.Context, req *alluxiopb.RenameRequest) error {
-	src, err := cleanPath(req.GetSrcPath())
+	src, err := pathutil.Clean(req.GetSrcPath())
 	if err != nil {
 		return err
 	}
-	dst, err := cleanPath(req.GetDstPath())
+	dst, err := pathutil.Clean(req.GetDstPath())
 	if err != nil {
 		return err
 	}
@@ -606,7 +606,7 @@ func (m *Master) Rename(ctx context.Context, req *alluxiopb.RenameRequest) error
 
 // Free evicts the blocks of the files under path from the workers.
 func (m *Master) Free(ctx context.Context, req *alluxiopb.FreeRequest) error {
-	p, err := cleanPath(req.GetPath())
+	p, err := pathutil.Clean(req.GetPath())
 	if err != nil {
 		return err
 	}
@@ -646,7 +646,7 @@ func (m *Master) Free(ctx context.Context, req *alluxiopb.FreeRequest) error {
 
 // SetAttribute changes the attributes that are set in req.
 func (m *Master) SetAttribute(ctx context.Context, req *alluxiopb.SetAttributeRequest) error {
-	p, err := cleanPath(req.GetPath())
+	p, err := pathutil.Clean(req.GetPath())
 	if err != nil {
 		return err
 	}
@@ -678,7 +678,7 @@ func (m *Master) SetAttribute(ctx context.Context, req *alluxiopb.SetAttributeRe
 
 // ScheduleAsyncPersistence marks a completed file TO_BE_PERSISTED and queues it.
 func (m *Master) ScheduleAsyncPersistence(ctx context.Context, path string) error {
-	p, err := cleanPath(path)
+	p, err := pathutil.Clean(path)
 	if err != nil {
 		return err
 	}

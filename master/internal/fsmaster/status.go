@@ -72,7 +72,7 @@ func (m *Master) statusOf(p string) (*alluxiopb.FileInfo, error) {
 // GetStatus describes a path, loading it from the UFS when Alluxio does not
 // know it yet.
 func (m *Master) GetStatus(ctx context.Context, path string) (*alluxiopb.FileInfo, error) {
-	p, err := cleanPath(path)
+	p, err := pathutil.Clean(path)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +89,7 @@ func (m *Master) GetStatus(ctx context.Context, path string) (*alluxiopb.FileInf
 // ListStatus calls send with batches of FileInfos of the directory's
 // children (or the file itself), depth first when recursive.
 func (m *Master) ListStatus(ctx context.Context, path string, recursive bool, batch int, send func([]*alluxiopb.FileInfo) error) error {
-	p, err := cleanPath(path)
+	p, err := pathutil.Clean(path)
 	if err != nil {
 		return err
 	}
