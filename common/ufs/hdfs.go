@@ -51,9 +51,9 @@ const hdfsLinger = time.Minute
 // Files are written to a temporary name in the target directory and renamed
 // into place on Close, so readers never see a partial file.
 func NewHDFS(ctx context.Context, uri string, props map[string]string) (UnderFileSystem, error) {
-	u, err := url.Parse(uri)
+	u, err := ParseURI(uri)
 	if err != nil {
-		return nil, fmt.Errorf("ufs: bad URI %q: %w", uri, err)
+		return nil, err
 	}
 	return openHDFS(ctx, nil, u, props)
 }

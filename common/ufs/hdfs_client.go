@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path"
 	"time"
@@ -33,9 +32,9 @@ type HDFSClient struct {
 // props). It fails, naming the URI and wrapping rpcstatus.ErrUnavailable,
 // when the NameNode does not answer.
 func DialHDFS(ctx context.Context, uri string, props map[string]string) (*HDFSClient, error) {
-	u, err := url.Parse(uri)
+	u, err := ParseURI(uri)
 	if err != nil {
-		return nil, fmt.Errorf("ufs: bad URI %q: %w", uri, err)
+		return nil, err
 	}
 	fs, err := openHDFS(ctx, nil, u, props)
 	if err != nil {

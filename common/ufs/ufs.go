@@ -136,8 +136,8 @@ func ParseURI(s string) (*url.URL, error) {
 		return &url.URL{Path: s}, nil
 	}
 	scheme := s[:i]
-	if scheme == "" || strings.ContainsAny(scheme, "/?#") {
-		return nil, fmt.Errorf("ufs: bad URI %q: bad scheme %q", s, scheme)
+	if scheme == "" {
+		return nil, fmt.Errorf("ufs: bad URI %q: empty scheme", s)
 	}
 	for j, c := range scheme {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || j > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {

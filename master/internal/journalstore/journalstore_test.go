@@ -77,6 +77,19 @@ func TestLocalFileURI(t *testing.T) {
 	}
 }
 
+// TestLocalFileURIOddName checks that a file:// folder is a path taken
+// verbatim (ufs.ParseURI), not a percent-encoded URL.
+func TestLocalFileURIOddName(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, "file://"+dir+"/j%1#x", nil)
+	if err := s.Mkdirs(testCtx(t), "x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "j%1#x", "x")); err != nil {
+		t.Fatalf("file:// folder is not the local directory of that name: %v", err)
+	}
+}
+
 func TestOpenBadFolder(t *testing.T) {
 	for _, folder := range []string{"s3://bucket/j", "gs://b/j", "hdfs://", "file://otherhost/j", ""} {
 		_, err := Open(testCtx(t), folder, nil)

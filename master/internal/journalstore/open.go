@@ -3,9 +3,9 @@ package journalstore
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 
+	"github.com/alluxio-go/alluxio/common/ufs"
 	"github.com/alluxio-go/alluxio/master/internal/journal"
 )
 
@@ -24,9 +24,9 @@ func Open(ctx context.Context, folder string, props map[string]string) (journal.
 	}
 	switch strings.ToLower(scheme) {
 	case "file":
-		u, err := url.Parse(folder)
+		u, err := ufs.ParseURI(folder)
 		if err != nil {
-			return nil, fmt.Errorf("journalstore: journal folder %q: %w", folder, err)
+			return nil, fmt.Errorf("journalstore: journal folder: %w", err)
 		}
 		if u.Host != "" && u.Host != "localhost" {
 			return nil, fmt.Errorf("journalstore: journal folder %s: a file:// URI names no host (file:///path)", folder)
