@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
-	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -605,31 +606,32 @@ func (w *termWriter) Flush(ctx context.Context, seq int64) error {
 	return nil
 }
 
-// checkSharedJournal refuses, in ZooKeeper mode, a journal folder that is
-// not formatted (masters never format a shared journal themselves) or that
-// holds something else.
-func checkSharedJournal(folder string) error {
-	ok, err := journal.IsFormatted(folder)
+// checkSharedJournal refuses, in ZooKeeper mode, a journal folder (st, local
+// or HDFS) that is not formatted (masters never format a shared journal
+// themselves) or that holds something else.
+func checkSharedJournal(ctx context.Context, st journal.Storage) error {
+	folder := st.URI()
+	ok, err := journal.IsFormattedStorage(ctx, st)
 	if err != nil {
 		return fmt.Errorf("check journal folder %s (alluxio.master.journal.folder): %w", folder, err)
 	}
 	if ok {
 		return nil
 	}
-	ents, err := os.ReadDir(folder)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	ents, err := st.List(ctx, "")
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("journal folder %s (alluxio.master.journal.folder) cannot be read: %w", folder, err)
 	}
 	if len(ents) == 0 {
 		return fmt.Errorf("journal folder %s (alluxio.master.journal.folder) is not formatted; run `alluxio format` once before starting the masters (in ZooKeeper mode a master never formats the shared journal itself)", folder)
 	}
-	var names []string
-	for i, e := range ents {
-		if i == 5 {
-			names = append(names, "...")
-			break
-		}
-		names = append(names, e.Name())
+	names := make([]string, 0, len(ents))
+	for _, e := range ents {
+		names = append(names, e.Name)
+	}
+	slices.Sort(names)
+	if len(names) > 5 {
+		names = append(names[:5], "...")
 	}
 	return fmt.Errorf("journal folder %s (alluxio.master.journal.folder) is not an Alluxio journal (it holds %s); refusing to use it: point the key at the shared journal, or run `alluxio format` to wipe and format it", folder, strings.Join(names, ", "))
 }

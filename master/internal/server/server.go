@@ -163,14 +163,8 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 			_ = s.jstore.Close()
 		}
 	}()
-	local := !strings.Contains(folder, "://") || strings.HasPrefix(folder, "file://")
 	if haMode {
-		if local {
-			err = checkSharedJournal(s.jstore.URI())
-		} else {
-			err = s.checkSharedStorage(ctx)
-		}
-		if err != nil {
+		if err := checkSharedJournal(ctx, s.jstore); err != nil {
 			return nil, err
 		}
 		warnLoopback(ctx, s.log, c)
@@ -322,20 +316,6 @@ func (s *Server) ensureFormatted(ctx context.Context) error {
 		return fmt.Errorf("format journal folder %s: %w", folder, err)
 	}
 	s.log.Info("journal folder was absent or empty; formatted it", "folder", folder)
-	return nil
-}
-
-// checkSharedStorage is checkSharedJournal for a folder that is not local
-// (HDFS): in ZooKeeper mode a master never formats the shared journal.
-func (s *Server) checkSharedStorage(ctx context.Context) error {
-	folder := s.jstore.URI()
-	ok, err := journal.IsFormattedStorage(ctx, s.jstore)
-	if err != nil {
-		return fmt.Errorf("check journal folder %s (alluxio.master.journal.folder): %w", folder, err)
-	}
-	if !ok {
-		return fmt.Errorf("journal folder %s (alluxio.master.journal.folder) is not formatted; run `alluxio format` once before starting the masters (in ZooKeeper mode a master never formats the shared journal itself)", folder)
-	}
 	return nil
 }
 
