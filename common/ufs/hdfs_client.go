@@ -239,36 +239,21 @@ func (c *HDFSClient) Create(ctx context.Context, p string, mode os.FileMode) (*H
 	if err != nil {
 		return nil, c.h.wrap("create", q, err)
 	}
-	return c.newWriter(fw, q)
-}
-
-func (c *HDFSClient) newWriter(fw *hdfs.FileWriter, p string) (*HDFSFileWriter, error) {
-	_, id, err := writerBlock(fw)
-	if err != nil {
-		fw.Close()
-		return nil, err
-	}
-	w := &HDFSFileWriter{c: c, fw: fw, p: p}
-	if id != nil {
-		w.id = *id
-	}
-	return w, nil
+	return &HDFSFileWriter{c: c, fw: fw, p: q}, nil
 }
 
 // HDFSFileWriter writes one HDFS file. Write buffers into packets that go
 // to the DataNodes' pipeline; Close waits for every acknowledgement and
 // completes the file at the NameNode (then every byte is durable and its
-// length known to readers). It is not safe for concurrent use.
+// length known to readers). It is not safe for concurrent use. (The
+// journal's open log, which must be durable before it is closed, is an
+// HDFSLogWriter.)
 type HDFSFileWriter struct {
 	c    *HDFSClient
 	fw   *hdfs.FileWriter
 	p    string
-	id   uint64
 	done bool
 }
-
-// FileID is the NameNode's id of the file being written.
-func (w *HDFSFileWriter) FileID() uint64 { return w.id }
 
 // Write implements io.Writer; each block's piece is bounded by the RPC
 // timeout, and a block the NameNode does not yet give is asked for again
@@ -294,8 +279,8 @@ func (w *HDFSFileWriter) Close() error {
 		return fmt.Errorf("ufs: close %s: writer is closed", w.c.h.uri(w.p))
 	}
 	w.done = true
-	// Short waits: a journal's Sync is this Close, and the NameNode
-	// completes the file within milliseconds of the DataNode's report.
+	// Short waits: the NameNode completes the file within milliseconds of
+	// the DataNode's report.
 	if err := w.c.h.closeHDFSFile(w.fw, w.p, 2*time.Millisecond, 50*time.Millisecond); err != nil {
 		return w.c.h.wrap("close", w.p, err)
 	}
