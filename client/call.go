@@ -257,32 +257,13 @@ func masterVerdict(err error) bool {
 // off may never answer. done releases the context and reports whether it was
 // cancelled for that reason.
 func (f *FileSystem) attemptContext(ctx context.Context, addr string) (context.Context, func() (moved bool)) {
-	if n, ok := f.inquire.(leaderChangeCallback); ok {
-		actx, cancel := context.WithCancelCause(ctx)
-		stop := n.onLeaderChange(addr, func() { cancel(errLeaderMoved) })
-		return actx, func() bool {
-			stop()
-			moved := errors.Is(context.Cause(actx), errLeaderMoved)
-			cancel(nil)
-			return moved
-		}
-	}
-	n, ok := f.inquire.(leaderChangeNotifier)
+	n, ok := f.inquire.(leaderChangeCallback)
 	if !ok {
 		return ctx, func() bool { return false }
 	}
-	changed, stop := n.leaderChanged(addr)
 	actx, cancel := context.WithCancelCause(ctx)
-	finished := make(chan struct{})
-	go func() {
-		select {
-		case <-changed:
-			cancel(errLeaderMoved)
-		case <-finished:
-		}
-	}()
+	stop := n.onLeaderChange(addr, func() { cancel(errLeaderMoved) })
 	return actx, func() bool {
-		close(finished)
 		stop()
 		moved := errors.Is(context.Cause(actx), errLeaderMoved)
 		cancel(nil)

@@ -36,7 +36,7 @@ type switchingInquire struct {
 	cached        string
 	lookups       int
 	invalidations []string
-	waiters       []chan struct{}
+	waiters       []func()
 }
 
 func (s *switchingInquire) GetPrimaryRPCAddress(context.Context) (string, error) {
@@ -67,15 +67,15 @@ func (s *switchingInquire) counts() (int, []string) {
 	return s.lookups, append([]string(nil), s.invalidations...)
 }
 
-// notifyingInquire adds the leader-change notification of a watch.
+// notifyingInquire adds the leader-change notification of a watch
+// (leaderChangeCallback, as the ZooKeeper inquire client).
 type notifyingInquire struct{ *switchingInquire }
 
-func (n notifyingInquire) leaderChanged(addr string) (<-chan struct{}, func()) {
+func (n notifyingInquire) onLeaderChange(addr string, fire func()) func() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	ch := make(chan struct{})
-	n.waiters = append(n.waiters, ch)
-	return ch, func() {}
+	n.waiters = append(n.waiters, fire)
+	return func() {}
 }
 
 // publish is what the watch does when a new leader appears.
@@ -83,8 +83,8 @@ func (n notifyingInquire) publish(addr string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.cached = addr
-	for _, ch := range n.waiters {
-		close(ch)
+	for _, fire := range n.waiters {
+		fire()
 	}
 	n.waiters = nil
 }

@@ -42,18 +42,10 @@ type PrimaryInvalidator interface {
 	InvalidatePrimary(addr string)
 }
 
-// leaderChangeNotifier is implemented by inquire clients that learn of a new
-// leader by themselves (a ZooKeeper watch): the channel is closed when a
-// leader other than addr is known; stop releases it.
-type leaderChangeNotifier interface {
-	leaderChanged(addr string) (ch <-chan struct{}, stop func())
-}
-
-// leaderChangeCallback is leaderChangeNotifier without a channel and a
-// goroutine per RPC: fire is called once a leader other than addr is known
-// (it must be quick and must not call back into the inquire client); stop
-// unregisters it. An inquire client implementing it is not asked for
-// leaderChangeNotifier.
+// leaderChangeCallback is implemented by inquire clients that learn of a
+// new leader by themselves (a ZooKeeper watch): fire is called once a
+// leader other than addr is known (it must be quick and must not call back
+// into the inquire client); stop unregisters it.
 type leaderChangeCallback interface {
 	onLeaderChange(addr string, fire func()) (stop func())
 }
