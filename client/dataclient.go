@@ -22,12 +22,13 @@ import (
 )
 
 // The worker data server (worker/internal/server/dataserver.go documents the
-// wire format) moves block bytes over plain TCP: a stored block is sent from
-// its file with sendfile, a written one spliced into its temp file. The
-// client uses it for remote reads of stored blocks and for block writes when
-// the worker advertises a data port and alluxio.user.data.transport is AUTO;
-// the gRPC streams remain for reads from the UFS, workers without a data
-// port and data servers that cannot be reached.
+// wire format) moves block bytes over plain TCP: a stored block is written
+// from a mapping of its file (or with sendfile), a written one spliced into
+// its temp file. The client uses it for remote reads of stored blocks and
+// for block writes when the worker advertises a data port and
+// alluxio.user.data.transport is AUTO; the gRPC streams remain for reads
+// from the UFS, workers without a data port and data servers that cannot be
+// reached.
 const (
 	dataOpRead    byte   = 1
 	dataOpWrite   byte   = 2

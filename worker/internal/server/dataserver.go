@@ -22,9 +22,10 @@ import (
 
 // The data server moves block bytes over plain TCP on its own port
 // (alluxio.worker.data.port), beside the gRPC service, as Alluxio's Netty
-// data server does: a stored block is sent from its file with sendfile and a
-// written block is spliced from the socket into its temp file, so neither
-// side pays for gRPC framing, HTTP/2 flow control or protobuf copies.
+// data server does: a stored block is written from a mapping of its file
+// (sendfile for ranges under 1 MiB, see send) and a written block is spliced
+// from the socket into its temp file, so neither side pays for gRPC framing,
+// HTTP/2 flow control or protobuf copies.
 //
 // Wire format (all integers big-endian):
 //
