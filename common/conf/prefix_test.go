@@ -123,6 +123,9 @@ func TestTemplatesInTable(t *testing.T) {
 	for _, p := range Properties() {
 		if p.Prefix {
 			got = append(got, p.Name)
+			if !strings.HasSuffix(p.Name, ".") {
+				t.Errorf("template %s does not end with a dot", p.Name)
+			}
 		}
 	}
 	slices.Sort(got)
