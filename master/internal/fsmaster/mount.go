@@ -148,7 +148,7 @@ func (m *Master) Mount(ctx context.Context, req *alluxiopb.MountRequest) error {
 			return err
 		}
 		return t.add(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_InodeDirectory{InodeDirectory: &journalpb.InodeDirectoryEntry{
-			Id: inodeIDFor(c), ParentId: parent.id, Name: pathutil.Base(p), Mode: int32(st.Mode&0o7777) | 0, Owner: st.Owner, Group: st.Group,
+			Id: inodeIDFor(c), ParentId: parent.id, Name: pathutil.Base(p), Mode: int32(st.Mode & 0o7777), Owner: st.Owner, Group: st.Group,
 			CreationTimeMs: now, LastModificationTimeMs: now, PersistenceState: persistName(uint8(alluxiopb.PersistenceState_PERSISTED)),
 			MountPoint: true, Ttl: -1}}})
 	})
