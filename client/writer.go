@@ -118,7 +118,7 @@ func (f *FileSystem) CreateFile(ctx context.Context, path string, opts ...Create
 	}
 	w.newBuf()
 	if o.writeType.throughs() {
-		if err := w.openUfsAnyWorker(sctx, o, need); err != nil {
+		if err := w.onLiveWorker(sctx, need, func() error { return w.openUfs(o) }, nil); err != nil {
 			w.err = opErr("create", p, err)
 			w.abandon()
 			w.cancel()
@@ -135,18 +135,22 @@ func (w *FileWriter) Status() *URIStatus { return w.status }
 // Worker returns the address of the worker the file is written through.
 func (w *FileWriter) Worker() WorkerAddress { return w.worker }
 
-// openUfsAnyWorker opens the UFS stream on w's worker, or, while that
+// onLiveWorker runs open on w's worker and, while it fails because that
 // worker cannot be connected to (it died since the master last heard from
-// it), on another live worker: nothing has been written yet, so the file
-// may go through any worker.
-func (w *FileWriter) openUfsAnyWorker(ctx context.Context, o createOptions, need int64) error {
+// it), again on another live worker not tried yet. For a writer that has
+// sent no byte of the file, which may then go through any worker. undo
+// (may be nil) releases what a failed open left before the switch.
+func (w *FileWriter) onLiveWorker(ctx context.Context, need int64, open func() error, undo func()) error {
 	tried := map[string]bool{}
 	for {
-		err := w.openUfs(o)
+		err := open()
 		if err == nil || !refusedConnection(err) {
 			return err
 		}
 		tried[w.worker.String()] = true
+		if undo != nil {
+			undo()
+		}
 		if !w.switchWorker(ctx, need, tried) {
 			return err
 		}
@@ -348,24 +352,19 @@ func (w *FileWriter) openBlock() error {
 		return fmt.Errorf("get new block id: %w", err)
 	}
 	header := &pb.WriteBlockHeader{BlockId: resp.GetBlockId(), SpaceToReserve: w.blockSize}
-	// While nothing of the file is written, a worker that cannot be
-	// connected to is replaced by another live one (the block id is the
-	// file's, not the worker's).
-	tried := map[string]bool{}
-	for {
-		err := w.openBlockOn(header)
-		if err == nil || w.length > 0 || w.ufs != nil || !refusedConnection(err) {
-			return err
-		}
-		tried[w.worker.String()] = true
+	open := func() error { return w.openBlockOn(header) }
+	if w.length > 0 || w.ufs != nil {
+		return open()
+	}
+	// Nothing of the file is written yet: a worker that cannot be connected
+	// to is replaced by another live one (the block id is the file's, not
+	// the worker's).
+	return w.onLiveWorker(w.ctx, w.blockSize, open, func() {
 		if w.block != nil { // a stream that failed after it opened
 			w.blockCancel()
 			w.block, w.blockCancel = nil, nil
 		}
-		if !w.switchWorker(w.ctx, w.blockSize, tried) {
-			return err
-		}
-	}
+	})
 }
 
 // openBlockOn opens the stream of the block header names on w's worker:
