@@ -25,10 +25,11 @@ var errNotConnected = errors.New("masterclient: not connected to a master")
 // user, Hadoop configuration, timeouts) with which the worker opens the
 // UFS of a mount, as the master does.
 type mountTable struct {
-	mu      sync.Mutex
-	mounts  []*alluxiopb.MountPointInfo
-	fetched time.Time
-	lastOK  bool // the last fetch succeeded
+	mu       sync.Mutex
+	mounts   []*alluxiopb.MountPointInfo
+	fetched  time.Time
+	lastOK   bool          // the last fetch succeeded
+	fetching chan struct{} // closed when the fetch in flight ends; nil when none
 }
 
 // MountProperties returns the properties of the mount whose UFS holds
@@ -37,26 +38,59 @@ type mountTable struct {
 // backend then uses its defaults (alluxio.underfs.hdfs.user: the
 // worker's HADOOP_USER_NAME or OS user).
 func (c *Client) MountProperties(ctx context.Context, ufsPath string) map[string]string {
-	t := &c.mountTable
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	props, found := mountPropsFor(t.mounts, ufsPath)
-	// A path of no cached mount is likely of a mount made since the
-	// last fetch: fetch again then too, unless the last fetch failed
-	// (then only after the TTL).
-	if time.Since(t.fetched) > mountTableTTL || !found && t.lastOK {
-		// A failed fetch is not retried before the TTL either: reads
-		// from the UFS must not wait on a master that is away.
+	return c.mountTable.props(ctx, ufsPath, func(ctx context.Context) ([]*alluxiopb.MountPointInfo, error) {
 		mounts, err := c.fetchMountTable(ctx)
 		if err != nil {
-			c.log.Debug("cannot fetch the master's mount table; using the cached one", "err", err, "cached", len(t.mounts))
-		} else {
-			t.mounts = mounts
+			c.log.Debug("cannot fetch the master's mount table; using the cached one", "err", err)
 		}
-		t.lastOK = err == nil
-		t.fetched = time.Now()
-		props, _ = mountPropsFor(t.mounts, ufsPath)
+		return mounts, err
+	})
+}
+
+// props is MountProperties with the table fetched by fetch. The fetch runs
+// without the lock, one at a time: while it is in flight a path of a cached
+// mount is answered from the cache at once (reads from the UFS must not
+// wait on a master that is away), and a path of no cached mount waits for
+// it.
+func (t *mountTable) props(ctx context.Context, ufsPath string, fetch func(context.Context) ([]*alluxiopb.MountPointInfo, error)) map[string]string {
+	t.mu.Lock()
+	props, found := mountPropsFor(t.mounts, ufsPath)
+	// A path of no cached mount is likely of a mount made since the last
+	// fetch: fetch again then too, unless the last fetch failed (then only
+	// after the TTL: a failed fetch is not retried before it either).
+	if time.Since(t.fetched) <= mountTableTTL && (found || !t.lastOK) {
+		t.mu.Unlock()
+		return props
 	}
+	if ch := t.fetching; ch != nil {
+		t.mu.Unlock()
+		if found {
+			return props
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return props
+		}
+		t.mu.Lock()
+		props, _ = mountPropsFor(t.mounts, ufsPath)
+		t.mu.Unlock()
+		return props
+	}
+	ch := make(chan struct{})
+	t.fetching = ch
+	t.mu.Unlock()
+	mounts, err := fetch(ctx)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err == nil {
+		t.mounts = mounts
+	}
+	t.lastOK = err == nil
+	t.fetched = time.Now()
+	t.fetching = nil
+	close(ch)
+	props, _ = mountPropsFor(t.mounts, ufsPath)
 	return props
 }
 
