@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/alluxio-go/alluxio/common/datawire"
 	"github.com/alluxio-go/alluxio/common/rpcstatus"
 	pb "github.com/alluxio-go/alluxio/proto/alluxiopb"
 )
@@ -30,10 +31,10 @@ import (
 // from the UFS, workers without a data port and data servers that cannot be
 // reached.
 const (
-	dataOpRead    byte   = 1
-	dataOpWrite   byte   = 2
-	dataCancel    uint32 = 0xFFFFFFFF
-	maxDataHeader        = 64 << 10
+	dataOpRead    = datawire.OpRead
+	dataOpWrite   = datawire.OpWrite
+	dataCancel    = datawire.Cancel
+	maxDataHeader = datawire.MaxHeader
 	// dataDialTimeout bounds connecting to a data server; a failure falls
 	// back to gRPC.
 	dataDialTimeout = 5 * time.Second

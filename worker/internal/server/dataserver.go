@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/alluxio-go/alluxio/common/datawire"
 	"github.com/alluxio-go/alluxio/common/rpcstatus"
 	"github.com/alluxio-go/alluxio/proto/alluxiopb"
 	"github.com/alluxio-go/alluxio/worker/internal/blockstore"
@@ -45,12 +46,12 @@ import (
 // it, and an unfinished write is aborted, so its temp block never becomes
 // visible.
 const (
-	DataOpRead  byte = 1
-	DataOpWrite byte = 2
+	DataOpRead  = datawire.OpRead
+	DataOpWrite = datawire.OpWrite
 	// DataCancel, as a chunk length, aborts a write.
-	DataCancel uint32 = 0xFFFFFFFF
+	DataCancel = datawire.Cancel
 	// MaxDataHeader bounds request and response headers.
-	MaxDataHeader = 64 << 10
+	MaxDataHeader = datawire.MaxHeader
 	// DefaultDataIdleTimeout is how long a connection may stay silent.
 	DefaultDataIdleTimeout = 60 * time.Second
 )
