@@ -77,7 +77,7 @@ func TestSpanProcessorAndResource(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, kv := range spans[0].Resource().Attributes() {
-		got[string(kv.Key)] = kv.Value.Emit()
+		got[string(kv.Key)] = kv.Value.String()
 	}
 	for k, v := range map[string]string{"service.name": "alluxio-test", "deployment.environment": "test", "alluxio.address": "h:1"} {
 		if got[k] != v {

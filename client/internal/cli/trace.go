@@ -148,7 +148,7 @@ func printSpanTree(w io.Writer, spans []sdktrace.ReadOnlySpan) {
 			if grpcSpan && hiddenAttrs[kv.Key] || kv.Key == "alluxio.cli.args" {
 				continue
 			}
-			fmt.Fprintf(&b, "  %s=%s", strings.TrimPrefix(string(kv.Key), "alluxio."), kv.Value.Emit())
+			fmt.Fprintf(&b, "  %s=%s", strings.TrimPrefix(string(kv.Key), "alluxio."), kv.Value.String())
 		}
 		if st := s.Status(); st.Code == otelcodes.Error {
 			fmt.Fprintf(&b, "  ERROR")
@@ -164,7 +164,7 @@ func printSpanTree(w io.Writer, spans []sdktrace.ReadOnlySpan) {
 			var eb strings.Builder
 			fmt.Fprintf(&eb, "%s  - %s", ind, ev.Name)
 			for _, kv := range ev.Attributes {
-				fmt.Fprintf(&eb, "  %s=%s", strings.TrimPrefix(string(kv.Key), "alluxio."), kv.Value.Emit())
+				fmt.Fprintf(&eb, "  %s=%s", strings.TrimPrefix(string(kv.Key), "alluxio."), kv.Value.String())
 			}
 			fmt.Fprintf(&eb, "  (+%s)", fmtDuration(ev.Time.Sub(s.StartTime())))
 			fmt.Fprintln(w, eb.String())
