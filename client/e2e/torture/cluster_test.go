@@ -3,7 +3,6 @@ package torture
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -839,8 +838,6 @@ func tcpForwarder(t *testing.T, addr, target string) string {
 	}()
 	return ln.Addr().String()
 }
-
-var errStopped = errors.New("stopped")
 
 // emergencyStop is the last resort of the watchdog (hard deadline, or an
 // interrupt), which runs outside the test goroutine: it kills every process

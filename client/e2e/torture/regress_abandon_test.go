@@ -13,8 +13,6 @@ import (
 	"github.com/alluxio-go/alluxio/client"
 )
 
-const bugAbandonedCreateResurrected = "T6: a CACHE_THROUGH create whose UFS file the worker completed but whose answer was lost is abandoned (its inode deleted) while the complete UFS file stays, and the next listing loads it back: a definite failure applied (client/writer.go abandon, master Delete of a not-persisted file, worker UFS write)"
-
 // TestIntegrationAbandonedCreateStaysGone: found by the long torture run
 // (seed 1) as "lists f002677, which must not exist": client 0's create of
 // /torture/c0/f002677 failed with "close UFS file on worker 127.0.0.1:P:

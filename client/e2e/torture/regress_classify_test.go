@@ -13,8 +13,6 @@ import (
 	"github.com/alluxio-go/alluxio/client"
 )
 
-const bugNoVerdictAfterMaybeApplied = "T4: after an attempt that may have applied, a final error that is no verdict of a master (gRPC Unimplemented from an HTTP 404 answer) is reported as a definite failure although the operation applied (client/call.go callMaster)"
-
 // TestIntegrationMaybeAppliedThenNoVerdict: found by the long torture run
 // (seed 1) as "definite failure applied": client 2's delete of
 // /torture/c2/f034847 failed with "unexpected HTTP status code received from

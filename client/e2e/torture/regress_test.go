@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -12,24 +11,9 @@ import (
 	"github.com/alluxio-go/alluxio/client"
 )
 
-// Regression tests for the bugs the torture test found, each reproducing
-// the bug deterministically with the fewest processes that show it. A test
-// whose bug is not fixed yet skips itself naming the bug, unless
-// TORTURE_KNOWN_BUGS=1 (how whoever fixes it runs the test).
-
-// knownBug skips t while bug is open.
-func knownBug(t *testing.T, bug string) {
-	t.Helper()
-	if os.Getenv("TORTURE_KNOWN_BUGS") == "" {
-		t.Skipf("known bug, not fixed yet: %s (TORTURE_KNOWN_BUGS=1 runs this test)", bug)
-	}
-}
-
-// Bug names, as docs/reliability.md lists them.
-const (
-	bugReadDeadWorker   = "T1: a read of a persisted file falls back to the UFS through the same dead worker (client/reader.go openSource -> client/workers.go pickWorker ignores the failed worker)"
-	bugCreateDeadWorker = "T2: CreateFile keeps choosing a dead local worker until the master declares it lost (client/workers.go pickWorker)"
-)
+// Regression tests for the bugs the torture test found (docs/reliability.md
+// lists them as T1-T7), each reproducing the bug deterministically with the
+// fewest processes that show it.
 
 // deadWriteWorker writes a persisted (CACHE_THROUGH) file through a
 // two-worker cluster, kills the worker the client wrote through with
