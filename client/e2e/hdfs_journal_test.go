@@ -493,11 +493,7 @@ func TestIntegrationHDFSJournalPausedLeader(t *testing.T) {
 					return
 				default:
 				}
-				cctx, cancel := context.WithTimeout(ctx, 40*time.Second)
-				r := opRecord{kind: "mkdir", path: fmt.Sprintf("/p/c%d/d%05d", g, i), start: time.Now()}
-				r.err = fsys.CreateDirectory(cctx, r.path, client.Recursive())
-				cancel()
-				r.end, r.outcome = time.Now(), classify(r.err)
+				r := timedMkdir(ctx, fsys, fmt.Sprintf("/p/c%d/d%05d", g, i), 40*time.Second)
 				log.add(r)
 				if r.err != nil {
 					time.Sleep(20 * time.Millisecond) // no hot loop during the takeover
@@ -532,11 +528,7 @@ func TestIntegrationHDFSJournalPausedLeader(t *testing.T) {
 					return
 				default:
 				}
-				cctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-				r := opRecord{kind: "mkdir", path: fmt.Sprintf("/p/pinned%d/d%05d", g, i), start: time.Now()}
-				r.err = fsys.CreateDirectory(cctx, r.path, client.Recursive())
-				cancel()
-				r.end, r.outcome = time.Now(), classify(r.err)
+				r := timedMkdir(ctx, fsys, fmt.Sprintf("/p/pinned%d/d%05d", g, i), 90*time.Second)
 				log.add(r)
 			}
 		}(g)
@@ -677,11 +669,7 @@ func TestIntegrationHDFSJournalHDFSOutage(t *testing.T) {
 					return
 				default:
 				}
-				cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-				r := opRecord{kind: "mkdir", path: fmt.Sprintf("/o/c%d/d%05d", g, i), start: time.Now()}
-				r.err = fsys.CreateDirectory(cctx, r.path, client.Recursive())
-				cancel()
-				r.end, r.outcome = time.Now(), classify(r.err)
+				r := timedMkdir(ctx, fsys, fmt.Sprintf("/o/c%d/d%05d", g, i), 30*time.Second)
 				log.add(r)
 				if r.err != nil {
 					time.Sleep(50 * time.Millisecond) // no hot loop during the outage
@@ -936,4 +924,15 @@ func checkOneHistoryExplained(t *testing.T, c *haCluster) {
 		time.Sleep(100 * time.Millisecond) // poll interval
 	}
 	c.checkOneHistory()
+}
+
+// timedMkdir makes the directory path (and its parents) within timeout and
+// returns the record of the attempt.
+func timedMkdir(ctx context.Context, fsys *client.FileSystem, path string, timeout time.Duration) opRecord {
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	r := opRecord{kind: "mkdir", path: path, start: time.Now()}
+	r.err = fsys.CreateDirectory(cctx, r.path, client.Recursive())
+	r.end, r.outcome = time.Now(), classify(r.err)
+	return r
 }

@@ -598,37 +598,11 @@ func TestIntegrationHDFSUFSEdgeCases(t *testing.T) {
 	// Freed, then read through from HDFS again. Free only frees blocks the
 	// master knows to be cached: first wait for the worker to commit the
 	// blocks it is still caching from the reads above.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		st, err := fsys.GetStatus(ctx, "/pre/big.bin")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.InAlluxioPercentage == 100 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("big.bin only %d%% in Alluxio 20s after a full read", st.InAlluxioPercentage)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitInAlluxio(ctx, t, fsys, "/pre/big.bin", 100, "after a full read")
 	if err := fsys.Free(ctx, "/pre/big.bin"); err != nil {
 		t.Fatalf("free: %v", err)
 	}
-	deadline = time.Now().Add(20 * time.Second)
-	for {
-		st, err := fsys.GetStatus(ctx, "/pre/big.bin")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.InAlluxioPercentage == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("big.bin still %d%% in Alluxio 20s after free", st.InAlluxioPercentage)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitInAlluxio(ctx, t, fsys, "/pre/big.bin", 0, "after free")
 	if got := c.ok("fs", "cat", "/pre/big.bin"); !bytes.Equal([]byte(got), big) {
 		t.Fatalf("cat after free: %d bytes, want %d", len(got), len(big))
 	}
@@ -644,7 +618,7 @@ func TestIntegrationHDFSUFSEdgeCases(t *testing.T) {
 			u.wantFile(p, []byte{})
 		}
 	}
-	deadline = time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for !u.exists("empty-async_through") {
 		if time.Now().After(deadline) {
 			st, err := fsys.GetStatus(ctx, "/empty-async_through")
@@ -1035,5 +1009,24 @@ func TestIntegrationHDFSUFSMountUserPermission(t *testing.T) {
 	t.Logf("cat of a 0600 file of %s as %s: %q", owner, other, line)
 	if !strings.Contains(strings.ToLower(line), "permission") {
 		t.Errorf("cat of a file the mount's user may not read: want a permission error, got %q", line)
+	}
+}
+
+// waitInAlluxio polls until path is pct% in Alluxio, failing t after 20 s.
+func waitInAlluxio(ctx context.Context, t *testing.T, fsys *client.FileSystem, path string, pct int, when string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err := fsys.GetStatus(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.InAlluxioPercentage == pct {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s is %d%% in Alluxio 20s %s, want %d%%", path, st.InAlluxioPercentage, when, pct)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
