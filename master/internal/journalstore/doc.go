@@ -1,7 +1,11 @@
 // Package journalstore opens the storage of a master journal folder by the
-// scheme of alluxio.master.journal.folder: a path or file:// URI is a local
-// (or mounted) directory (journal.NewLocalStorage), hdfs://namenode:port/path
-// or hdfs://nameservice/path an HDFS directory.
+// scheme of alluxio.master.journal.folder (ParseFolder): an absolute path,
+// file:/path or file:///path is a local (or mounted) directory
+// (journal.NewLocalStorage), hdfs://namenode:port/path or
+// hdfs://nameservice/path an HDFS directory. A relative path, a file:// URI
+// naming another host and any other scheme are refused with one line naming
+// the key and the value. The master, `alluxio-master --format` (which
+// `alluxio format` runs) and `--dump-journal` all open the folder here.
 //
 // # The journal on HDFS
 //

@@ -90,16 +90,95 @@ func TestLocalFileURIOddName(t *testing.T) {
 	}
 }
 
+// TestParseFolder: the forms of alluxio.master.journal.folder, with
+// Hadoop's Path semantics for file: URIs.
+func TestParseFolder(t *testing.T) {
+	for _, tc := range []struct {
+		folder string
+		want   Folder
+	}{
+		{"/var/alluxio/journal", Folder{Path: "/var/alluxio/journal"}},
+		{"file:/var/j", Folder{Path: "/var/j"}},
+		{"file:///var/j", Folder{Path: "/var/j"}},
+		{"FILE:///var/j", Folder{Path: "/var/j"}},
+		{"file://localhost/var/j", Folder{Path: "/var/j"}},
+		{"file://LocalHost/var/j", Folder{Path: "/var/j"}},
+		{"file:///var/j%1#x", Folder{Path: "/var/j%1#x"}}, // verbatim, not percent-decoded
+		{"/a:b/j", Folder{Path: "/a:b/j"}},
+		{"hdfs://nn:9000/alluxio/journal", Folder{Scheme: "hdfs", Path: "hdfs://nn:9000/alluxio/journal"}},
+		{"hdfs://nameservice1/j", Folder{Scheme: "hdfs", Path: "hdfs://nameservice1/j"}},
+	} {
+		got, err := ParseFolder(tc.folder)
+		if err != nil || got != tc.want {
+			t.Errorf("ParseFolder(%q) = %+v, %v; want %+v", tc.folder, got, err, tc.want)
+		}
+	}
+}
+
+// TestOpenBadFolder: every value Open refuses is one line naming the key
+// and the value, saying why; nothing is made locally for it.
 func TestOpenBadFolder(t *testing.T) {
-	for _, folder := range []string{"s3://bucket/j", "gs://b/j", "hdfs://", "file://otherhost/j", ""} {
-		_, err := Open(testCtx(t), folder, nil)
+	t.Chdir(t.TempDir())
+	for _, tc := range []struct{ folder, why string }{
+		{"", "empty"},
+		{"  ", "empty"},
+		{"journal", "relative"},
+		{"./journal", "relative"},
+		{"../alluxio/journal", "relative"},
+		{"file:journal", "relative"},
+		{"journal:2", "relative"},
+		{"file:", "no path"},
+		{"file://", "no path"},
+		{"file://localhost", "no path"},
+		{"file://otherhost/j", `not host "otherhost"`},
+		{"file://10.0.0.7/j", `not host "10.0.0.7"`},
+		{"s3://bucket/j", "scheme s3: is not supported"},
+		{"gs://b/j", "scheme gs: is not supported"},
+		{"s3a:/b/j", "scheme s3a: is not supported"},
+		{"hdfs://", "must name the NameNode"},
+		{"hdfs:/j", "must name the NameNode"},
+		{"hdfs:///j", "must name the NameNode"},
+	} {
+		_, err := Open(testCtx(t), tc.folder, nil)
 		if err == nil {
-			t.Errorf("Open(%q) succeeded", folder)
+			t.Errorf("Open(%q) succeeded", tc.folder)
 			continue
 		}
-		if strings.Contains(err.Error(), "\n") || (folder != "" && !strings.Contains(err.Error(), folder)) {
-			t.Errorf("Open(%q): %q is not one line naming the folder", folder, err)
+		msg := err.Error()
+		if strings.Contains(msg, "\n") || !strings.Contains(msg, strconv.Quote(tc.folder)) ||
+			!strings.Contains(msg, "alluxio.master.journal.folder") || !strings.Contains(msg, tc.why) {
+			t.Errorf("Open(%q): %q is not one line naming the key and the value, saying %q", tc.folder, msg, tc.why)
 		}
+		if _, perr := ParseFolder(tc.folder); perr == nil || perr.Error() != msg {
+			t.Errorf("ParseFolder(%q) = %v; want Open's error %q", tc.folder, perr, msg)
+		}
+	}
+	if ents, _ := os.ReadDir("."); len(ents) > 0 {
+		t.Errorf("refused folders made %d local entries, e.g. %s", len(ents), ents[0].Name())
+	}
+}
+
+// TestLocalFileURIOneSlash: file:/path is the absolute path /path (as in
+// Hadoop), not a directory "file:" under the working directory.
+func TestLocalFileURIOneSlash(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(t.TempDir())
+	for _, folder := range []string{"file:" + dir + "/a", "file://localhost" + dir + "/b"} {
+		s := openT(t, folder, nil)
+		if err := s.Mkdirs(testCtx(t), "x"); err != nil {
+			t.Fatal(err)
+		}
+		if s.URI() != filepath.Join(dir, filepath.Base(folder)) {
+			t.Errorf("Open(%s).URI() = %s; want %s", folder, s.URI(), filepath.Join(dir, filepath.Base(folder)))
+		}
+	}
+	for _, sub := range []string{"a/x", "b/x"} {
+		if _, err := os.Stat(filepath.Join(dir, sub)); err != nil {
+			t.Errorf("folder is not the absolute local directory: %v", err)
+		}
+	}
+	if ents, _ := os.ReadDir("."); len(ents) > 0 {
+		t.Errorf("a file: folder made %s under the working directory", ents[0].Name())
 	}
 }
 
