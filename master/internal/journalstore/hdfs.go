@@ -38,6 +38,9 @@ type hdfsStorage struct {
 	c    *ufs.HDFSClient
 	root string // clean absolute HDFS path of the folder
 	uri  string
+	// recoverTimeout bounds one lease recovery (recoverTimeout by
+	// default; tests shrink it).
+	recoverTimeout time.Duration
 }
 
 // openHDFS connects to the HDFS of uri and checks that its folder can be
@@ -52,7 +55,7 @@ func openHDFS(ctx context.Context, uri string, props map[string]string) (*hdfsSt
 		c.Close()
 		return nil, fmt.Errorf("journalstore: journal folder %s: %w", uri, err)
 	}
-	s := &hdfsStorage{c: c, root: root, uri: c.URI(root)}
+	s := &hdfsStorage{c: c, root: root, uri: c.URI(root), recoverTimeout: recoverTimeout}
 	if err := s.probe(ctx); err != nil {
 		c.Close()
 		return nil, err
@@ -189,9 +192,10 @@ func (r *hdfsReader) Read(b []byte) (int, error) {
 	}
 	r.recovered = true
 	r.r.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), recoverTimeout)
-	defer cancel()
-	if perr := poll(ctx, recoverTimeout, func() (bool, error) { return r.s.c.RecoverLease(ctx, r.p) }); perr != nil {
+	// The recovery is bounded once, by the storage's recover timeout
+	// (poll); the reopen afterwards by the client's RPC timeout.
+	ctx := context.Background()
+	if perr := r.s.recoverLease(ctx, r.p); perr != nil {
 		r.r = io.NopCloser(strings.NewReader(""))
 		return n, fmt.Errorf("journalstore: read %s: %w (recovering the log's lease after it: %w)", r.s.c.URI(r.p), err, sentinel(perr))
 	}
@@ -283,21 +287,31 @@ func (s *hdfsStorage) Delete(ctx context.Context, name string) error {
 }
 
 // poll calls done until it reports true, backing off from 20 ms to 1 s,
-// for at most limit.
-func poll(ctx context.Context, limit time.Duration, done func() (bool, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, limit)
+// for at most limit: done gets a context that ends at the limit, so a call
+// in progress then is cut short too. An error at the limit says so.
+func poll(ctx context.Context, limit time.Duration, done func(ctx context.Context) (bool, error)) error {
+	pctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
+	timedOut := func(err error) error {
+		if ctx.Err() == nil && pctx.Err() != nil {
+			return fmt.Errorf("not done within %v: %w", limit, err)
+		}
+		return err
+	}
 	delay := 20 * time.Millisecond
 	for {
-		ok, err := done()
-		if err != nil || ok {
-			return err
+		ok, err := done(pctx)
+		if err != nil {
+			return timedOut(err)
+		}
+		if ok {
+			return nil
 		}
 		t := time.NewTimer(delay)
 		select {
-		case <-ctx.Done():
+		case <-pctx.Done():
 			t.Stop()
-			return fmt.Errorf("not done within %v: %w", limit, ctx.Err())
+			return timedOut(pctx.Err())
 		case <-t.C:
 		}
 		delay = min(2*delay, time.Second)
@@ -315,8 +329,7 @@ func (s *hdfsStorage) Recover(ctx context.Context, name string) (int64, error) {
 	if err := s.c.SetXAttr(ctx, p, FenceXAttr, "1"); err != nil {
 		return 0, wrap(err)
 	}
-	err = poll(ctx, recoverTimeout, func() (bool, error) { return s.c.RecoverLease(ctx, p) })
-	if err != nil {
+	if err := s.recoverLease(ctx, p); err != nil {
 		return 0, fmt.Errorf("journalstore: recover lease of %s: %w", s.c.URI(p), sentinel(err))
 	}
 	i, err := s.c.Stat(ctx, p)
@@ -324,6 +337,12 @@ func (s *hdfsStorage) Recover(ctx context.Context, name string) (int64, error) {
 		return 0, wrap(err)
 	}
 	return i.Size, nil
+}
+
+// recoverLease revokes the lease of p's writer and waits until the NameNode
+// reports p closed, for at most s.recoverTimeout in all.
+func (s *hdfsStorage) recoverLease(ctx context.Context, p string) error {
+	return poll(ctx, s.recoverTimeout, func(ctx context.Context) (bool, error) { return s.c.RecoverLease(ctx, p) })
 }
 
 // Truncate cuts the closed file to size; when the cut is inside a block the
@@ -341,7 +360,7 @@ func (s *hdfsStorage) Truncate(ctx context.Context, name string, size int64) err
 	if done {
 		return nil
 	}
-	if err := poll(ctx, truncateTimeout, func() (bool, error) { return s.c.IsFileClosed(ctx, p) }); err != nil {
+	if err := poll(ctx, truncateTimeout, func(ctx context.Context) (bool, error) { return s.c.IsFileClosed(ctx, p) }); err != nil {
 		return fmt.Errorf("journalstore: truncate %s: %w", s.c.URI(p), sentinel(err))
 	}
 	return nil
