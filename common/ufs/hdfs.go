@@ -394,18 +394,6 @@ func (h *hdfsFS) wrap(op, p string, err error) error {
 	return fmt.Errorf("ufs: %s %s: %w", op, where, err)
 }
 
-// wrapPipeline is wrap for a failure of a file's DataNode write pipeline
-// (a DataNode refused, cut or did not acknowledge in time), where the
-// NameNode may be fine: it says so, wrapping rpcstatus.ErrUnavailable.
-// NameNode exceptions, cancellation and a pipeline the ack tracker cannot
-// read keep wrap's classification.
-func (h *hdfsFS) wrapPipeline(op, p string, err error) error {
-	if remoteException(err) != "" || errors.Is(err, context.Canceled) || errors.Is(err, errUntracked) {
-		return h.wrap(op, p, err)
-	}
-	return fmt.Errorf("ufs: %s %s: HDFS DataNode write pipeline failed: %v: %w", op, h.uri(p), firstLine(err), rpcstatus.ErrUnavailable)
-}
-
 // unreachable reports whether err means the NameNode or a DataNode could
 // not be reached or stopped answering.
 func unreachable(err error) bool {
@@ -469,55 +457,21 @@ func (h *hdfsFS) Create(ctx context.Context, uri string, opts CreateOptions) (Wr
 	var rnd [8]byte
 	rand.Read(rnd[:])
 	tmp := path.Join(dir, "."+path.Base(p)+tempMarker+hex.EncodeToString(rnd[:]))
-	mode := os.FileMode(opts.Mode & 0o7777)
-	if mode == 0 {
-		mode = 0o644
-	}
-	fw, err := doValue(ctx, func() (*hdfs.FileWriter, error) {
-		d, err := h.conn.client.ServerDefaults()
-		if err != nil {
-			return nil, err
-		}
-		return h.conn.client.CreateFile(tmp, d.Replication, d.BlockSize, mode)
-	}, func(fw *hdfs.FileWriter) {
-		fw.Close()
-		h.conn.client.Remove(tmp)
-	})
+	fw, err := createHDFSFile(ctx, h.conn.client, tmp, os.FileMode(opts.Mode&0o7777), false, func() { h.conn.client.Remove(tmp) })
 	if err != nil {
 		return nil, h.wrap("create", p, err)
 	}
-	return &hdfsWriter{h: h, fw: fw, tmp: tmp, target: p, overwrite: opts.Overwrite}, nil
+	return &hdfsWriter{f: hdfsFileWrite{h: h, fw: fw, src: tmp, name: p}, overwrite: opts.Overwrite}, nil
 }
 
+// hdfsWriter writes the temporary file f.src and renames it to f.name
+// (the target, which messages name) at Close.
 type hdfsWriter struct {
-	h         *hdfsFS
-	fw        *hdfs.FileWriter
-	tmp       string
-	target    string
+	f         hdfsFileWrite
 	overwrite bool
-	done      bool
 }
 
-func (w *hdfsWriter) Write(b []byte) (int, error) {
-	if w.done {
-		return 0, fmt.Errorf("ufs: write %s: writer is closed", w.h.uri(w.target))
-	}
-	if len(b) == 0 {
-		// The library would allocate a block for no bytes, and HDFS then
-		// never completes the file.
-		return 0, nil
-	}
-	n, err := w.h.writeHDFSFile(w.fw, w.tmp, b)
-	if err != nil {
-		return n, w.h.wrap("write", w.target, err)
-	}
-	return n, nil
-}
-
-// closeFile closes the temporary file (see closeHDFSFile).
-func (w *hdfsWriter) closeFile() error {
-	return w.h.closeHDFSFile(w.fw, w.tmp, 10*time.Millisecond, time.Second)
-}
+func (w *hdfsWriter) Write(b []byte) (int, error) { return w.f.write(b) }
 
 // closeHDFSFile closes fw, the writer of src, retrying while HDFS
 // replicates its blocks (the NameNode answers "not complete" until the
@@ -551,38 +505,38 @@ func (h *hdfsFS) closeHDFSFile(fw *hdfs.FileWriter, src string, firstDelay, maxD
 }
 
 func (w *hdfsWriter) Close() error {
-	if w.done {
-		return fmt.Errorf("ufs: close %s: writer is closed", w.h.uri(w.target))
+	if w.f.done {
+		return fmt.Errorf("ufs: close %s: writer is closed", w.f.h.uri(w.f.name))
 	}
-	w.done = true
-	c := w.h.conn.client
-	if err := w.closeFile(); err != nil {
-		c.Remove(w.tmp)
-		return w.h.wrap("close", w.target, err)
+	c := w.f.h.conn.client
+	if err := w.f.close(10*time.Millisecond, time.Second); err != nil {
+		c.Remove(w.f.src)
+		return err
 	}
 	var err error
 	if w.overwrite {
-		err = c.Rename(w.tmp, w.target)
+		err = c.Rename(w.f.src, w.f.name)
 	} else {
-		err = w.h.renameNoReplace(w.tmp, w.target)
+		err = w.f.h.renameNoReplace(w.f.src, w.f.name)
 	}
 	if err != nil {
-		c.Remove(w.tmp)
-		return w.h.wrap("close", w.target, err)
+		c.Remove(w.f.src)
+		return w.f.h.wrap("close", w.f.name, err)
 	}
 	return nil
 }
 
 func (w *hdfsWriter) Cancel() error {
-	if w.done {
-		return fmt.Errorf("ufs: cancel %s: writer is closed", w.h.uri(w.target))
+	f := &w.f
+	if f.done {
+		return fmt.Errorf("ufs: cancel %s: writer is closed", f.h.uri(f.name))
 	}
-	w.done = true
+	f.done = true
 	// Close ends the block stream and its goroutines; the bytes then go.
-	w.fw.SetDeadline(time.Now().Add(w.h.opts.rpcTimeout))
-	w.fw.Close()
-	if err := w.h.conn.client.Remove(w.tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return w.h.wrap("cancel", w.target, err)
+	f.fw.SetDeadline(time.Now().Add(f.h.opts.rpcTimeout))
+	f.fw.Close()
+	if err := f.h.conn.client.Remove(f.src); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return f.h.wrap("cancel", f.name, err)
 	}
 	return nil
 }

@@ -110,6 +110,20 @@ func (t *ackTracker) waitAcked(deadline time.Time) error {
 	}
 }
 
+// failed returns the DataNode address of the newest block-write connection
+// when it failed or has packets unacknowledged (closed with them, or
+// waitAcked gave up on them), else "". The library finishes a block (every
+// packet acknowledged) before it asks the NameNode for the next, so a
+// failure with packets outstanding is the pipeline's.
+func (t *ackTracker) failed() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if c := t.cur; c != nil && (c.err != nil || c.acked < c.sent) {
+		return c.addr
+	}
+	return ""
+}
+
 // failCurrent closes the newest block-write connection (ends a pipeline
 // that is being abandoned, so the library's goroutines on it return).
 func (t *ackTracker) failCurrent() {

@@ -2,7 +2,6 @@ package ufs
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"path"
@@ -225,21 +224,11 @@ func (c *HDFSClient) Create(ctx context.Context, p string, mode os.FileMode) (*H
 	if err != nil {
 		return nil, err
 	}
-	if mode == 0 {
-		mode = 0o644
-	}
-	cl := c.h.conn.client
-	fw, err := doValue(ctx, func() (*hdfs.FileWriter, error) {
-		d, err := cl.ServerDefaults()
-		if err != nil {
-			return nil, err
-		}
-		return cl.CreateFile(q, d.Replication, d.BlockSize, mode)
-	}, func(fw *hdfs.FileWriter) { fw.Close() })
+	fw, err := createHDFSFile(ctx, c.h.conn.client, q, mode, false, nil)
 	if err != nil {
 		return nil, c.h.wrap("create", q, err)
 	}
-	return &HDFSFileWriter{c: c, fw: fw, p: q}, nil
+	return &HDFSFileWriter{f: hdfsFileWrite{h: c.h, fw: fw, src: q, name: q}}, nil
 }
 
 // HDFSFileWriter writes one HDFS file. Write buffers into packets that go
@@ -247,42 +236,18 @@ func (c *HDFSClient) Create(ctx context.Context, p string, mode os.FileMode) (*H
 // completes the file at the NameNode (then every byte is durable and its
 // length known to readers). It is not safe for concurrent use. (The
 // journal's open log, which must be durable before it is closed, is an
-// HDFSLogWriter.)
+// HDFSLogWriter.) Failures are told apart as HDFSLogWriter's are.
 type HDFSFileWriter struct {
-	c    *HDFSClient
-	fw   *hdfs.FileWriter
-	p    string
-	done bool
+	f hdfsFileWrite // on the client's connection
 }
 
 // Write implements io.Writer; each block's piece is bounded by the RPC
 // timeout, and a block the NameNode does not yet give is asked for again
 // (writeHDFSFile).
-func (w *HDFSFileWriter) Write(b []byte) (int, error) {
-	if w.done {
-		return 0, fmt.Errorf("ufs: write %s: writer is closed", w.c.h.uri(w.p))
-	}
-	if len(b) == 0 {
-		return 0, nil // the library would allocate a block for no bytes
-	}
-	n, err := w.c.h.writeHDFSFile(w.fw, w.p, b)
-	if err != nil {
-		return n, w.c.h.wrap("write", w.p, err)
-	}
-	return n, nil
-}
+func (w *HDFSFileWriter) Write(b []byte) (int, error) { return w.f.write(b) }
 
 // Close flushes, waits for the DataNodes' acknowledgements and completes the
 // file at the NameNode, retrying while the last block is being replicated.
-func (w *HDFSFileWriter) Close() error {
-	if w.done {
-		return fmt.Errorf("ufs: close %s: writer is closed", w.c.h.uri(w.p))
-	}
-	w.done = true
-	// Short waits: the NameNode completes the file within milliseconds of
-	// the DataNode's report.
-	if err := w.c.h.closeHDFSFile(w.fw, w.p, 2*time.Millisecond, 50*time.Millisecond); err != nil {
-		return w.c.h.wrap("close", w.p, err)
-	}
-	return nil
-}
+// Short waits: the NameNode completes the file within milliseconds of the
+// DataNode's report.
+func (w *HDFSFileWriter) Close() error { return w.f.close(2*time.Millisecond, 50*time.Millisecond) }

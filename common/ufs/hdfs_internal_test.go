@@ -2,8 +2,6 @@ package ufs
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -11,11 +9,9 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/alluxio-go/alluxio/common/rpcstatus"
 	hdfs "github.com/colinmarc/hdfs/v2"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -178,26 +174,5 @@ func TestHDFSWriterInternals(t *testing.T) {
 	}
 	if w.bw.IsNil() || w.bw.Elem().FieldByName("ClientName").String() != "client-x" {
 		t.Fatal("installBlock did not give the writer its block")
-	}
-}
-
-// TestHDFSWrapPipeline checks that a failed DataNode pipeline (hflush) is
-// reported as such, in one line, wrapping rpcstatus.ErrUnavailable, and
-// not as an unreachable NameNode.
-func TestHDFSWrapPipeline(t *testing.T) {
-	h := &hdfsFS{opts: hdfsOptions{authority: "nn:9000", addresses: []string{"nn:9000"}}}
-	for _, cause := range []error{
-		&net.OpError{Op: "write", Net: "tcp", Err: syscall.EPIPE},
-		fmt.Errorf("ufs: hdfs pipeline to dn:9866: packets 3..4 not acknowledged in time: %w", context.DeadlineExceeded),
-	} {
-		err := h.wrapPipeline("hflush", "/log", cause)
-		msg := err.Error()
-		if !errors.Is(err, rpcstatus.ErrUnavailable) || !strings.Contains(msg, "DataNode write pipeline") ||
-			!strings.Contains(msg, "hdfs://nn:9000/log") || strings.Contains(msg, "NameNodes") || strings.Contains(msg, "\n") {
-			t.Errorf("wrapPipeline(%v) = %q; want one line naming the URI and the DataNode pipeline, wrapping ErrUnavailable", cause, msg)
-		}
-	}
-	if err := h.wrapPipeline("hflush", "/log", errUntracked); errors.Is(err, rpcstatus.ErrUnavailable) {
-		t.Errorf("wrapPipeline(errUntracked) = %v; an unsupported protocol is not unavailability", err)
 	}
 }

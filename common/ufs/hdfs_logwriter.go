@@ -28,14 +28,9 @@ import (
 // NameNode rejects the writer: its next Hflush and Close fail. It is not
 // safe for concurrent use. Encrypted data transfer is not supported.
 type HDFSLogWriter struct {
-	c    *HDFSClient
-	h    *hdfsFS // the writer's own connection
-	t    *ackTracker
-	fw   *hdfs.FileWriter
-	p    string
+	f    hdfsFileWrite // on the writer's own connection, tracked
 	id   uint64
 	wrot bool // bytes written since the last Hflush
-	done bool
 }
 
 // CreateLog makes the new file p (it fails wrapping ErrExists when p
@@ -46,29 +41,16 @@ func (c *HDFSClient) CreateLog(ctx context.Context, p string, mode os.FileMode) 
 	if err != nil {
 		return nil, err
 	}
-	if mode == 0 {
-		mode = 0o644
-	}
 	t := newAckTracker()
 	conn, err := connectHDFS(ctx, c.h.opts, t.wrapDial)
 	if err != nil {
 		return nil, err
 	}
 	h := &hdfsFS{opts: c.h.opts, conn: conn}
-	cl := conn.client
-	fw, err := doValue(ctx, func() (*hdfs.FileWriter, error) {
-		d, err := cl.ServerDefaults()
-		if err != nil {
-			return nil, err
-		}
-		if d.EncryptDataTransfer {
-			return nil, errUntracked
-		}
-		return cl.CreateFile(q, d.Replication, d.BlockSize, mode)
-	}, func(fw *hdfs.FileWriter) { fw.Close() })
+	fw, err := createHDFSFile(ctx, conn.client, q, mode, true, nil)
 	if err != nil {
 		conn.close()
-		return nil, c.h.wrap("create", q, err)
+		return nil, h.wrap("create", q, err)
 	}
 	_, id, err := writerBlock(fw)
 	if err != nil {
@@ -76,7 +58,7 @@ func (c *HDFSClient) CreateLog(ctx context.Context, p string, mode os.FileMode) 
 		conn.close()
 		return nil, err
 	}
-	w := &HDFSLogWriter{c: c, h: h, t: t, fw: fw, p: q}
+	w := &HDFSLogWriter{f: hdfsFileWrite{h: h, fw: fw, src: q, name: q, t: t}}
 	if id != nil {
 		w.id = *id
 	}
@@ -88,22 +70,15 @@ func (w *HDFSLogWriter) FileID() uint64 { return w.id }
 
 // Write implements io.Writer: the bytes go to the DataNodes in packets of
 // 64 KiB, the rest at the next Hflush. Blocks the NameNode does not give at
-// once are asked for again (writeHDFSFile).
+// once are asked for again (writeHDFSFile). A failure says whether the
+// NameNode is unreachable, a DataNode of the pipeline failed (naming it),
+// or the file's lease was lost (ErrLeaseLost: recovered by another client).
 func (w *HDFSLogWriter) Write(b []byte) (int, error) {
-	if w.done {
-		return 0, fmt.Errorf("ufs: write %s: writer is closed", w.c.h.uri(w.p))
-	}
-	if len(b) == 0 {
-		return 0, nil // the library would allocate a block for no bytes
-	}
-	n, err := w.h.writeHDFSFile(w.fw, w.p, b)
+	n, err := w.f.write(b)
 	if n > 0 {
 		w.wrot = true
 	}
-	if err != nil {
-		return n, w.c.h.wrap("write", w.p, err)
-	}
-	return n, nil
+	return n, err
 }
 
 // Hflush sends the buffered bytes, waits until every DataNode of the
@@ -111,33 +86,35 @@ func (w *HDFSLogWriter) Write(b []byte) (int, error) {
 // length of the file's last block (fsync), all within the RPC timeout.
 // Afterwards Stat reports at least that length and a new reader reads every
 // byte written so far. Nothing written since the last Hflush: it does
-// nothing.
+// nothing. Failures are told apart as Write's are.
 func (w *HDFSLogWriter) Hflush() error {
-	if w.done {
-		return fmt.Errorf("ufs: hflush %s: writer is closed", w.c.h.uri(w.p))
+	f := &w.f
+	if f.done {
+		return fmt.Errorf("ufs: hflush %s: writer is closed", f.h.uri(f.name))
 	}
 	if !w.wrot {
 		return nil
 	}
-	deadline := time.Now().Add(w.h.opts.rpcTimeout)
-	w.fw.SetDeadline(deadline)
-	err := w.fw.Flush()
+	deadline := time.Now().Add(f.h.opts.rpcTimeout)
+	f.fw.SetDeadline(deadline)
+	err := f.fw.Flush()
 	if err == nil {
-		err = w.t.waitAcked(deadline)
+		err = f.t.waitAcked(deadline)
 	}
-	w.fw.SetDeadline(time.Time{})
+	f.fw.SetDeadline(time.Time{})
 	if err != nil {
-		return w.c.h.wrapPipeline("hflush", w.p, err)
+		return f.failure("hflush", err)
 	}
-	last, err := lastBlockLength(w.fw)
+	last, err := lastBlockLength(f.fw)
 	if err != nil {
 		return err
 	}
-	_, err = w.h.call("fsync", "Fsync", map[string]any{
-		"src": w.p, "client": w.h.conn.client.Name(), "lastBlockLength": last, "fileId": w.id,
+	_, err = f.h.call("fsync", "Fsync", map[string]any{
+		"src": f.src, "client": f.h.conn.client.Name(), "lastBlockLength": last, "fileId": w.id,
 	})
 	if err != nil {
-		return w.c.h.wrap("hflush (fsync) of", w.p, err)
+		// The NameNode's own answer: no probe.
+		return f.h.writeFailure("hflush (fsync) of", f.name, err, "", nil)
 	}
 	w.wrot = false
 	return nil
@@ -147,29 +124,25 @@ func (w *HDFSLogWriter) Hflush() error {
 // file at the NameNode (retried while the last block is being reported),
 // then releases the writer's connection.
 func (w *HDFSLogWriter) Close() error {
-	if w.done {
-		return fmt.Errorf("ufs: close %s: writer is closed", w.c.h.uri(w.p))
+	if !w.f.done {
+		defer w.f.h.conn.close()
 	}
-	w.done = true
-	defer w.h.conn.close()
-	if err := w.h.closeHDFSFile(w.fw, w.p, 2*time.Millisecond, 50*time.Millisecond); err != nil {
-		return w.c.h.wrap("close", w.p, err)
-	}
-	return nil
+	return w.f.close(2*time.Millisecond, 50*time.Millisecond)
 }
 
 // Abort abandons the file without completing it: the pipeline is cut, the
 // connection released; the file keeps its lease until it expires or is
 // recovered. For a writer that failed or was fenced.
 func (w *HDFSLogWriter) Abort() {
-	if w.done {
+	f := &w.f
+	if f.done {
 		return
 	}
-	w.done = true
-	w.t.failCurrent()
-	w.fw.SetDeadline(time.Now().Add(time.Second))
-	w.fw.Close() // ends the library's goroutines of the cut pipeline
-	w.h.conn.close()
+	f.done = true
+	f.t.failCurrent()
+	f.fw.SetDeadline(time.Now().Add(time.Second))
+	f.fw.Close() // ends the library's goroutines of the cut pipeline
+	f.h.conn.close()
 }
 
 // lastBlockLength is the number of bytes fw wrote to its current block

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/alluxio-go/alluxio/common/hdfstest"
+	"github.com/alluxio-go/alluxio/common/rpcstatus"
 )
 
 // logByte is the byte at offset i of the test logs: any lost, doubled or
@@ -187,8 +189,37 @@ func TestIntegrationHDFSLogWriter(t *testing.T) {
 		t.Fatal("the writer's Hflush after its lease was recovered succeeded")
 	}
 	t.Logf("Hflush after recovery: %v", ferr)
+	if !errors.Is(ferr, ErrLeaseLost) || errors.Is(ferr, rpcstatus.ErrUnavailable) || strings.Contains(ferr.Error(), "unreachable") {
+		t.Errorf("Hflush after recovery: %v; want the lease lost (ErrLeaseLost), not HDFS unavailable", ferr)
+	}
 	if fi2, _ := checker.Stat(ctx, "/log"); fi2.Size != fi.Size {
 		t.Fatalf("size changed after the fenced writer's Hflush: %d -> %d", fi.Size, fi2.Size)
 	}
 	w.Abort()
+
+	// A DataNode pipeline that breaks while the NameNode is fine (the
+	// pipeline's connection is cut under the writer): the failure names
+	// the DataNode and the file, not the NameNodes, nor a lost lease.
+	w2, err := wc.CreateLog(ctx, "/log2", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w2.Abort()
+	if _, err := w2.Write([]byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w2.Hflush(); err != nil {
+		t.Fatal(err)
+	}
+	w2.f.t.failCurrent()
+	_, perr := w2.Write([]byte("second"))
+	if perr == nil {
+		perr = w2.Hflush()
+	}
+	t.Logf("Write+Hflush after the pipeline was cut: %v", perr)
+	if perr == nil || !errors.Is(perr, rpcstatus.ErrUnavailable) || errors.Is(perr, ErrLeaseLost) ||
+		!strings.Contains(perr.Error(), "DataNode write pipeline to ") || !strings.Contains(perr.Error(), c.URI+"/log2") ||
+		strings.Contains(perr.Error(), "NameNode") || strings.Contains(perr.Error(), "\n") {
+		t.Errorf("Write+Hflush after the pipeline was cut: %v; want one line naming the DataNode and the file, wrapping ErrUnavailable", perr)
+	}
 }

@@ -23,7 +23,9 @@
 // NameNode reports the file closed); the block recovery cuts the old
 // writer's pipeline and the NameNode no longer knows its lease, so its next
 // Sync fails, as journal.ErrFenced when the log was renamed or carries the
-// mark (FenceXAttr) Recover sets first. Truncate is HDFS truncate,
+// mark (FenceXAttr) Recover sets first (the HDFS failure under it wraps
+// ufs.ErrLeaseLost; a DataNode pipeline failure or an unreachable NameNode
+// is told apart, wrapping rpcstatus.ErrUnavailable). Truncate is HDFS truncate,
 // polled until the file is closed again when a block recovery is needed.
 //
 // Open checks at start that the folder can be written (Mkdirs, then Create

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/alluxio-go/alluxio/common/ufs"
 	"github.com/alluxio-go/alluxio/master/internal/journal"
 )
 
@@ -109,6 +111,10 @@ func TestIntegrationHDFSSyncWhileTailing(t *testing.T) {
 	}
 	if !errors.Is(werr, journal.ErrFenced) {
 		t.Fatalf("old writer's Write+Sync after the seal = %v, want journal.ErrFenced", werr)
+	}
+	// The HDFS failure under it is the lost lease, not an unreachable HDFS.
+	if !errors.Is(werr, ufs.ErrLeaseLost) || strings.Contains(werr.Error(), "unreachable") {
+		t.Errorf("old writer's Write+Sync after the seal = %v; want it to say the lease was lost (ufs.ErrLeaseLost)", werr)
 	}
 	f.Close()
 	if fi, err := standby.Stat(ctx, "logs/open.sealing"); err != nil || fi.Size != size {
