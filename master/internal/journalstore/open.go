@@ -8,9 +8,9 @@ import (
 	"github.com/alluxio-go/alluxio/master/internal/journal"
 )
 
-// FolderKey is the configuration key of the journal folder, named in the
+// folderKey is the configuration key of the journal folder, named in the
 // errors about its value.
-const FolderKey = "alluxio.master.journal.folder"
+const folderKey = "alluxio.master.journal.folder"
 
 // relative explains why a relative journal folder is refused.
 const relative = "a relative path moves with the working directory, and a master started elsewhere would not find acknowledged writes"
@@ -63,7 +63,7 @@ type Folder struct {
 // scheme (s3://, gs://, ...), which is not supported.
 func ParseFolder(folder string) (Folder, error) {
 	bad := func(format string, a ...any) (Folder, error) {
-		return Folder{}, fmt.Errorf("journalstore: invalid value %q for %s: %s (want %s)", folder, FolderKey, fmt.Sprintf(format, a...), folderForms)
+		return Folder{}, fmt.Errorf("journalstore: invalid value %q for %s: %s (want %s)", folder, folderKey, fmt.Sprintf(format, a...), folderForms)
 	}
 	if strings.TrimSpace(folder) == "" {
 		return bad("empty")
