@@ -133,7 +133,7 @@ func TestBenchFailover(t *testing.T) {
 				}
 				old, oldEpoch := c.waitLeader(nil)
 				t0 := time.Now()
-				if err := old.p.cmd.Process.Signal(sig); err != nil {
+				if err := old.p.Cmd.Process.Signal(sig); err != nil {
 					t.Fatal(err)
 				}
 				// Probe with mkdirs one after another until a different

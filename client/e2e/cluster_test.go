@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,7 +29,7 @@ type cluster struct {
 	props   map[string]string
 	master  *proc
 	worker  *proc
-	logs    map[string]*syncBuffer
+	logs    map[string]*proctest.SyncBuffer
 }
 
 func newCluster(t *testing.T, extra map[string]string) *cluster {
@@ -51,7 +50,7 @@ func newCluster(t *testing.T, extra map[string]string) *cluster {
 		journal: filepath.Join(home, "journal"),
 		ufs:     filepath.Join(home, "ufs"),
 		tier:    tier,
-		logs:    map[string]*syncBuffer{},
+		logs:    map[string]*proctest.SyncBuffer{},
 	}
 	c.props = map[string]string{
 		"alluxio.master.hostname":                      "127.0.0.1",
@@ -151,38 +150,10 @@ func (c *cluster) fails(args ...string) string {
 	return line
 }
 
-// proc is a daemon process; done closes when it has exited.
+// proc is a daemon process with its output.
 type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	log  *syncBuffer
-}
-
-// syncBuffer is a bytes.Buffer safe for the process's writes and the test's reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
+	*proctest.Proc
+	log *proctest.SyncBuffer
 }
 
 // run starts bin/alluxio-<name> with extra arguments.
@@ -190,13 +161,13 @@ func (c *cluster) run(name string, args ...string) *proc {
 	c.t.Helper()
 	cmd := exec.Command(filepath.Join(c.bin, "alluxio-"+name), args...)
 	cmd.Env = c.env()
-	p := &proc{cmd: cmd, done: make(chan struct{}), log: &syncBuffer{}}
-	cmd.Stdout, cmd.Stderr = p.log, p.log
-	if err := cmd.Start(); err != nil {
+	log := &proctest.SyncBuffer{}
+	cmd.Stdout, cmd.Stderr = log, log
+	pp, err := proctest.Start(cmd)
+	if err != nil {
 		c.t.Fatal(err)
 	}
-	go func() { _ = cmd.Wait(); close(p.done) }()
-	return p
+	return &proc{Proc: pp, log: log}
 }
 
 func (c *cluster) start(name string) *proc {
@@ -222,7 +193,7 @@ func (c *cluster) waitPort(port string, p *proc, name string) {
 	c.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if p.exited() {
+		if p.Exited() {
 			break
 		}
 		conn, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 200*time.Millisecond)
@@ -255,15 +226,15 @@ func (c *cluster) waitWorkers(n int) {
 // kill signals p and waits for it to exit; after 30s it kills it and fails.
 func (c *cluster) kill(p *proc, sig syscall.Signal) {
 	c.t.Helper()
-	if p == nil || p.exited() {
+	if p == nil || p.Exited() {
 		return
 	}
-	_ = p.cmd.Process.Signal(sig)
+	_ = p.Cmd.Process.Signal(sig)
 	select {
-	case <-p.done:
+	case <-p.Done:
 	case <-time.After(30 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
+		_ = p.Cmd.Process.Kill()
+		<-p.Done
 		c.t.Errorf("process did not exit within 30s of %v", sig)
 	}
 }

@@ -105,11 +105,11 @@ func TestEndToEndBadPropertyValue(t *testing.T) {
 	c := newCluster(t, map[string]string{"alluxio.master.journal.log.size.bytes.max": "ten megabytes"})
 	p := c.run("master")
 	select {
-	case <-p.done:
+	case <-p.Done:
 	case <-time.After(30 * time.Second):
 		t.Fatal("master with a bad property value did not exit")
 	}
-	if p.cmd.ProcessState.ExitCode() == 0 {
+	if p.Cmd.ProcessState.ExitCode() == 0 {
 		t.Fatal("master with a bad property value exited 0")
 	}
 	out := p.log.String()
@@ -193,11 +193,11 @@ func TestEndToEndJournalDamage(t *testing.T) {
 	}
 	p := c.run("master")
 	select {
-	case <-p.done:
+	case <-p.Done:
 	case <-time.After(30 * time.Second):
 		t.Fatal("master with a corrupt completed log kept running")
 	}
-	if p.cmd.ProcessState.ExitCode() == 0 {
+	if p.Cmd.ProcessState.ExitCode() == 0 {
 		t.Fatal("master with a corrupt completed log exited 0")
 	}
 	out := p.log.String()

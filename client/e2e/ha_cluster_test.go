@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -66,7 +65,7 @@ type haNode struct {
 	host    string // advertised host
 	rpcPort int
 	netns   string // network namespace to run in ("" = the test's)
-	log     *syncBuffer
+	log     *proctest.SyncBuffer
 	p       *proc
 	pids    []int // every pid this node has had, in order
 }
@@ -78,10 +77,10 @@ func (n *haNode) pid() int {
 	if n.p == nil {
 		return 0
 	}
-	return n.p.cmd.Process.Pid
+	return n.p.Cmd.Process.Pid
 }
 
-func (n *haNode) running() bool { return n.p != nil && !n.p.exited() }
+func (n *haNode) running() bool { return n.p != nil && !n.p.Exited() }
 
 type haConfig struct {
 	masters, workers int
@@ -173,7 +172,7 @@ func writeProps(t *testing.T, dir string, props map[string]string) {
 // newNode writes the configuration of master or worker i advertising host.
 func (c *haCluster) newNode(kind string, i int, host string) *haNode {
 	c.t.Helper()
-	n := &haNode{kind: kind, name: fmt.Sprintf("%s%d", kind, i), host: host, log: &syncBuffer{}}
+	n := &haNode{kind: kind, name: fmt.Sprintf("%s%d", kind, i), host: host, log: &proctest.SyncBuffer{}}
 	n.confDir = filepath.Join(c.home, "conf-"+n.name)
 	n.props = map[string]string{}
 	for k, v := range c.common {
@@ -287,17 +286,17 @@ func (c *haCluster) start(n *haNode) {
 	}
 	cmd.Env = c.envFor(n.confDir)
 	fmt.Fprintf(n.log, "=== e2e: starting %s at %s\n", n.name, time.Now().Format("15:04:05.000"))
-	p := &proc{cmd: cmd, done: make(chan struct{}), log: n.log}
 	cmd.Stdout, cmd.Stderr = n.log, n.log
-	if err := cmd.Start(); err != nil {
+	pp, err := proctest.Start(cmd)
+	if err != nil {
 		c.t.Fatalf("start %s: %v", n.name, err)
 	}
-	go func() { _ = cmd.Wait(); close(p.done) }()
+	p := &proc{Proc: pp, log: n.log}
 	n.p = p
 	n.pids = append(n.pids, cmd.Process.Pid)
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		if p.exited() {
+		if p.Exited() {
 			c.t.Fatalf("%s exited during start-up; log:\n%s", n.name, tail(n.log.String(), 40))
 		}
 		conn, err := net.DialTimeout("tcp", n.addr(), 200*time.Millisecond)
@@ -333,15 +332,15 @@ func (c *haCluster) signal(n *haNode, sig syscall.Signal) {
 	if !n.running() {
 		return
 	}
-	_ = n.p.cmd.Process.Signal(sig)
+	_ = n.p.Cmd.Process.Signal(sig)
 	if sig != syscall.SIGKILL && sig != syscall.SIGTERM {
 		return
 	}
 	select {
-	case <-n.p.done:
+	case <-n.p.Done:
 	case <-time.After(30 * time.Second):
-		_ = n.p.cmd.Process.Kill()
-		<-n.p.done
+		_ = n.p.Cmd.Process.Kill()
+		<-n.p.Done
 		c.t.Errorf("%s did not exit within 30s of %v; log:\n%s", n.name, sig, tail(n.log.String(), 40))
 	}
 }
@@ -352,16 +351,8 @@ func (c *haCluster) stopAll() {
 	var wg sync.WaitGroup
 	stop := func(n *haNode) {
 		defer wg.Done()
-		if !n.running() {
-			return
-		}
-		_ = n.p.cmd.Process.Signal(syscall.SIGCONT)
-		_ = n.p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-n.p.done:
-		case <-time.After(10 * time.Second):
-			_ = n.p.cmd.Process.Kill()
-			<-n.p.done
+		if n.p != nil {
+			n.p.Stop(10 * time.Second)
 		}
 	}
 	for _, w := range c.workers {
@@ -563,12 +554,7 @@ func (c *haCluster) mustClient(extra map[string]string, opts ...client.Option) *
 }
 
 // journalLine is one line of alluxio-master --dump-journal.
-type journalLine struct {
-	Seq   int64
-	Epoch int64
-	Type  string
-	JSON  string
-}
+type journalLine = proctest.JournalLine
 
 // waitCaughtUp polls until every running master reports the same
 // journal_sequence (no digest: cheap at any namespace size).
@@ -634,7 +620,7 @@ func (c *haCluster) scanJournal(substr string, fn func(journalLine)) {
 		if substr != "" && !strings.Contains(line, substr) {
 			continue
 		}
-		ls, err := parseJournalDump(line)
+		ls, err := proctest.ParseJournalDump(line)
 		if err != nil {
 			c.t.Fatalf("alluxio-master --dump-journal: %v", err)
 		}
@@ -659,41 +645,11 @@ func (c *haCluster) dumpJournal() []journalLine {
 	if err := cmd.Run(); err != nil {
 		c.t.Fatalf("alluxio-master --dump-journal: %v\nstderr:\n%s", err, tail(errb.String(), 20))
 	}
-	lines, err := parseJournalDump(out.String())
+	lines, err := proctest.ParseJournalDump(out.String())
 	if err != nil {
 		c.t.Fatalf("alluxio-master --dump-journal: %v", err)
 	}
 	return lines
-}
-
-func parseJournalDump(s string) ([]journalLine, error) {
-	var lines []journalLine
-	sc := bufio.NewScanner(strings.NewReader(s))
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for n := 1; sc.Scan(); n++ {
-		text := strings.TrimSpace(sc.Text())
-		if text == "" {
-			continue
-		}
-		f := strings.SplitN(text, " ", 4)
-		if len(f) < 3 {
-			return nil, fmt.Errorf("line %d: want <seq> <epoch> <EntryType> <json>, got %q", n, text)
-		}
-		seq, err1 := strconv.ParseInt(f[0], 10, 64)
-		epoch, err2 := strconv.ParseInt(f[1], 10, 64)
-		if err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("line %d: want <seq> <epoch> <EntryType> <json>, got %q", n, text)
-		}
-		l := journalLine{Seq: seq, Epoch: epoch, Type: f[2]}
-		if len(f) == 4 {
-			l.JSON = f[3]
-			if !json.Valid([]byte(l.JSON)) {
-				return nil, fmt.Errorf("line %d: entry is not JSON: %q", n, text)
-			}
-		}
-		lines = append(lines, l)
-	}
-	return lines, sc.Err()
 }
 
 func isNewTerm(typ string) bool {

@@ -509,7 +509,7 @@ func TestIntegrationHDFSUFSBadMount(t *testing.T) {
 	if regexp.MustCompile(`(?i)panic|goroutine`).MatchString(c.logs["master"].String()) {
 		t.Errorf("master log mentions a panic:\n%s", c.logs["master"])
 	}
-	if c.master.exited() {
+	if c.master.Exited() {
 		t.Fatalf("master exited after a bad mount:\n%s", c.logs["master"])
 	}
 	c.fails("fs", "stat", "/dead")
@@ -803,7 +803,7 @@ func TestIntegrationHDFSUFSLargeDirAndOutage(t *testing.T) {
 	start := time.Now()
 	line := c.fails("fs", "cat", "/files/cold.bin")
 	t.Logf("cat of an uncached file with HDFS down: %q after %v", line, time.Since(start).Round(time.Millisecond))
-	if c.master.exited() || c.worker.exited() {
+	if c.master.Exited() || c.worker.Exited() {
 		t.Fatalf("a process exited while HDFS was down")
 	}
 

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,25 +15,13 @@ import (
 	"time"
 
 	"github.com/alluxio-go/alluxio/client"
+	"github.com/alluxio-go/alluxio/client/e2e/internal/proctest"
 	"github.com/alluxio-go/alluxio/common/conf"
 )
 
 // netnsLink is a network namespace joined to the test's namespace by a veth
-// pair: hostIP on the test's side, nsIP inside, a private /30 of
-// 10.200.0.0/16 that exists only on these two interfaces.
-type netnsLink struct {
-	ns, vethHost, vethNS string
-	hostIP, nsIP         string
-}
-
-// ipCmd runs ip(8) and returns its combined output.
-func ipCmd(args ...string) (string, error) {
-	out, err := exec.Command("ip", args...).CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
-	}
-	return string(out), nil
-}
+// pair, on a private /30 of 10.200.0.0/16.
+type netnsLink struct{ *proctest.Netns }
 
 // newNetnsLink creates the namespace and veth pair, or skips the test with
 // the reason when that is impossible here (not root, no ip(8), no netns
@@ -43,94 +29,24 @@ func ipCmd(args ...string) (string, error) {
 // runs after the cleanups registered later (the processes).
 func newNetnsLink(t *testing.T) *netnsLink {
 	t.Helper()
-	if runtime.GOOS != "linux" {
-		t.Skipf("network namespaces need Linux, this is %s", runtime.GOOS)
-	}
-	if os.Geteuid() != 0 {
-		t.Skipf("creating network namespaces needs root; running as euid %d", os.Geteuid())
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skipf("ip(8) (iproute2) not found: %v", err)
-	}
-	used, err := ipCmd("-4", "-o", "addr", "show")
-	if err != nil {
-		t.Skipf("cannot list addresses: %v", err)
+	if why := proctest.NetnsUnavailable(); why != "" {
+		t.Skip(why)
 	}
 	id := os.Getpid() % 10000
-	l := &netnsLink{
-		ns:       fmt.Sprintf("alluxio-e2e-%d", id),
-		vethHost: fmt.Sprintf("alxe%dh", id),
-		vethNS:   fmt.Sprintf("alxe%dn", id),
+	n, err := proctest.NewNetns(t, fmt.Sprintf("alluxio-e2e-%d", id), fmt.Sprintf("alxe%dh", id), fmt.Sprintf("alxe%dn", id), "10.200")
+	if errors.Is(err, proctest.ErrNoNetns) {
+		t.Skipf("this machine cannot run the partition test: %v", err)
 	}
-	for try := 0; ; try++ {
-		third := 1 + rand.IntN(250)
-		fourth := 4 * rand.IntN(63)
-		prefix := fmt.Sprintf("10.200.%d.", third)
-		if strings.Contains(used, prefix) && try < 20 {
-			continue
-		}
-		l.hostIP, l.nsIP = fmt.Sprintf("%s%d", prefix, fourth+1), fmt.Sprintf("%s%d", prefix, fourth+2)
-		break
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := ipCmd("netns", "add", l.ns); err != nil {
-		t.Skipf("ip netns add failed, so this machine cannot run the partition test: %v", err)
-	}
-	t.Cleanup(func() {
-		// Deleting the namespace deletes its veth end, and with it the pair.
-		if _, err := ipCmd("netns", "del", l.ns); err != nil {
-			t.Errorf("clean-up: %v", err)
-		}
-		if _, err := ipCmd("link", "show", l.vethHost); err == nil {
-			// Deleting the namespace destroys the veth pair asynchronously, so
-			// the host end may vanish between the show and the del.
-			if _, err := ipCmd("link", "del", l.vethHost); err != nil && !strings.Contains(err.Error(), "Cannot find device") {
-				t.Errorf("clean-up: %v", err)
-			}
-		}
-	})
-	steps := [][]string{
-		{"link", "add", l.vethHost, "type", "veth", "peer", "name", l.vethNS},
-		{"link", "set", l.vethNS, "netns", l.ns},
-		{"addr", "add", l.hostIP + "/30", "dev", l.vethHost},
-		{"link", "set", l.vethHost, "up"},
-		{"netns", "exec", l.ns, "ip", "addr", "add", l.nsIP + "/30", "dev", l.vethNS},
-		{"netns", "exec", l.ns, "ip", "link", "set", l.vethNS, "up"},
-		{"netns", "exec", l.ns, "ip", "link", "set", "lo", "up"},
-	}
-	for _, s := range steps {
-		if _, err := ipCmd(s...); err != nil {
-			t.Fatalf("setting up the namespace: %v", err)
-		}
-	}
-	// Poll until the link carries traffic both ways.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ln, err := net.Listen("tcp", net.JoinHostPort(l.hostIP, "0"))
-		if err == nil {
-			port := ln.Addr().(*net.TCPAddr).Port
-			go func() {
-				if c, err := ln.Accept(); err == nil {
-					c.Close()
-				}
-			}()
-			_, err = ipCmd("netns", "exec", l.ns, "bash", "-c", fmt.Sprintf("exec 3<>/dev/tcp/%s/%d", l.hostIP, port))
-			ln.Close()
-			if err == nil {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("veth link %s <-> %s (%s) does not carry traffic: %v", l.hostIP, l.nsIP, l.ns, err)
-		}
-		time.Sleep(100 * time.Millisecond) // poll interval
-	}
-	return l
+	return &netnsLink{n}
 }
 
 // cut takes the link down: the namespace is cut off from everything else.
 func (l *netnsLink) cut(t *testing.T) {
 	t.Helper()
-	if _, err := ipCmd("link", "set", l.vethHost, "down"); err != nil {
+	if _, err := proctest.IPCmd("link", "set", l.VethHost, "down"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -138,7 +54,7 @@ func (l *netnsLink) cut(t *testing.T) {
 // heal brings the link back up.
 func (l *netnsLink) heal(t *testing.T) {
 	t.Helper()
-	if _, err := ipCmd("link", "set", l.vethHost, "up"); err != nil {
+	if _, err := proctest.IPCmd("link", "set", l.VethHost, "up"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -202,16 +118,16 @@ func TestIntegrationPartition(t *testing.T) {
 	link := newNetnsLink(t)
 	c := newHACluster(t, haConfig{masters: 3, workers: 2})
 	iso := c.masters[0]
-	iso.netns = link.ns
-	iso.host = link.nsIP
-	iso.props["alluxio.master.hostname"] = link.nsIP
-	iso.props["alluxio.zookeeper.address"] = tcpForwarder(t, net.JoinHostPort(link.hostIP, "0"), c.zk.Servers()[0])
+	iso.netns = link.Name
+	iso.host = link.NsIP
+	iso.props["alluxio.master.hostname"] = link.NsIP
+	iso.props["alluxio.zookeeper.address"] = tcpForwarder(t, net.JoinHostPort(link.HostIP, "0"), c.zk.Servers()[0])
 	c.rewrite(iso)
 
 	// The namespaced master starts alone, so it becomes the leader.
 	c.start(iso)
 	if m, _ := c.waitLeader(nil); m != iso {
-		t.Fatalf("want %s (in namespace %s) to lead, got %s", iso.name, link.ns, m.name)
+		t.Fatalf("want %s (in namespace %s) to lead, got %s", iso.name, link.Name, m.name)
 	}
 	for _, m := range c.masters[1:] {
 		c.start(m)
@@ -332,7 +248,7 @@ func isolatedRole(ctx context.Context, c *haCluster, link *netnsLink, m *haNode)
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", link.ns, self, "-test.run=^TestStatusProbeHelper$")
+	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", link.Name, self, "-test.run=^TestStatusProbeHelper$")
 	cmd.Env = append(os.Environ(), "E2E_STATUS_PROBE="+m.addr())
 	out, err := cmd.CombinedOutput()
 	s := string(out)
@@ -345,7 +261,7 @@ func isolatedRole(ctx context.Context, c *haCluster, link *netnsLink, m *haNode)
 	if err == nil {
 		err = fmt.Errorf("no ROLE= in probe output")
 	}
-	return "", fmt.Errorf("status probe in %s: %v: %s", link.ns, err, tail(s, 5))
+	return "", fmt.Errorf("status probe in %s: %v: %s", link.Name, err, tail(s, 5))
 }
 
 // TestStatusProbeHelper is not a test: isolatedRole runs the test binary
@@ -370,7 +286,7 @@ func TestStatusProbeHelper(t *testing.T) {
 // prints each outcome.
 type namespaceWriter struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *proctest.SyncBuffer
 	done chan struct{}
 }
 
@@ -380,8 +296,8 @@ func startNamespaceWriter(t *testing.T, link *netnsLink, addr, prefix string, d 
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &namespaceWriter{out: &syncBuffer{}, done: make(chan struct{})}
-	w.cmd = exec.Command("ip", "netns", "exec", link.ns, self, "-test.run=^TestNamespaceWriterHelper$")
+	w := &namespaceWriter{out: &proctest.SyncBuffer{}, done: make(chan struct{})}
+	w.cmd = exec.Command("ip", "netns", "exec", link.Name, self, "-test.run=^TestNamespaceWriterHelper$")
 	w.cmd.Env = append(os.Environ(), "E2E_NS_WRITER="+addr, "E2E_NS_WRITER_PREFIX="+prefix, "E2E_NS_WRITER_FOR="+d.String())
 	w.cmd.Stdout, w.cmd.Stderr = w.out, w.out
 	if err := w.cmd.Start(); err != nil {

@@ -1,7 +1,6 @@
 package hostile
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -9,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -34,39 +32,11 @@ type cluster struct {
 	worker  *proc
 }
 
-// proc is a daemon process; done closes when it has exited.
+// proc is a daemon process with its name and output.
 type proc struct {
+	*proctest.Proc
 	name string
-	cmd  *exec.Cmd
-	done chan struct{}
-	log  *syncBuffer
-}
-
-// syncBuffer is a bytes.Buffer safe for the process's writes and the test's reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
+	log  *proctest.SyncBuffer
 }
 
 func newCluster(t *testing.T, extra map[string]string) *cluster {
@@ -154,14 +124,15 @@ func (c *cluster) start(name, port string) *proc {
 	c.t.Helper()
 	cmd := exec.Command(filepath.Join(c.bin, "alluxio-"+name))
 	cmd.Env = c.env()
-	p := &proc{name: name, cmd: cmd, done: make(chan struct{}), log: &syncBuffer{}}
-	cmd.Stdout, cmd.Stderr = p.log, p.log
-	if err := cmd.Start(); err != nil {
+	log := &proctest.SyncBuffer{}
+	cmd.Stdout, cmd.Stderr = log, log
+	pp, err := proctest.Start(cmd)
+	if err != nil {
 		c.t.Fatal(err)
 	}
-	go func() { _ = cmd.Wait(); close(p.done) }()
+	p := &proc{Proc: pp, name: name, log: log}
 	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) && !p.exited() {
+	for time.Now().Before(deadline) && !p.Exited() {
 		conn, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 200*time.Millisecond)
 		if err == nil {
 			conn.Close()
@@ -187,22 +158,22 @@ func (c *cluster) startWorker() {
 func (c *cluster) alive() {
 	c.t.Helper()
 	for _, p := range []*proc{c.master, c.worker} {
-		if p != nil && p.exited() {
-			c.t.Fatalf("%s exited (%v); log:\n%s", p.name, p.cmd.ProcessState, p.log)
+		if p != nil && p.Exited() {
+			c.t.Fatalf("%s exited (%v); log:\n%s", p.name, p.Cmd.ProcessState, p.log)
 		}
 	}
 }
 
 func (c *cluster) stop(p *proc) {
-	if p == nil || p.exited() {
+	if p == nil || p.Exited() {
 		return
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-p.done:
+	case <-p.Done:
 	case <-time.After(20 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
+		_ = p.Cmd.Process.Kill()
+		<-p.Done
 		c.t.Errorf("%s did not exit within 20s of SIGTERM", p.name)
 	}
 }

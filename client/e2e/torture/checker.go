@@ -1,8 +1,6 @@
 package torture
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"path"
 	"regexp"
@@ -10,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/alluxio-go/alluxio/client/e2e/internal/proctest"
 )
 
 // Entry is one path of the final namespace.
@@ -451,44 +451,10 @@ func Check(ops []Op, faults []Fault, final map[string]Entry, root string, fixed 
 }
 
 // JournalLine is one line of alluxio-master --dump-journal.
-type JournalLine struct {
-	Seq   int64
-	Epoch int64
-	Type  string
-	JSON  string
-}
+type JournalLine = proctest.JournalLine
 
-// ParseJournalDump parses the output of alluxio-master --dump-journal:
-// one `<seq> <epoch> <EntryType> <JSON>` line per entry.
-func ParseJournalDump(s string) ([]JournalLine, error) {
-	var lines []JournalLine
-	sc := bufio.NewScanner(strings.NewReader(s))
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for n := 1; sc.Scan(); n++ {
-		text := strings.TrimSpace(sc.Text())
-		if text == "" {
-			continue
-		}
-		f := strings.SplitN(text, " ", 4)
-		if len(f) < 3 {
-			return nil, fmt.Errorf("line %d: want <seq> <epoch> <EntryType> <json>, got %q", n, text)
-		}
-		seq, err1 := strconv.ParseInt(f[0], 10, 64)
-		epoch, err2 := strconv.ParseInt(f[1], 10, 64)
-		if err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("line %d: want <seq> <epoch> <EntryType> <json>, got %q", n, text)
-		}
-		l := JournalLine{Seq: seq, Epoch: epoch, Type: f[2]}
-		if len(f) == 4 {
-			l.JSON = f[3]
-			if !json.Valid([]byte(l.JSON)) {
-				return nil, fmt.Errorf("line %d: entry is not JSON: %q", n, text)
-			}
-		}
-		lines = append(lines, l)
-	}
-	return lines, sc.Err()
-}
+// ParseJournalDump parses the output of alluxio-master --dump-journal.
+func ParseJournalDump(s string) ([]JournalLine, error) { return proctest.ParseJournalDump(s) }
 
 // DumpThrough keeps the lines of an `alluxio-master --dump-journal` output
 // whose sequence number is at most seq (lines it cannot parse are kept, so a

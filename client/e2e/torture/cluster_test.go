@@ -5,13 +5,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,20 +40,8 @@ const sessionTimeout = 2 * time.Second
 // namespace when possible, and errors returned rather than fatal where the
 // nemesis must carry on or report.
 
-// proc is a daemon process; done closes when it has exited.
-type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
+// proc is a daemon process; Done closes when it has exited.
+type proc = proctest.Proc
 
 // node is one daemon with its own configuration directory and log file
 // (which accumulates across restarts).
@@ -79,10 +65,10 @@ func (n *node) pid() int {
 	if n.p == nil {
 		return 0
 	}
-	return n.p.cmd.Process.Pid
+	return n.p.Cmd.Process.Pid
 }
 
-func (n *node) running() bool { return n.p != nil && !n.p.exited() }
+func (n *node) running() bool { return n.p != nil && !n.p.Exited() }
 
 // cluster is the torture cluster: three ZooKeeper servers, masters sharing
 // one journal folder, workers with their own MEM tier, all on this host.
@@ -160,7 +146,7 @@ func newCluster(t *testing.T, cfg clusterConfig) *cluster {
 		InquiryRetry:      -1,
 	})
 	t.Cleanup(func() { _ = c.inquirer.Close() })
-	if why := netnsUnavailable(); cfg.noNetns {
+	if why := proctest.NetnsUnavailable(); cfg.noNetns {
 		c.noNetns = "not wanted by this test"
 	} else if why != "" {
 		c.noNetns = why
@@ -185,11 +171,11 @@ func newCluster(t *testing.T, cfg clusterConfig) *cluster {
 			n.link = l
 			l.sink = c.sink
 			c.links = append(c.links, l)
-			n.host = l.nsIP
-			n.props["alluxio.master.hostname"] = l.nsIP
+			n.host = l.NsIP
+			n.props["alluxio.master.hostname"] = l.NsIP
 			var fwd []string
 			for _, s := range c.zk.Servers() {
-				fwd = append(fwd, tcpForwarder(t, net.JoinHostPort(l.hostIP, "0"), s))
+				fwd = append(fwd, tcpForwarder(t, net.JoinHostPort(l.HostIP, "0"), s))
 			}
 			n.props["alluxio.zookeeper.address"] = strings.Join(fwd, ",")
 			writeProps(t, n.confDir, n.props)
@@ -301,7 +287,7 @@ func (c *cluster) start(n *node) error {
 	var cmd *exec.Cmd
 	if n.link != nil {
 		// ip netns exec execs the binary: the pid is the daemon's.
-		cmd = exec.Command("ip", "netns", "exec", n.link.ns, bin)
+		cmd = exec.Command("ip", "netns", "exec", n.link.Name, bin)
 	} else {
 		cmd = exec.Command(bin)
 	}
@@ -313,17 +299,17 @@ func (c *cluster) start(n *node) error {
 	}
 	fmt.Fprintf(logf, "=== torture: starting %s at %s\n", n.name, time.Now().Format("15:04:05.000"))
 	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
+	p, err := proctest.Start(cmd)
+	if err != nil {
 		logf.Close()
 		return fmt.Errorf("start %s: %w", n.name, err)
 	}
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); logf.Close(); close(p.done) }()
+	go func() { <-p.Done; logf.Close() }()
 	n.p, n.paused = p, false
 	n.pids = append(n.pids, cmd.Process.Pid)
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		if p.exited() {
+		if p.Exited() {
 			return fmt.Errorf("%s exited during start-up; log:\n%s", n.name, fileTail(n.logPath, 30))
 		}
 		conn, err := net.DialTimeout("tcp", n.addr(), 200*time.Millisecond)
@@ -349,7 +335,7 @@ func (c *cluster) signal(n *node, sig syscall.Signal) error {
 	if !n.running() {
 		return nil
 	}
-	_ = n.p.cmd.Process.Signal(sig)
+	_ = n.p.Cmd.Process.Signal(sig)
 	switch sig {
 	case syscall.SIGSTOP:
 		n.paused = true
@@ -362,11 +348,11 @@ func (c *cluster) signal(n *node, sig syscall.Signal) error {
 		return nil
 	}
 	select {
-	case <-n.p.done:
+	case <-n.p.Done:
 		return nil
 	case <-time.After(30 * time.Second):
-		_ = n.p.cmd.Process.Kill()
-		<-n.p.done
+		_ = n.p.Cmd.Process.Kill()
+		<-n.p.Done
 		return fmt.Errorf("%s did not exit within 30s of %v; log:\n%s", n.name, sig, fileTail(n.logPath, 30))
 	}
 }
@@ -376,16 +362,8 @@ func (c *cluster) stopAll() {
 	var wg sync.WaitGroup
 	stop := func(n *node) {
 		defer wg.Done()
-		if !n.running() {
-			return
-		}
-		_ = n.p.cmd.Process.Signal(syscall.SIGCONT)
-		_ = n.p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-n.p.done:
-		case <-time.After(10 * time.Second):
-			_ = n.p.cmd.Process.Kill()
-			<-n.p.done
+		if n.p != nil {
+			n.p.Stop(10 * time.Second)
 		}
 	}
 	for _, w := range c.workers {
@@ -632,114 +610,22 @@ func (c *cluster) converged(limit time.Duration) (int64, string, error) {
 }
 
 // netnsLink is a network namespace joined to the test's namespace by a veth
-// pair: hostIP on the test's side, nsIP inside (a private /30).
+// pair (a private /30 of 10.201.0.0/16), with the nemesis's state.
 type netnsLink struct {
-	ns, vethHost, vethNS string
-	hostIP, nsIP         string
-	cut                  bool
-	sink                 *netnsLink
-}
-
-func ipCmd(args ...string) (string, error) {
-	out, err := exec.Command("ip", args...).CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
-	}
-	return string(out), nil
-}
-
-// netnsUnavailable says why network namespaces cannot be used here ("" if
-// they can).
-func netnsUnavailable() string {
-	if runtime.GOOS != "linux" {
-		return "network namespaces need Linux"
-	}
-	if os.Geteuid() != 0 {
-		return fmt.Sprintf("network namespaces need root; running as euid %d", os.Geteuid())
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		return "ip(8) (iproute2) not found"
-	}
-	return ""
+	*proctest.Netns
+	cut  bool
+	sink *netnsLink
 }
 
 // newNetnsLink creates namespace number i and its veth pair; t.Cleanup
 // deletes them (after the processes, registered later, are stopped).
 func newNetnsLink(t *testing.T, i int) (*netnsLink, error) {
-	used, err := ipCmd("-4", "-o", "addr", "show")
+	id := os.Getpid() % 10000
+	n, err := proctest.NewNetns(t, fmt.Sprintf("alluxio-torture-%d-%d", id, i), fmt.Sprintf("axt%dh%d", id, i), fmt.Sprintf("axt%dn%d", id, i), "10.201")
 	if err != nil {
 		return nil, err
 	}
-	id := os.Getpid() % 10000
-	l := &netnsLink{
-		ns:       fmt.Sprintf("alluxio-torture-%d-%d", id, i),
-		vethHost: fmt.Sprintf("axt%dh%d", id, i),
-		vethNS:   fmt.Sprintf("axt%dn%d", id, i),
-	}
-	for try := 0; ; try++ {
-		third := 1 + rand.IntN(250)
-		fourth := 4 * rand.IntN(63)
-		prefix := fmt.Sprintf("10.201.%d.", third)
-		if strings.Contains(used, prefix) && try < 50 {
-			continue
-		}
-		l.hostIP, l.nsIP = fmt.Sprintf("%s%d", prefix, fourth+1), fmt.Sprintf("%s%d", prefix, fourth+2)
-		break
-	}
-	// A namespace left by an earlier run that died the same way is removed.
-	_, _ = ipCmd("netns", "del", l.ns)
-	_, _ = ipCmd("link", "del", l.vethHost)
-	if _, err := ipCmd("netns", "add", l.ns); err != nil {
-		return nil, err
-	}
-	t.Cleanup(func() {
-		if _, err := ipCmd("netns", "del", l.ns); err != nil {
-			t.Errorf("clean-up: %v", err)
-		}
-		if _, err := ipCmd("link", "show", l.vethHost); err == nil {
-			// Deleting the namespace destroys the veth pair asynchronously, so
-			// the host end may vanish between the show and the del.
-			if _, err := ipCmd("link", "del", l.vethHost); err != nil && !strings.Contains(err.Error(), "Cannot find device") {
-				t.Errorf("clean-up: %v", err)
-			}
-		}
-	})
-	steps := [][]string{
-		{"link", "add", l.vethHost, "type", "veth", "peer", "name", l.vethNS},
-		{"link", "set", l.vethNS, "netns", l.ns},
-		{"addr", "add", l.hostIP + "/30", "dev", l.vethHost},
-		{"link", "set", l.vethHost, "up"},
-		{"netns", "exec", l.ns, "ip", "addr", "add", l.nsIP + "/30", "dev", l.vethNS},
-		{"netns", "exec", l.ns, "ip", "link", "set", l.vethNS, "up"},
-		{"netns", "exec", l.ns, "ip", "link", "set", "lo", "up"},
-	}
-	for _, s := range steps {
-		if _, err := ipCmd(s...); err != nil {
-			return nil, fmt.Errorf("setting up the namespace: %w", err)
-		}
-	}
-	// Poll until the link carries traffic both ways.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ln, err := net.Listen("tcp", net.JoinHostPort(l.hostIP, "0"))
-		if err == nil {
-			port := ln.Addr().(*net.TCPAddr).Port
-			go func() {
-				if c, err := ln.Accept(); err == nil {
-					c.Close()
-				}
-			}()
-			_, err = ipCmd("netns", "exec", l.ns, "bash", "-c", fmt.Sprintf("exec 3<>/dev/tcp/%s/%d", l.hostIP, port))
-			ln.Close()
-			if err == nil {
-				return l, nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("veth link %s <-> %s (%s) does not carry traffic: %v", l.hostIP, l.nsIP, l.ns, err)
-		}
-		time.Sleep(100 * time.Millisecond) // poll interval
-	}
+	return &netnsLink{Netns: n}, nil
 }
 
 // setCut takes the link down (the namespace is cut off from everything
@@ -751,21 +637,21 @@ func newNetnsLink(t *testing.T, i int) (*netnsLink, error) {
 func (l *netnsLink) setCut(cut bool) error {
 	if cut {
 		if l.sink != nil {
-			if _, err := ipCmd("route", "replace", l.nsIP+"/32", "via", l.sink.nsIP, "dev", l.sink.vethHost); err != nil {
+			if _, err := proctest.IPCmd("route", "replace", l.NsIP+"/32", "via", l.sink.NsIP, "dev", l.sink.VethHost); err != nil {
 				return err
 			}
 		}
-		if _, err := ipCmd("link", "set", l.vethHost, "down"); err != nil {
+		if _, err := proctest.IPCmd("link", "set", l.VethHost, "down"); err != nil {
 			return err
 		}
 		l.cut = true
 		return nil
 	}
-	if _, err := ipCmd("link", "set", l.vethHost, "up"); err != nil {
+	if _, err := proctest.IPCmd("link", "set", l.VethHost, "up"); err != nil {
 		return err
 	}
 	if l.sink != nil {
-		if _, err := ipCmd("route", "del", l.nsIP+"/32", "via", l.sink.nsIP, "dev", l.sink.vethHost); err != nil {
+		if _, err := proctest.IPCmd("route", "del", l.NsIP+"/32", "via", l.sink.NsIP, "dev", l.sink.VethHost); err != nil {
 			return err
 		}
 	}
@@ -845,14 +731,14 @@ func tcpForwarder(t *testing.T, addr, target string) string {
 // anything, because t.Cleanup will not run when the test binary dies.
 func (c *cluster) emergencyStop() {
 	for _, n := range append(append([]*node{}, c.masters...), c.workers...) {
-		if p := n.p; p != nil && p.cmd.Process != nil {
-			_ = p.cmd.Process.Kill()
+		if p := n.p; p != nil && p.Cmd.Process != nil {
+			_ = p.Cmd.Process.Kill()
 		}
 	}
 	c.zk.Stop()
 	for _, l := range c.links {
-		_, _ = ipCmd("netns", "del", l.ns)
-		_, _ = ipCmd("link", "del", l.vethHost)
+		_, _ = proctest.IPCmd("netns", "del", l.Name)
+		_, _ = proctest.IPCmd("link", "del", l.VethHost)
 	}
 	for _, d := range c.tiers {
 		os.RemoveAll(d)

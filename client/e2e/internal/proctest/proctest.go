@@ -1,6 +1,7 @@
 // Package proctest holds what the process-based test packages (client/e2e,
 // client/e2e/hostile, client/e2e/torture) share: the real binaries and ports
-// for their daemons.
+// for their daemons, the processes themselves, network namespaces for
+// partitions, and the parser of alluxio-master --dump-journal.
 package proctest
 
 import (
