@@ -291,6 +291,10 @@ func (s *dataSource) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// requestedAll reports whether every slice of the range has been requested
+// (always true for a range read with one request).
+func (s *dataSource) requestedAll() bool { return s.next >= s.end }
+
 // send writes a slice request on dc.
 func (s *dataSource) send(dc *dataConn, req *pb.ReadBlockRequest) error {
 	b, err := proto.Marshal(req)
@@ -361,12 +365,26 @@ func (b *dataBlockWriter) answerAfter(sendErr error) error {
 	return b.dc.ioErr(b.worker, sendErr)
 }
 
-// commit ends the block and returns the length the worker committed.
-func (b *dataBlockWriter) commit() (int64, error) {
-	defer b.dc.close()
+// end sends the end marker: the worker commits the block once it has
+// stored what precedes it, and answer reads its verdict. On an error the
+// connection is closed (answer must not be called).
+func (b *dataBlockWriter) end() error {
 	binary.BigEndian.PutUint32(b.pre[:], 0)
 	if _, err := b.dc.c.Write(b.pre[:]); err != nil {
-		return 0, b.answerAfter(err)
+		err = b.answerAfter(err)
+		b.dc.close()
+		return err
+	}
+	return nil
+}
+
+// answer reads the worker's verdict on the block ended by end, the length
+// it committed, and closes the connection. wait, if positive, bounds the
+// wait (an abandoned writer's clean-up); else only the context does.
+func (b *dataBlockWriter) answer(wait time.Duration) (int64, error) {
+	defer b.dc.close()
+	if wait > 0 {
+		_ = b.dc.c.SetReadDeadline(time.Now().Add(wait))
 	}
 	return b.dc.response(b.worker)
 }

@@ -234,7 +234,7 @@ func TestDataWrite(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	n, err := bw.commit()
+	n, err := endAndAnswer(bw)
 	if err != nil || n != int64(len(data)) {
 		t.Fatalf("commit: %d, %v", n, err)
 	}
@@ -252,11 +252,19 @@ func TestDataWrite(t *testing.T) {
 		werr = bw.write(make([]byte, 1<<20))
 	}
 	if werr == nil {
-		_, werr = bw.commit()
+		_, werr = endAndAnswer(bw)
 	} else {
 		bw.abort()
 	}
 	if !errors.Is(werr, rpcstatus.ErrResourceExhausted) {
 		t.Fatalf("refused write: %v, want ResourceExhausted", werr)
 	}
+}
+
+// endAndAnswer ends a block and waits for the worker's verdict.
+func endAndAnswer(bw *dataBlockWriter) (int64, error) {
+	if err := bw.end(); err != nil {
+		return 0, err
+	}
+	return bw.answer(0)
 }

@@ -44,6 +44,14 @@ type FileWriter struct {
 	block        pb.BlockWorker_WriteBlockClient
 	blockCancel  context.CancelFunc
 	dblock       *dataBlockWriter // the block being written through the data server (block is then nil)
+	// ending is the last block ended through the data server whose commit
+	// the worker has not confirmed yet (endingLength bytes sent): it is
+	// awaited when the next block ends and before the file completes, so
+	// that the worker's commit (a journaled call to the master) overlaps
+	// the next block's bytes instead of stalling the stream.
+	ending       *dataBlockWriter
+	endingID     int64
+	endingLength int64
 	blockID      int64
 	blockWritten int64
 	ufs          pb.BlockWorker_WriteUfsFileClient
@@ -395,17 +403,20 @@ func (w *FileWriter) openBlockOn(header *pb.WriteBlockHeader) error {
 	return nil
 }
 
-// closeBlock ends the block stream; the worker commits the block.
+// closeBlock ends the block stream; the worker commits the block. A block
+// written through the data server is only ended: its commit is confirmed
+// by awaitEnding, when the next block ends or the file completes. The
+// previous block's commit is confirmed first, so blocks commit in order.
 func (w *FileWriter) closeBlock() error {
+	if err := w.awaitEnding(); err != nil {
+		return err
+	}
 	if db := w.dblock; db != nil {
 		w.dblock = nil
-		n, err := db.commit()
-		if err != nil {
+		if err := db.end(); err != nil {
 			return fmt.Errorf("commit block %d on worker %s: %w", w.blockID, w.worker, err)
 		}
-		if n != w.blockWritten {
-			return fmt.Errorf("worker %s committed %d bytes of block %d, sent %d: %w", w.worker, n, w.blockID, w.blockWritten, rpcstatus.ErrInternal)
-		}
+		w.ending, w.endingID, w.endingLength = db, w.blockID, w.blockWritten
 		return nil
 	}
 	stream, cancel := w.block, w.blockCancel
@@ -417,6 +428,24 @@ func (w *FileWriter) closeBlock() error {
 	}
 	if resp.GetLength() != 0 && resp.GetLength() != w.blockWritten {
 		return fmt.Errorf("worker %s committed %d bytes of block %d, sent %d: %w", w.worker, resp.GetLength(), w.blockID, w.blockWritten, rpcstatus.ErrInternal)
+	}
+	return nil
+}
+
+// awaitEnding reads the worker's verdict on the block ended last through
+// the data server, if any.
+func (w *FileWriter) awaitEnding() error {
+	db := w.ending
+	if db == nil {
+		return nil
+	}
+	w.ending = nil
+	n, err := db.answer(0)
+	if err != nil {
+		return fmt.Errorf("commit block %d on worker %s: %w", w.endingID, db.worker, err)
+	}
+	if n != w.endingLength {
+		return fmt.Errorf("worker %s committed %d bytes of block %d, sent %d: %w", db.worker, n, w.endingID, w.endingLength, rpcstatus.ErrInternal)
 	}
 	return nil
 }
@@ -456,6 +485,9 @@ func (w *FileWriter) finish(ctx context.Context) error {
 		if err := w.closeBlock(); err != nil {
 			return err
 		}
+	}
+	if err := w.awaitEnding(); err != nil {
+		return err
 	}
 	var ufsLength int64
 	if w.ufs != nil {
@@ -508,6 +540,12 @@ func (w *FileWriter) Cancel() error {
 // abort cancels the streams and deletes the file. It runs even when the
 // writer's context has ended.
 func (w *FileWriter) abort() error {
+	if w.ending != nil {
+		// Its commit may be under way: give it a moment to land, so that
+		// deleting the file below also removes the block.
+		_, _ = w.ending.answer(dataAnswerWait)
+		w.ending = nil
+	}
 	if w.dblock != nil {
 		w.dblock.abort()
 		w.dblock = nil
