@@ -40,10 +40,10 @@ type FileWriter struct {
 	worker    WorkerAddress
 	wc        pb.BlockWorkerClient
 
-	mu           sync.Mutex
-	block        pb.BlockWorker_WriteBlockClient
-	blockCancel  context.CancelFunc
-	dblock       *dataBlockWriter // the block being written through the data server (block is then nil)
+	mu          sync.Mutex
+	block       pb.BlockWorker_WriteBlockClient
+	blockCancel context.CancelFunc
+	dblock      *dataBlockWriter // the block being written through the data server (block is then nil)
 	// ending is the last block ended through the data server whose commit
 	// the worker has not confirmed yet (endingLength bytes sent): it is
 	// awaited when the next block ends and before the file completes, so
