@@ -533,8 +533,12 @@ type InodeFileEntry struct {
 	TtlAction              string                 `protobuf:"bytes,15,opt,name=ttl_action,json=ttlAction,proto3" json:"ttl_action,omitempty"`
 	Pinned                 bool                   `protobuf:"varint,16,opt,name=pinned,proto3" json:"pinned,omitempty"`
 	Cacheable              bool                   `protobuf:"varint,17,opt,name=cacheable,proto3" json:"cacheable,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	// cache_only: the file was created MUST_CACHE, so its bytes go to Alluxio
+	// only and completing it does not look for it in the UFS. Absent (false)
+	// in entries written before it existed: their completion checks the UFS.
+	CacheOnly     bool `protobuf:"varint,18,opt,name=cache_only,json=cacheOnly,proto3" json:"cache_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *InodeFileEntry) Reset() {
@@ -682,6 +686,13 @@ func (x *InodeFileEntry) GetPinned() bool {
 func (x *InodeFileEntry) GetCacheable() bool {
 	if x != nil {
 		return x.Cacheable
+	}
+	return false
+}
+
+func (x *InodeFileEntry) GetCacheOnly() bool {
+	if x != nil {
+		return x.CacheOnly
 	}
 	return false
 }
@@ -1709,7 +1720,7 @@ const file_journal_journal_proto_rawDesc = "" +
 	"\x03ttl\x18\v \x01(\x03R\x03ttl\x12\x1d\n" +
 	"\n" +
 	"ttl_action\x18\f \x01(\tR\tttlAction\x12\x16\n" +
-	"\x06pinned\x18\r \x01(\bR\x06pinned\"\x87\x04\n" +
+	"\x06pinned\x18\r \x01(\bR\x06pinned\"\xa6\x04\n" +
 	"\x0eInodeFileEntry\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x1b\n" +
 	"\tparent_id\x18\x02 \x01(\x03R\bparentId\x12\x12\n" +
@@ -1729,7 +1740,9 @@ const file_journal_journal_proto_rawDesc = "" +
 	"\n" +
 	"ttl_action\x18\x0f \x01(\tR\tttlAction\x12\x16\n" +
 	"\x06pinned\x18\x10 \x01(\bR\x06pinned\x12\x1c\n" +
-	"\tcacheable\x18\x11 \x01(\bR\tcacheable\"v\n" +
+	"\tcacheable\x18\x11 \x01(\bR\tcacheable\x12\x1d\n" +
+	"\n" +
+	"cache_only\x18\x12 \x01(\bR\tcacheOnly\"v\n" +
 	"\x11CompleteFileEntry\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x16\n" +
 	"\x06length\x18\x02 \x01(\x03R\x06length\x12\x1b\n" +

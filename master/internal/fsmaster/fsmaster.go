@@ -524,7 +524,8 @@ func inodeEntry(n *inode) *journalpb.JournalEntry {
 		Id: n.id, ParentId: parent, Name: n.name, Owner: n.owner, Group: n.group, Mode: int32(n.mode),
 		CreationTimeMs: n.ctime, LastModificationTimeMs: n.mtime, PersistenceState: persistName(n.persist),
 		BlockSizeBytes: n.blockSize, Length: n.length, Completed: n.has(flagCompleted), BlockIds: n.blockIDs(),
-		Ttl: n.ttl, TtlAction: ttlActions[n.ttlAction], Pinned: n.has(flagPinned), Cacheable: n.has(flagCacheable)}}}
+		Ttl: n.ttl, TtlAction: ttlActions[n.ttlAction], Pinned: n.has(flagPinned), Cacheable: n.has(flagCacheable),
+		CacheOnly: n.has(flagCacheOnly)}}}
 }
 
 var errApply = errors.New("fsmaster: cannot apply journal entry")
@@ -555,6 +556,7 @@ func (m *Master) applyLocked(e *journalpb.JournalEntry) error {
 			n.ttl, n.ttlAction = f.GetTtl(), ttlActionCode(f.GetTtlAction())
 			n.set(flagPinned, f.GetPinned())
 			n.set(flagCacheable, f.GetCacheable())
+			n.set(flagCacheOnly, f.GetCacheOnly() && !f.GetCompleted())
 		})
 	case *journalpb.JournalEntry_CompleteFile:
 		c := x.CompleteFile
@@ -566,6 +568,7 @@ func (m *Master) applyLocked(e *journalpb.JournalEntry) error {
 		n.length = c.GetLength()
 		n.nblocks = int32(len(c.GetBlockIds()))
 		n.set(flagCompleted, true)
+		n.set(flagCacheOnly, false)
 		n.mtime = max(n.mtime, c.GetOpTimeMs())
 	case *journalpb.JournalEntry_NewBlock:
 		n, e2 := m.fileByID(x.NewBlock.GetFileId())

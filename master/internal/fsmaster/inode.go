@@ -35,6 +35,10 @@ const (
 	flagCacheable
 	// flagChildrenLoaded: the directory's UFS listing was merged (not journaled).
 	flagChildrenLoaded
+	// flagCacheOnly: an incomplete file created MUST_CACHE, whose
+	// completion need not look in the UFS (InodeFileEntry.cache_only;
+	// cleared on completion).
+	flagCacheOnly
 )
 
 // inode is one file or directory. It is kept small: the target is well under

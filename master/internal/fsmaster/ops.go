@@ -224,7 +224,7 @@ func (m *Master) CreateFile(ctx context.Context, req *alluxiopb.CreateFileReques
 		return t.add(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_InodeFile{InodeFile: &journalpb.InodeFileEntry{
 			Id: inodeIDFor(c), ParentId: n.id, Name: comps[len(comps)-1], Owner: req.GetOwner(), Group: req.GetGroup(), Mode: mode,
 			CreationTimeMs: now, LastModificationTimeMs: now, PersistenceState: persist, BlockSizeBytes: bs,
-			Ttl: ttl, TtlAction: "DELETE", Cacheable: true}}})
+			Ttl: ttl, TtlAction: "DELETE", Cacheable: true, CacheOnly: wt == alluxiopb.WriteType_MUST_CACHE}}})
 	})
 	if err != nil {
 		return nil, err
@@ -273,60 +273,89 @@ func (m *Master) CompleteFile(ctx context.Context, req *alluxiopb.CompleteFileRe
 	}
 	length := req.GetLength()
 	// A file written through to the UFS is persisted: the client says so
-	// with ufs_length, or the UFS file is there with the file's length.
+	// with ufs_length, or the UFS file is there with the file's length. A
+	// file created MUST_CACHE has nothing in the UFS: it is not looked for.
+	// The UFS is not called under the lock: the first attempt stops with
+	// errCheckUFS when the file needs the check, which is then made before
+	// the second.
 	inUFS := req.GetUfsLength() > 0
-	if !inUFS {
-		if u, up, _, err := m.ufsOf(ctx, p); err == nil {
-			if st, err := u.GetStatus(ctx, up); err == nil && !st.IsDir && st.Length == length {
-				inUFS = true
-			}
-		}
-	}
+	checked := inUFS
 	now := m.cfg.Now().UnixMilli()
 	var async int64
-	_, err = m.update(ctx, req.GetOperationId(), func(t *txn) error {
-		n := m.getLocked(p)
-		if n == nil {
-			return notFound(p)
+	for {
+		_, err = m.update(ctx, req.GetOperationId(), func(t *txn) error {
+			return m.completeLocked(t, p, length, inUFS, checked, now, &async)
+		})
+		if checked || !errors.Is(err, errCheckUFS) {
+			break
 		}
-		if n.isDir() {
-			return fmt.Errorf("fsmaster: %s is a directory: %w", p, rpcstatus.ErrInvalidArgument)
-		}
-		if n.has(flagCompleted) {
-			return fmt.Errorf("fsmaster: %s is already completed: %w", p, rpcstatus.ErrFailedPrecondition)
-		}
-		nb := (length + n.blockSize - 1) / n.blockSize
-		if nb > maxBlocks {
-			return fmt.Errorf("fsmaster: %s: length %d needs too many blocks: %w", p, length, rpcstatus.ErrInvalidArgument)
-		}
-		ids := make([]int64, nb)
-		var committed int64
-		for i := range ids {
-			ids[i] = blockIDFor(n.id, int64(i))
-			if l, ok := m.bm.BlockLength(ids[i]); ok {
-				committed += l
-			}
-		}
-		if !inUFS && committed != length {
-			// The bytes must be in Alluxio (committed blocks) or in the UFS.
-			return fmt.Errorf("fsmaster: %s: committed blocks hold %d bytes, not %d: %w", p, committed, length, rpcstatus.ErrFailedPrecondition)
-		}
-		if err := t.add(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_CompleteFile{CompleteFile: &journalpb.CompleteFileEntry{
-			Id: n.id, Length: length, BlockIds: ids, OpTimeMs: now}}}); err != nil {
-			return err
-		}
-		switch {
-		case inUFS && !n.persisted():
-			return t.add(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_PersistFile{PersistFile: &journalpb.PersistFileEntry{Id: n.id, OpTimeMs: now}}})
-		case n.persist == uint8(alluxiopb.PersistenceState_TO_BE_PERSISTED):
-			async = n.id
-		}
-		return nil
-	})
+		inUFS, checked = m.inUFS(ctx, p, length), true
+	}
 	if err == nil && async != 0 {
 		m.schedulePersist(async)
 	}
 	return err
+}
+
+// errCheckUFS stops a CompleteFile attempt that needs to know whether the
+// UFS holds the file.
+var errCheckUFS = errors.New("fsmaster: completion needs a UFS check")
+
+// inUFS tells whether the UFS holds a file at p with the given length.
+func (m *Master) inUFS(ctx context.Context, p string, length int64) bool {
+	u, up, _, err := m.ufsOf(ctx, p)
+	if err != nil {
+		return false
+	}
+	st, err := u.GetStatus(ctx, up)
+	return err == nil && !st.IsDir && st.Length == length
+}
+
+// completeLocked journals the completion of file p (CompleteFile). checked
+// says whether inUFS was determined; if not and the file may be in the
+// UFS, it returns errCheckUFS. A file waiting for asynchronous persistence
+// is returned in *async.
+func (m *Master) completeLocked(t *txn, p string, length int64, inUFS, checked bool, now int64, async *int64) error {
+	n := m.getLocked(p)
+	if n == nil {
+		return notFound(p)
+	}
+	if n.isDir() {
+		return fmt.Errorf("fsmaster: %s is a directory: %w", p, rpcstatus.ErrInvalidArgument)
+	}
+	if n.has(flagCompleted) {
+		return fmt.Errorf("fsmaster: %s is already completed: %w", p, rpcstatus.ErrFailedPrecondition)
+	}
+	if !checked && !n.has(flagCacheOnly) {
+		return errCheckUFS
+	}
+	nb := (length + n.blockSize - 1) / n.blockSize
+	if nb > maxBlocks {
+		return fmt.Errorf("fsmaster: %s: length %d needs too many blocks: %w", p, length, rpcstatus.ErrInvalidArgument)
+	}
+	ids := make([]int64, nb)
+	var committed int64
+	for i := range ids {
+		ids[i] = blockIDFor(n.id, int64(i))
+		if l, ok := m.bm.BlockLength(ids[i]); ok {
+			committed += l
+		}
+	}
+	if !inUFS && committed != length {
+		// The bytes must be in Alluxio (committed blocks) or in the UFS.
+		return fmt.Errorf("fsmaster: %s: committed blocks hold %d bytes, not %d: %w", p, committed, length, rpcstatus.ErrFailedPrecondition)
+	}
+	if err := t.add(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_CompleteFile{CompleteFile: &journalpb.CompleteFileEntry{
+		Id: n.id, Length: length, BlockIds: ids, OpTimeMs: now}}}); err != nil {
+		return err
+	}
+	switch {
+	case inUFS && !n.persisted():
+		return t.add(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_PersistFile{PersistFile: &journalpb.PersistFileEntry{Id: n.id, OpTimeMs: now}}})
+	case n.persist == uint8(alluxiopb.PersistenceState_TO_BE_PERSISTED):
+		*async = n.id
+	}
+	return nil
 }
 
 // deleteEntriesLocked journals the deletion of n's subtree (blocks first)
