@@ -22,9 +22,16 @@ set -euo pipefail
 usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
 
 ensure_built() {
-  if [[ ! -x "$BIN/alluxio-master" || ! -x "$BIN/alluxio-worker" || ! -x "$BIN/alluxio" ]]; then
-    echo "Building binaries (make build)..."
+  local missing=
+  if [[ ! -x "$BIN/alluxio-master" || ! -x "$BIN/alluxio-worker" || ! -x "$BIN/alluxio" ]]; then missing=1; fi
+  # In a source tree with Go, (re)build: go's cache makes an up-to-date build
+  # take a second or two, and binaries older than the scripts can miss flags
+  # the scripts use. A binary installation without Go uses what is there.
+  if [[ -f "$ALLUXIO_HOME/Makefile" && -d "$ALLUXIO_HOME/master" ]] && command -v go >/dev/null 2>&1; then
+    [[ -n $missing ]] && echo "Building binaries (make build)..."
     make -C "$ALLUXIO_HOME" build >/dev/null || die "build failed: run 'make build' to see why"
+  elif [[ -n $missing ]]; then
+    die "binaries missing in $BIN and no Go toolchain to build them (run 'make build' where Go is installed)"
   fi
 }
 
@@ -78,9 +85,13 @@ start_daemon() { # NAME [HOST PORT]   NAME: master, worker, or master-1, ... (se
 
 # format_if_new: format the journal and worker storage on the first start.
 format_if_new() {
-  local folder
+  local folder state
   folder=$(conf_get alluxio.master.journal.folder)
-  if ! ls "$folder"/_format_* >/dev/null 2>&1; then
+  # The master reads the folder through the same storage layer it journals
+  # with (a local path, file:///, hdfs://); a folder it cannot read is an
+  # error, never a reason to format (formatting erases the journal).
+  state=$("$BIN/alluxio-master" --journal-formatted) || die "cannot check the journal folder $folder (see the error above); not formatting"
+  if [[ $state == "not formatted" ]]; then
     echo "Formatting a new cluster (journal $folder)..."
     "$BIN/alluxio" format >/dev/null || die "format failed"
   fi

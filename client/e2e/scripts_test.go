@@ -10,12 +10,21 @@ import (
 )
 
 // TestEndToEndStartStopScripts runs bin/alluxio-start.sh local and
-// bin/alluxio-stop.sh local as an operator would, with a private conf dir.
+// bin/alluxio-stop.sh local as an operator would, with a private conf dir,
+// twice: the second start keeps the first one's namespace (it formats only
+// a journal folder that was never formatted), for the journal folder given
+// as a path and as a file:/// URI.
 func TestEndToEndStartStopScripts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test runs real processes")
 	}
-	c := newCluster(t, nil)
+	t.Run("path", func(t *testing.T) { testStartStopScripts(t, func(dir string) string { return dir }) })
+	t.Run("file-uri", func(t *testing.T) { testStartStopScripts(t, func(dir string) string { return "file://" + dir }) })
+}
+
+func testStartStopScripts(t *testing.T, folder func(dir string) string) {
+	journalDir := filepath.Join(t.TempDir(), "journal")
+	c := newCluster(t, map[string]string{"alluxio.master.journal.folder": folder(journalDir)})
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
@@ -59,6 +68,18 @@ func TestEndToEndStartStopScripts(t *testing.T) {
 	// Starting again is harmless.
 	if out := run("alluxio-start.sh", "local"); !strings.Contains(out, "already running") {
 		t.Errorf("second start did not notice the running processes:\n%s", out)
+	}
+	out = run("alluxio-stop.sh", "local")
+	if strings.Count(out, "Stopped") != 2 {
+		t.Fatalf("stop output:\n%s", out)
+	}
+	// A second start replays the journal instead of formatting it.
+	out = run("alluxio-start.sh", "local")
+	if strings.Contains(out, "Formatting") || !strings.Contains(out, "Local cluster is up") {
+		t.Fatalf("second start (the journal is formatted already):\n%s", out)
+	}
+	if out := c.ok("fs", "ls", "/scripted"); !strings.Contains(out, "/scripted/empty") {
+		t.Fatalf("ls after a restart by the scripts:\n%s", out)
 	}
 	out = run("alluxio-stop.sh", "local")
 	stopped = true

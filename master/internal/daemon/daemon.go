@@ -71,6 +71,7 @@ func RunWithHook(ctx context.Context, args []string, stdout, stderr io.Writer, s
 	confDir := fs.String("conf-dir", "", "configuration directory (default $ALLUXIO_CONF_DIR, $ALLUXIO_HOME/conf, ./conf)")
 	format := fs.Bool("format", false, "format the journal folder (erasing it) and exit")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	checkFormat := fs.Bool("journal-formatted", false, "print \"formatted\" or \"not formatted\" for the journal folder and exit (non-zero only if the folder cannot be read)")
 	dump := fs.Bool("dump-journal", false, "print the journal history as replay applies it, one line per entry (<seq> <epoch> <EntryType> <JSON>), and exit")
 	fs.Var(props, "D", "set a property, -Dkey=value (repeatable)")
 	fs.Var(props, "set", "set a property, --set key=value (repeatable)")
@@ -99,6 +100,23 @@ func RunWithHook(ctx context.Context, args []string, stdout, stderr io.Writer, s
 	}
 	bootLevel.Set(lvl)
 	folder := c.Get("alluxio.master.journal.folder")
+	if *checkFormat {
+		st, err := journalstore.Open(ctx, folder, c.GetPrefixed(conf.JournalUFSOptionPrefix))
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		ok, err := journal.IsFormattedStorage(ctx, st)
+		if err != nil {
+			return fmt.Errorf("journal folder %s: %w", folder, err)
+		}
+		if ok {
+			fmt.Fprintln(stdout, "formatted")
+		} else {
+			fmt.Fprintln(stdout, "not formatted")
+		}
+		return nil
+	}
 	if *format {
 		// The same storage selection as the server's (journalstore.Open).
 		st, err := journalstore.Open(ctx, folder, c.GetPrefixed(conf.JournalUFSOptionPrefix))

@@ -73,6 +73,32 @@ func TestVersionAndFormat(t *testing.T) {
 	}
 }
 
+// TestJournalFormatted: --journal-formatted tells a formatted folder from a
+// missing or empty one (what bin/alluxio-start.sh asks before it formats),
+// and fails on a folder it cannot read rather than saying "not formatted".
+func TestJournalFormatted(t *testing.T) {
+	dir := t.TempDir()
+	check := func() (string, error) {
+		var out bytes.Buffer
+		err := Run(context.Background(), append(baseArgs(dir), "--journal-formatted"), &out, &bytes.Buffer{})
+		return strings.TrimSpace(out.String()), err
+	}
+	if got, err := check(); err != nil || got != "not formatted" {
+		t.Fatalf("before format: %q, %v; want \"not formatted\"", got, err)
+	}
+	if err := Run(context.Background(), append(baseArgs(dir), "--format"), &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := check(); err != nil || got != "formatted" {
+		t.Fatalf("after format: %q, %v; want \"formatted\"", got, err)
+	}
+	var out bytes.Buffer
+	err := Run(context.Background(), append(baseArgs(dir), "--journal-formatted", "-Dalluxio.master.journal.folder=relative/journal"), &out, &bytes.Buffer{})
+	if err == nil || out.Len() != 0 {
+		t.Fatalf("relative folder: printed %q, err %v; want an error and nothing printed", out.String(), err)
+	}
+}
+
 func TestRefusesOtherJournalTypes(t *testing.T) {
 	dir := t.TempDir()
 	err := Run(context.Background(), append(baseArgs(dir), "-Dalluxio.master.journal.type=EMBEDDED"), &bytes.Buffer{}, &bytes.Buffer{})
