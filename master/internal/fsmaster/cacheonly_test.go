@@ -198,3 +198,19 @@ func TestCacheOnlyReplay(t *testing.T) {
 		t.Fatalf("cache_only in the snapshot: %v", cacheOnly)
 	}
 }
+
+// TestWalkMatchesLookup: walkLocked finds what lookupLocked finds.
+func TestWalkMatchesLookup(t *testing.T) {
+	f := newFixture(t)
+	f.mkdir(t, "/a/b")
+	f.touch(t, "/a/b/f", 0)
+	for _, p := range []string{"/", "/a", "/a/b", "/a/b/f", "/a/b/f/x", "/a/b/f/x/y", "/a/x", "/a/x/y/z", "/x"} {
+		f.m.mu.RLock()
+		n, comps, i := f.m.lookupLocked(p)
+		w, missing := f.m.walkLocked(p)
+		f.m.mu.RUnlock()
+		if w != n || missing != len(comps)-i {
+			t.Errorf("%s: walk %v/%d, lookup %v/%d", p, w.name, missing, n.name, len(comps)-i)
+		}
+	}
+}

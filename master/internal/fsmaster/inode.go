@@ -199,6 +199,38 @@ func (m *Master) lookupLocked(clean string) (*inode, []string, int) {
 	return n, comps, len(comps)
 }
 
+// walkLocked is lookupLocked without allocating: it returns the deepest
+// existing inode on the way to a clean path and how many of the path's
+// components lie below it (0: the path exists).
+func (m *Master) walkLocked(clean string) (*inode, int) {
+	n := m.root
+	for rest := clean[1:]; rest != ""; {
+		c := rest
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			c, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = ""
+		}
+		if !n.isDir() {
+			return n, 1 + countComps(rest)
+		}
+		child, ok := n.children[c]
+		if !ok {
+			return n, 1 + countComps(rest)
+		}
+		n = child
+	}
+	return n, 0
+}
+
+// countComps is the number of components of a relative path ("" has none).
+func countComps(rel string) int {
+	if rel == "" {
+		return 0
+	}
+	return strings.Count(rel, "/") + 1
+}
+
 // getLocked returns the inode of a clean path, or nil. Unlike lookupLocked
 // it does not allocate.
 func (m *Master) getLocked(clean string) *inode {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/alluxio-go/alluxio/common/pathutil"
 	"github.com/alluxio-go/alluxio/common/rpcstatus"
@@ -156,11 +157,11 @@ func (m *Master) CreateFile(ctx context.Context, req *alluxiopb.CreateFileReques
 		persist = alluxiopb.PersistenceState_TO_BE_PERSISTED.String()
 	}
 	m.mu.RLock()
-	n, comps, i := m.lookupLocked(p)
+	n, missing := m.walkLocked(p)
 	switch {
-	case i == len(comps) && (!req.GetOverwrite() || n.isDir()):
+	case missing == 0 && (!req.GetOverwrite() || n.isDir()):
 		err = fmt.Errorf("fsmaster: %s %w", p, rpcstatus.ErrAlreadyExists)
-	case i < len(comps)-1 && !req.GetRecursive():
+	case missing > 1 && !req.GetRecursive():
 		err = fmt.Errorf("fsmaster: parent of %s does not exist (use recursive): %w", p, rpcstatus.ErrNotFound)
 	}
 	m.mu.RUnlock()
@@ -192,9 +193,10 @@ func (m *Master) CreateFile(ctx context.Context, req *alluxiopb.CreateFileReques
 	}
 	now := m.cfg.Now().UnixMilli()
 	var deleted []int64
-	_, err = m.update(ctx, req.GetOperationId(), func(t *txn) error {
-		n, comps, i := m.lookupLocked(p)
-		if i == len(comps) {
+	var fi *alluxiopb.FileInfo
+	dup, err := m.update(ctx, req.GetOperationId(), func(t *txn) error {
+		n, missing := m.walkLocked(p)
+		if missing == 0 {
 			if !req.GetOverwrite() || n.isDir() {
 				return fmt.Errorf("fsmaster: %s %w", p, rpcstatus.ErrAlreadyExists)
 			}
@@ -203,17 +205,18 @@ func (m *Master) CreateFile(ctx context.Context, req *alluxiopb.CreateFileReques
 			if deleted, err = m.deleteEntriesLocked(t, n, false, nil); err != nil {
 				return err
 			}
-			n, i = parent, len(comps)-1
+			n, missing = parent, 1
 		}
 		if !n.isDir() {
 			return fmt.Errorf("fsmaster: %s is a file, cannot create %s under it: %w", pathOf(n), p, rpcstatus.ErrFailedPrecondition)
 		}
-		if i < len(comps)-1 {
+		if missing > 1 {
 			if !req.GetRecursive() {
 				return fmt.Errorf("fsmaster: parent of %s does not exist (use recursive): %w", p, rpcstatus.ErrNotFound)
 			}
+			comps := pathutil.Components(p)
 			var err error
-			if n, err = m.mkdirsLocked(t, n, comps[i:len(comps)-1], 0o755, req.GetOwner(), req.GetGroup(), dirPersist, now); err != nil {
+			if n, err = m.mkdirsLocked(t, n, comps[len(comps)-missing:len(comps)-1], 0o755, req.GetOwner(), req.GetGroup(), dirPersist, now); err != nil {
 				return err
 			}
 		}
@@ -221,10 +224,17 @@ func (m *Master) CreateFile(ctx context.Context, req *alluxiopb.CreateFileReques
 		if err != nil {
 			return err
 		}
-		return t.add(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_InodeFile{InodeFile: &journalpb.InodeFileEntry{
-			Id: inodeIDFor(c), ParentId: n.id, Name: comps[len(comps)-1], Owner: req.GetOwner(), Group: req.GetGroup(), Mode: mode,
+		id := inodeIDFor(c)
+		if err := t.add(&journalpb.JournalEntry{Entry: &journalpb.JournalEntry_InodeFile{InodeFile: &journalpb.InodeFileEntry{
+			Id: id, ParentId: n.id, Name: p[strings.LastIndexByte(p, '/')+1:], Owner: req.GetOwner(), Group: req.GetGroup(), Mode: mode,
 			CreationTimeMs: now, LastModificationTimeMs: now, PersistenceState: persist, BlockSizeBytes: bs,
-			Ttl: ttl, TtlAction: "DELETE", Cacheable: true, CacheOnly: wt == alluxiopb.WriteType_MUST_CACHE}}})
+			Ttl: ttl, TtlAction: "DELETE", Cacheable: true, CacheOnly: wt == alluxiopb.WriteType_MUST_CACHE}}}); err != nil {
+			return err
+		}
+		// The reply describes the file as this mutation made it (built
+		// here, under the lock, rather than by walking the path again).
+		fi = m.infoLocked(m.byID[id], p)
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -232,7 +242,10 @@ func (m *Master) CreateFile(ctx context.Context, req *alluxiopb.CreateFileReques
 	if len(deleted) > 0 {
 		m.bm.DeleteBlocks(deleted)
 	}
-	return m.statusOf(p)
+	if dup || fi == nil {
+		return m.statusOf(p)
+	}
+	return fi, nil
 }
 
 // GetNewBlockID allocates the next block of an incomplete file.
