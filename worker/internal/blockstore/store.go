@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -112,8 +113,11 @@ type dir struct {
 	tier      *tier
 	path      string
 	capacity  int64
-	committed int64 // bytes of committed blocks
-	reserved  int64 // bytes reserved by temp blocks and moves
+	committed int64  // bytes of committed blocks
+	reserved  int64  // bytes reserved by temp blocks, moves and the spare
+	spare     *spare // see spare.go
+	tmpfs     bool   // spares are made on tmpfs only
+	noSpare   bool   // fallocate failed as unsupported
 }
 
 func (d *dir) used() int64 { return d.committed + d.reserved }
@@ -159,6 +163,8 @@ type Store struct {
 	locks    map[int64]*lockRec
 	lockSeq  int64
 	moveSeq  uint64
+	spareSeq uint64
+	spareWG  sync.WaitGroup // spares being prepared (tests wait for them)
 
 	// hookMoveCopied, if set (tests), runs after a move copied a block and
 	// before s.mu is taken again.
@@ -232,6 +238,7 @@ func (s *Store) recover() error {
 			if err := os.MkdirAll(filepath.Join(d.path, committedDirName), 0o755); err != nil {
 				return fmt.Errorf("blockstore: create tier %s directory: %w", t.alias, err)
 			}
+			d.tmpfs = onTmpfs(d.path)
 			tmp := filepath.Join(d.path, tempDirName)
 			if err := os.RemoveAll(tmp); err != nil {
 				return fmt.Errorf("blockstore: sweep temp blocks in %s: %w", tmp, err)
@@ -621,6 +628,12 @@ func (s *Store) Move(id int64, alias string) error {
 // allocDirLocked finds a directory in t with need free bytes, evicting when
 // evict is set. It returns nil when there is no room.
 func (s *Store) allocDirLocked(t *tier, need int64, evict bool) *dir {
+	if !slices.ContainsFunc(t.dirs, func(d *dir) bool { return d.free() >= need }) {
+		// Spares go before anything is refused or evicted.
+		for _, d := range t.dirs {
+			s.dropSpareLocked(d)
+		}
+	}
 	var best *dir
 	for _, d := range t.dirs {
 		if d.free() >= need && (best == nil || d.free() > best.free()) {
@@ -680,6 +693,9 @@ func (s *Store) freeSpaceLocked(d *dir, need int64) bool {
 	if d.free() >= need {
 		return true
 	}
+	if s.dropSpareLocked(d) && d.free() >= need {
+		return true
+	}
 	for _, b := range s.candidatesLocked(func(x *dir) bool { return x == d }) {
 		if !s.evictableNowLocked(b) || b.dir != d {
 			continue
@@ -696,6 +712,12 @@ func (s *Store) freeSpaceLocked(d *dir, need int64) bool {
 // usage passes the high watermark.
 func (s *Store) checkWatermarkLocked(t *tier) {
 	capacity := float64(t.capacity())
+	if float64(t.used()) <= t.high*capacity {
+		return
+	}
+	for _, d := range t.dirs {
+		s.dropSpareLocked(d)
+	}
 	if float64(t.used()) <= t.high*capacity {
 		return
 	}

@@ -39,6 +39,7 @@ type TempBlock struct {
 	f        *os.File
 	written  int64
 	reserved int64
+	prealloc int64 // bytes allocated ahead in f (a spare), beyond its size
 	done     bool
 }
 
@@ -84,6 +85,15 @@ func (s *Store) CreateBlock(session, id int64, opts CreateOptions) (*TempBlock, 
 	if _, ok := s.temps[id]; ok {
 		return nil, fmt.Errorf("blockstore: block %d is being written: %w", id, rpcstatus.ErrAlreadyExists)
 	}
+	// A block file allocated ahead in the preferred tier (spare.go).
+	if opts.Reserve >= spareMin {
+		if d, sp := s.takeSpareLocked(tiers[0], opts.Reserve, session, id); d != nil {
+			t := &TempBlock{s: s, id: id, session: session, dir: d, path: sp.path, pinned: opts.Pinned, f: sp.f, reserved: sp.size, prealloc: sp.size}
+			s.temps[id] = t
+			s.refillSpareLocked(d, opts.Reserve)
+			return t, nil
+		}
+	}
 	var d *dir
 	// Prefer a tier with free room, then make room by eviction, top down.
 	for _, evict := range []bool{false, true} {
@@ -118,6 +128,7 @@ func (s *Store) CreateBlock(session, id int64, opts CreateOptions) (*TempBlock, 
 	d.reserved += opts.Reserve
 	t := &TempBlock{s: s, id: id, session: session, dir: d, path: p, pinned: opts.Pinned, f: f, reserved: opts.Reserve}
 	s.temps[id] = t
+	s.refillSpareLocked(d, opts.Reserve)
 	return t, nil
 }
 
@@ -264,6 +275,12 @@ func (t *TempBlock) Commit() (BlockMeta, error) {
 	defer t.mu.Unlock()
 	if t.done {
 		return BlockMeta{}, errDone
+	}
+	if t.prealloc > t.written {
+		// Release the pages allocated ahead that the block did not fill.
+		if err := fallocate(t.f, unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, t.written, t.prealloc-t.written); err != nil {
+			return BlockMeta{}, fmt.Errorf("blockstore: commit block %d: %w", t.id, diskErr(err))
+		}
 	}
 	if err := t.f.Sync(); err != nil {
 		return BlockMeta{}, fmt.Errorf("blockstore: sync block %d: %w", t.id, diskErr(err))
