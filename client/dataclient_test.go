@@ -268,3 +268,49 @@ func endAndAnswer(bw *dataBlockWriter) (int64, error) {
 	}
 	return bw.answer(0)
 }
+
+// TestDataWriteEndDoesNotWaitForTheCommit: end returns once the end marker
+// is sent, while the worker still commits; answer then brings the worker's
+// verdict, a failed commit included.
+func TestDataWriteEndDoesNotWaitForTheCommit(t *testing.T) {
+	release := make(chan struct{})
+	w := startFakeDataServer(t, func(c net.Conn, op byte, hdr []byte) {
+		for {
+			var pre [4]byte
+			if _, err := io.ReadFull(c, pre[:]); err != nil {
+				return
+			}
+			n := binary.BigEndian.Uint32(pre[:])
+			if n == 0 {
+				break
+			}
+			if _, err := io.CopyN(io.Discard, c, int64(n)); err != nil {
+				return
+			}
+		}
+		<-release // the commit takes its time, then fails
+		answer(c, codes.Unavailable, "master unreachable", 0)
+	})
+	f := dataFS(t, nil)
+	bw, err := f.openDataWrite(context.Background(), w, &pb.WriteBlockHeader{BlockId: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bw.write(make([]byte, 1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan error, 1)
+	go func() { ended <- bw.end() }()
+	select {
+	case err := <-ended:
+		if err != nil {
+			t.Fatalf("end: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("end waited for the worker's commit")
+	}
+	close(release)
+	if _, err := bw.answer(0); !errors.Is(err, rpcstatus.ErrUnavailable) {
+		t.Fatalf("answer after a failed commit = %v, want Unavailable", err)
+	}
+}
