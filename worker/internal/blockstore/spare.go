@@ -74,7 +74,8 @@ func (s *Store) takeSpareLocked(t *tier, need, session, id int64) (*dir, *spare)
 func spareFits(size, need int64) bool { return size >= need && size <= 2*max(need, spareMin) }
 
 // refillSpareLocked starts preparing a spare of size bytes in d, if size
-// is worth one and d has the room without evicting anything. A ready spare
+// is worth one and d has the room without evicting anything or passing
+// the tier's high watermark. A ready spare
 // of a size that does not suit such blocks is replaced.
 func (s *Store) refillSpareLocked(d *dir, size int64) {
 	if d.noSpare || !d.tmpfs || size < spareMin {
@@ -86,8 +87,8 @@ func (s *Store) refillSpareLocked(d *dir, size int64) {
 		}
 		s.dropSpareLocked(d)
 	}
-	if d.free() < size {
-		return
+	if t := d.tier; d.free() < size || float64(t.used()+size) > t.high*float64(t.capacity()) {
+		return // no room, or the next commit would drop it (checkWatermarkLocked)
 	}
 	s.spareSeq++
 	sp := &spare{size: size, path: filepath.Join(d.path, tempDirName, "spare-"+strconv.FormatUint(s.spareSeq, 10))}

@@ -168,3 +168,32 @@ func TestNoSpareOffTmpfs(t *testing.T) {
 		t.Fatalf("spare of %d bytes off tmpfs (used %d)", n, s.Usage()[0].Used)
 	}
 }
+
+// TestNoSpareAboveHighWatermark: a spare that would take the tier past its
+// high watermark is not made (the next commit would only drop it).
+func TestNoSpareAboveHighWatermark(t *testing.T) {
+	const mib = 1 << 20
+	cfg := tmpfsTier(t, 40*mib)
+	cfg.Tiers[0].HighWatermark, cfg.Tiers[0].LowWatermark = 0.5, 0.4
+	s := mustOpen(t, cfg)
+	t.Cleanup(s.spareWG.Wait)
+	writeBlock(t, s, 1, make([]byte, 10), CreateOptions{Reserve: 8 * mib})
+	awaitSpare(t, s, 8*mib) // 8 MiB + 10 bytes of 40: under 20
+	tb, err := s.CreateBlock(1, 2, CreateOptions{Reserve: 12 * mib})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.spareWG.Wait()
+	if n, _ := spareOf(s); n != 0 {
+		t.Fatalf("spare of %d bytes made past the high watermark", n)
+	}
+	if _, err := tb.Write(make([]byte, 12*mib)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tb.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if !s.Has(1) || !s.Has(2) {
+		t.Fatal("a block was evicted")
+	}
+}
