@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -91,7 +92,15 @@ type Journal struct {
 	// Replay ran or a writer closed cleanly (-1 = unknown: the writer broke).
 	applied      int64
 	appliedKnown bool
+	// syncs counts the fsyncs of open logs by this Journal's writers
+	// (flush rounds and rotations), for Syncs.
+	syncs atomic.Int64
 }
+
+// Syncs is how many times this Journal's writers have fsynced an open log
+// (a group-commit round or a rotation): with the sequence number, it tells
+// how many entries share an fsync.
+func (j *Journal) Syncs() int64 { return j.syncs.Load() }
 
 // Open validates cfg and returns a Journal for cfg.Storage, or, if that is
 // nil, for the local directory cfg.Folder. It does not touch the storage:

@@ -442,6 +442,7 @@ func (w *writer) rotate() error {
 	}
 	w.fsyncMu.Lock()
 	err := w.j.hooks.syncFile(w.h.f)
+	w.j.syncs.Add(1)
 	if err == nil {
 		// A new leader may have fenced the log: then nothing may be
 		// reported durable, and a deposed writer must not rename the file.
@@ -625,6 +626,7 @@ func (w *writer) syncOnce() error {
 	rotated := h.closed // rotation has synced, checked and marked it
 	if !rotated {
 		err = w.j.hooks.syncFile(h.f)
+		w.j.syncs.Add(1)
 		if err == nil {
 			// The fence check: every byte written before it is in the
 			// history if path still names our file (a new leader renames

@@ -81,11 +81,15 @@ func TestGroupCommit(t *testing.T) {
 				t.Fatal(err)
 			}
 			syncs.Store(0)
+			counted := j.Syncs()
 			start := time.Now()
 			runConcurrent(t, w, goroutines, per)
 			el := time.Since(start)
 			appends := int64(goroutines * per)
 			got := syncs.Load()
+			if n := j.Syncs() - counted; n != got {
+				t.Fatalf("Syncs counted %d fsyncs, the storage saw %d", n, got)
+			}
 			t.Logf("%d appends+flushes by %d goroutines: %d fsyncs (%.1f appends/fsync), %v, %.0f acknowledged entries/s",
 				appends, goroutines, got, float64(appends)/float64(got), el.Round(time.Millisecond), float64(appends)/el.Seconds())
 			if float64(got) > tc.maxRatio*float64(appends) {

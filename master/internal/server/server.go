@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -108,12 +109,15 @@ type Server struct {
 
 	journal *journal.Journal
 	jstore  journal.Storage // the journal folder's storage (local or HDFS)
-	fs      *fsmaster.Master
-	bm      *blockmaster.Master
-	lead    leadership.Leadership
-	static  *leadership.Static // SINGLE mode
-	ha      *haMaster          // ZooKeeper mode
-	replay  journal.ReplayResult
+	// metricsJournal is journal for the metrics handler, which may run
+	// before (HA) or while openJournal sets it.
+	metricsJournal atomic.Pointer[journal.Journal]
+	fs             *fsmaster.Master
+	bm             *blockmaster.Master
+	lead           leadership.Leadership
+	static         *leadership.Static // SINGLE mode
+	ha             *haMaster          // ZooKeeper mode
+	replay         journal.ReplayResult
 
 	grpc    *grpc.Server
 	rpcLis  net.Listener
@@ -252,6 +256,7 @@ func (s *Server) openJournal(leader string) (*journal.Journal, error) {
 		return nil, err
 	}
 	s.journal = j
+	s.metricsJournal.Store(j)
 	return j, nil
 }
 
@@ -395,6 +400,13 @@ func (s *Server) setupMetrics() {
 			func() float64 { return float64(s.fs.InodeCount()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "alluxio_master_journal_sequence", Help: "Last journal sequence number applied."},
 			func() float64 { return float64(s.fs.LastSeq()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "alluxio_master_journal_syncs_total", Help: "fsyncs of the open journal log (group-commit rounds and rotations) by this master."},
+			func() float64 {
+				if j := s.metricsJournal.Load(); j != nil {
+					return float64(j.Syncs())
+				}
+				return 0
+			}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "alluxio_master_workers_live", Help: "Registered live workers."},
 			func() float64 { return float64(s.bm.LiveWorkers()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "alluxio_master_pending_persists", Help: "Files waiting for asynchronous persistence."},
