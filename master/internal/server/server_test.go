@@ -283,6 +283,10 @@ func TestServerNamespaceAndWorkers(t *testing.T) {
 			t.Errorf("metrics lack %q:\n%s", want, body)
 		}
 	}
+	// The writer's first entry (its NewTermEntry) was fsynced at least.
+	if !strings.Contains(string(body), "alluxio_master_journal_syncs_total ") || strings.Contains(string(body), "alluxio_master_journal_syncs_total 0\n") {
+		t.Errorf("metrics lack a non-zero alluxio_master_journal_syncs_total:\n%s", body)
+	}
 	resp, err = http.Get("http://" + e.srv.WebAddr() + "/healthz")
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("healthz %v %v", resp, err)
