@@ -150,3 +150,53 @@ func TestDataServerWriteThenRead(t *testing.T) {
 		}
 	}
 }
+
+// TestDataServerWriteTrickledAndCut: chunks larger than the pipe a splice
+// goes through (1 MiB), sent in uneven pieces with pauses, are stored byte
+// for byte; a client
+// that disconnects inside a chunk leaves no block behind.
+func TestDataServerWriteTrickledAndCut(t *testing.T) {
+	r := serveData(t, 0)
+	data := make([]byte, 5<<20+77)
+	for i := range data {
+		data[i] = byte(i*13 + i>>9)
+	}
+	c := r.dial(t)
+	mustWrite(t, c, request(DataOpWrite, &alluxiopb.WriteBlockHeader{BlockId: 7, SpaceToReserve: 6 << 20}))
+	chunks := []int{3<<20 + 5, 1, 2<<20 + 71} // the first outgrows a splice pipe
+	off := 0
+	for _, n := range chunks {
+		mustWrite(t, c, frameLen(uint32(n)))
+		for sent, piece := 0, 1; sent < n; piece = piece*3 + 1 {
+			k := min(piece, n-sent)
+			mustWrite(t, c, data[off+sent:off+sent+k])
+			sent += k
+			if piece < 1<<16 {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		off += n
+	}
+	mustWrite(t, c, frameLen(0))
+	if h := wantCode(t, c, codes.OK); h.GetLength() != int64(len(data)) {
+		t.Fatalf("committed %d bytes, want %d", h.GetLength(), len(data))
+	}
+	rd, err := r.store.Reader(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len(data))
+	_, err = rd.ReadAt(got, 0)
+	rd.Close()
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("stored block differs (err %v)", err)
+	}
+
+	// Cut inside a chunk: the write is aborted, block 8 never appears.
+	c = r.dial(t)
+	mustWrite(t, c, request(DataOpWrite, &alluxiopb.WriteBlockHeader{BlockId: 8}), frameLen(2<<20), data[:1<<20+3])
+	c.Close()
+	poll(t, "the cut write aborted", func() bool {
+		return !r.store.Has(8) && r.store.Usage()[0].Used == int64(len(data))
+	})
+}
