@@ -153,8 +153,7 @@ func TestDataServerWriteThenRead(t *testing.T) {
 
 // TestDataServerWriteTrickledAndCut: chunks larger than the pipe a splice
 // goes through (1 MiB), sent in uneven pieces with pauses, are stored byte
-// for byte; a client
-// that disconnects inside a chunk leaves no block behind.
+// for byte; a client that disconnects inside a chunk leaves no block behind.
 func TestDataServerWriteTrickledAndCut(t *testing.T) {
 	r := serveData(t, 0)
 	data := make([]byte, 5<<20+77)
