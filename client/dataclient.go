@@ -151,15 +151,20 @@ func (dc *dataConn) response(w WorkerAddress) (int64, error) {
 	return h.GetLength(), nil
 }
 
-// Reads of stripeMin bytes or more are striped over two connections in
-// stripe-byte slices, requested alternately, so the worker sends the next
-// slice (into the socket buffers) while the client consumes this one: a
-// single stream is bound by the worker's one sending thread (a copy from the
-// block's pages plus loopback TCP processing), which two connections put on
-// two cores. The client still copies each byte once.
+// Reads of stripeMin bytes or more are striped over up to stripeConns
+// connections in stripe-byte slices, requested in turn, so the worker sends
+// the next slices (into the socket buffers) while the client consumes this
+// one: a single stream is bound by the worker's one sending thread (a copy
+// from the block's pages plus loopback TCP processing), which several
+// connections spread over both cores. The client still copies each byte
+// once. Four slices of 4 MiB in flight read 512 MiB about 10% faster than
+// two of 8 MiB (3.05 against 2.72 GB/s, medians of 12-18 runs on the
+// 2-core benchmark machine; 3 x 8, 3 x 4, 6 x 4 MiB did worse, 8 x 2 MiB
+// the same), at the same CPU per byte.
 const (
-	stripe    = 8 << 20
-	stripeMin = 2 * stripe
+	stripe      = 4 << 20
+	stripeMin   = 2 * stripe
+	stripeConns = 4
 )
 
 // openDataRead reads a range of a stored block from w's data server. The
@@ -193,12 +198,15 @@ func (f *FileSystem) openDataRead(ctx context.Context, w WorkerAddress, req *pb.
 		return s, nil
 	}
 	s.next += first.GetLength()
-	if dc2, err := f.dialData(ctx, w, dataOpRead, s.slice(s.next, stripe, false)); err == nil {
-		s.conns = append(s.conns, dc2)
-		s.pending = append(s.pending, pendingSlice{dc: dc2, n: min(stripe, s.end-s.next)})
+	for len(s.conns) < stripeConns && s.next < s.end {
+		dc, err := f.dialData(ctx, w, dataOpRead, s.slice(s.next, stripe, false))
+		if err != nil {
+			f.logger.Debug("another data connection failed; reading on fewer", "worker", w.String(), "conns", len(s.conns), "err", err)
+			break
+		}
+		s.conns = append(s.conns, dc)
+		s.pending = append(s.pending, pendingSlice{dc: dc, n: min(stripe, s.end-s.next)})
 		s.next += min(stripe, s.end-s.next)
-	} else {
-		f.logger.Debug("second data connection failed; reading on one", "worker", w.String(), "err", err)
 	}
 	return s, nil
 }

@@ -48,7 +48,7 @@ type FileReader struct {
 // aheadSource is the source of the block after the current one, opened
 // while the current one is read: sequential reads of remote blocks then
 // find the worker already sending the next block at a block boundary
-// instead of waiting for two connections and a first answer.
+// instead of waiting for its connections and a first answer.
 type aheadSource struct {
 	off  int64         // file offset of the block
 	done chan struct{} // closed when src and err are set
