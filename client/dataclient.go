@@ -299,10 +299,6 @@ func (s *dataSource) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// requestedAll reports whether every slice of the range has been requested
-// (always true for a range read with one request).
-func (s *dataSource) requestedAll() bool { return s.next >= s.end }
-
 // send writes a slice request on dc.
 func (s *dataSource) send(dc *dataConn, req *pb.ReadBlockRequest) error {
 	b, err := proto.Marshal(req)

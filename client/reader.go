@@ -41,30 +41,7 @@ type FileReader struct {
 	cur    io.ReadCloser // sequential source, positioned at curOff
 	curOff int64
 	curEnd int64
-	ahead  *aheadSource // the next block's source, opening in the background
 	closed bool
-}
-
-// aheadSource is the source of the block after the current one, opened
-// while the current one is read: sequential reads of remote blocks then
-// find the worker already sending the next block at a block boundary
-// instead of waiting for its connections and a first answer.
-type aheadSource struct {
-	off  int64         // file offset of the block
-	done chan struct{} // closed when src and err are set
-	src  io.ReadCloser
-	err  error
-}
-
-// discard closes the source once it has opened (in the background: a
-// reader being closed has ended the context its opening waits on).
-func (a *aheadSource) discard() {
-	go func() {
-		<-a.done
-		if a.src != nil {
-			a.src.Close()
-		}
-	}()
 }
 
 // OpenFile opens a complete file for reading. ctx bounds the reader's life,
@@ -136,12 +113,9 @@ func (r *FileReader) Read(p []byte) (int, error) {
 			if !ok {
 				return 0, fmt.Errorf("client: read %s: no block holds offset %d: %w", r.path, r.pos, ErrInternal)
 			}
-			src := r.takeAhead(r.pos)
-			if src == nil {
-				var err error
-				if src, err = r.openSource(blk, r.pos-blk.Offset, blk.Length-(r.pos-blk.Offset)); err != nil {
-					return 0, err
-				}
+			src, err := r.openSource(blk, r.pos-blk.Offset, blk.Length-(r.pos-blk.Offset))
+			if err != nil {
+				return 0, err
 			}
 			r.cur, r.curOff, r.curEnd = src, r.pos, blk.Offset+blk.Length
 		}
@@ -152,11 +126,6 @@ func (r *FileReader) Read(p []byte) (int, error) {
 		n, err := r.cur.Read(buf)
 		r.pos += int64(n)
 		r.curOff += int64(n)
-		if r.ahead == nil && r.curEnd < length {
-			if ds, ok := r.cur.(*dataSource); ok && err == nil && ds.requestedAll() {
-				r.startAhead(r.curEnd)
-			}
-		}
 		if r.curOff >= r.curEnd {
 			r.closeCur()
 		}
@@ -182,43 +151,6 @@ func (r *FileReader) Read(p []byte) (int, error) {
 			r.fs.logger.Debug("block read failed, trying another source", "path", r.path, "offset", r.pos, "err", err)
 		}
 	}
-}
-
-// startAhead opens the source of the block at file offset off in the
-// background (see aheadSource).
-func (r *FileReader) startAhead(off int64) {
-	blk, ok := r.blockAt(off)
-	if !ok || blk.Offset != off {
-		return
-	}
-	a := &aheadSource{off: off, done: make(chan struct{})}
-	r.ahead = a
-	go func() {
-		defer close(a.done)
-		a.src, a.err = r.openSource(blk, 0, blk.Length)
-	}()
-}
-
-// takeAhead returns the source opened ahead for file offset off, or nil
-// if there is none (or it failed to open: the caller opens one itself and
-// gets the failure first hand). A source opened for another offset is
-// discarded.
-func (r *FileReader) takeAhead(off int64) io.ReadCloser {
-	a := r.ahead
-	if a == nil {
-		return nil
-	}
-	r.ahead = nil
-	if a.off != off {
-		a.discard()
-		return nil
-	}
-	<-a.done // bounded: opening ends with r.ctx
-	if a.err != nil {
-		r.fs.logger.Debug("opening the next block ahead failed", "path", r.path, "offset", off, "err", a.err)
-		return nil
-	}
-	return a.src
 }
 
 func (r *FileReader) closeCur() {
@@ -470,10 +402,6 @@ func (r *FileReader) Close() error {
 	}
 	r.closed = true
 	r.closeCur()
-	if r.ahead != nil {
-		r.ahead.discard()
-		r.ahead = nil
-	}
 	r.locMu.Lock()
 	local := r.local
 	r.local = nil
