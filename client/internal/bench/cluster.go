@@ -78,6 +78,9 @@ func StartLocalCluster(ctx context.Context, binDir string, tierQuota int64, extr
 		"alluxio.worker.memory.size":                   strconv.FormatInt(tierQuota, 10) + "B",
 		"alluxio.user.rpc.retry.max.duration":          "30s",
 		"alluxio.logger.level":                         "WARN",
+		// The memory benchmark asks for a collection before each heap
+		// sample (/debug/pprof/heap?gc=1); the handlers cost nothing unused.
+		"alluxio.master.debug.pprof.enabled": "true",
 	}
 	for k, v := range extra {
 		c.props[k] = v

@@ -62,9 +62,14 @@ type MemoryResult struct {
 	RSSRestarted          int64 // RSS after the replay restart
 	HeapBefore, HeapAfter int64 // go_memstats_heap_inuse_bytes; -1 if not exported
 	HeapRestarted         int64
-	ReplayToServing       time.Duration // 0 if not measured
-	CheckpointToServing   time.Duration
-	Notes                 []string
+	// HeapAfterGC: every heap sample was read right after a garbage
+	// collection the benchmark asked the master for (its opt-in
+	// /debug/pprof/heap?gc=1), so it counts live objects, not garbage
+	// waiting for the next cycle.
+	HeapAfterGC         bool
+	ReplayToServing     time.Duration // 0 if not measured
+	CheckpointToServing time.Duration
+	Notes               []string
 }
 
 // RSSPerFile is the RSS growth per file: after a restart (live state only)
@@ -112,7 +117,9 @@ func RunMemory(ctx context.Context, o MemoryOptions) (MemoryResult, error) {
 	}
 	res := MemoryResult{Files: o.Files}
 	res.RSSBefore = ProcRSS(o.PID)
-	res.HeapBefore = MetricsValue(ctx, o.MetricsURL, "go_memstats_heap_inuse_bytes")
+	var gcBefore bool
+	res.HeapBefore, gcBefore = heapSample(ctx, o.MetricsURL)
+	res.HeapAfterGC = gcBefore
 	if res.HeapBefore < 0 {
 		res.Notes = append(res.Notes, "the master's /metrics has no go_memstats_heap_inuse_bytes (no Go collector registered): heap per file not measured, RSS only")
 	}
@@ -157,7 +164,9 @@ func RunMemory(ctx context.Context, o MemoryOptions) (MemoryResult, error) {
 	}
 	res.CreateRate = float64(o.Files) / el.Seconds()
 	res.RSSAfter = ProcRSS(o.PID)
-	res.HeapAfter = MetricsValue(ctx, o.MetricsURL, "go_memstats_heap_inuse_bytes")
+	var gcAfter bool
+	res.HeapAfter, gcAfter = heapSample(ctx, o.MetricsURL)
+	res.HeapAfterGC = res.HeapAfterGC && gcAfter
 	o.Logf("memory: %d files in %s (%.0f/s); RSS %s -> %s", o.Files, el.Round(time.Millisecond), res.CreateRate, fmtBytes(res.RSSBefore), fmtBytes(res.RSSAfter))
 	if o.Control == nil {
 		res.Notes = append(res.Notes, "no way to restart the master (give --master-pid and --restart-cmd): start-to-serving not measured")
@@ -170,7 +179,9 @@ func RunMemory(ctx context.Context, o MemoryOptions) (MemoryResult, error) {
 	}
 	res.ReplayToServing = d
 	res.RSSRestarted = ProcRSS(o.Control.PID())
-	res.HeapRestarted = MetricsValue(ctx, o.MetricsURL, "go_memstats_heap_inuse_bytes")
+	var gcRestarted bool
+	res.HeapRestarted, gcRestarted = heapSample(ctx, o.MetricsURL)
+	res.HeapAfterGC = res.HeapAfterGC && gcRestarted
 	o.Logf("memory: start to serving by journal replay %s; RSS after restart %s", d.Round(time.Millisecond), fmtBytes(res.RSSRestarted))
 	if o.JournalDir == "" {
 		return res, nil
@@ -312,6 +323,26 @@ func ProcRSS(pid int) int64 {
 
 // MetricsValue reads one unlabelled sample from a Prometheus text endpoint,
 // or -1 if the URL is empty, unreachable or lacks it.
+// heapSample reads the master's go_memstats_heap_inuse_bytes (-1 if not
+// exported), first asking it for a garbage collection through its opt-in
+// profiling endpoint (alluxio.master.debug.pprof.enabled: /debug/pprof/heap
+// with gc=1 collects before it answers); gc says whether that worked.
+func heapSample(ctx context.Context, metricsURL string) (heap int64, gc bool) {
+	if base, ok := strings.CutSuffix(metricsURL, "/metrics"); ok {
+		gctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		req, err := http.NewRequestWithContext(gctx, http.MethodGet, base+"/debug/pprof/heap?gc=1", nil)
+		if err == nil {
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<20))
+				resp.Body.Close()
+				gc = resp.StatusCode == http.StatusOK
+			}
+		}
+		cancel()
+	}
+	return MetricsValue(ctx, metricsURL, "go_memstats_heap_inuse_bytes"), gc
+}
+
 func MetricsValue(ctx context.Context, url, name string) int64 {
 	if url == "" {
 		return -1

@@ -276,10 +276,14 @@ func (r *runner) memory(ctx context.Context) ([]Section, error) {
 		return nil, err
 	}
 	rows := []Row{}
+	heapName := "master Go heap (in use, no collection forced) per file"
+	if res.HeapAfterGC {
+		heapName = "master Go heap (in use after a collection) per file"
+	}
 	if v := res.HeapPerFile(); v >= 0 {
-		rows = append(rows, Row{Name: "master Go heap (in use) per file", Figure: fmt.Sprintf("%.0f B", v), Value: v, Target: TargetHeapPerFile, AtMost: true, TargetText: "≤ 400 B"})
+		rows = append(rows, Row{Name: heapName, Figure: fmt.Sprintf("%.0f B", v), Value: v, Target: TargetHeapPerFile, AtMost: true, TargetText: "≤ 400 B"})
 	} else {
-		rows = append(rows, Row{Name: "master Go heap (in use) per file", Figure: "not exported", Value: -1, Target: TargetHeapPerFile, AtMost: true, TargetText: "≤ 400 B"})
+		rows = append(rows, Row{Name: heapName, Figure: "not exported", Value: -1, Target: TargetHeapPerFile, AtMost: true, TargetText: "≤ 400 B"})
 	}
 	if v := res.RSSPerFile(); v >= 0 {
 		rows = append(rows, Row{Name: "master RSS per file", Figure: fmt.Sprintf("%.0f B", v), Value: v, Target: TargetHeapPerFile, AtMost: true, TargetText: "≤ 400 B (heap target; RSS is an upper bound)"})
@@ -301,7 +305,8 @@ func (r *runner) memory(ctx context.Context) ([]Section, error) {
 	s.WriteString(Provenance(r.cmdline, r.at))
 	fmt.Fprintf(&s, "\n%s empty files in directories of 1,000, created by %d clients at %s files/s. "+
 		"Memory per file is (after − before) / files, with \"after\" taken once the master restarted from the journal (live state only, no garbage from the creates) when the restart was measured. "+
-		"Start to serving = from the new process's start to its first successful GetStatus of the last file.\n\n", fmtNum(float64(res.Files)), o.Clients, fmtNum(res.CreateRate))
+		"%s"+
+		"Start to serving = from the new process's start to its first successful GetStatus of the last file.\n\n", fmtNum(float64(res.Files)), o.Clients, fmtNum(res.CreateRate), heapNote(res.HeapAfterGC))
 	s.WriteString(Table(rows))
 	fmt.Fprintf(&s, "\n| sample | RSS | Go heap in use |\n|---|---:|---:|\n| before | %s | %s |\n| after the creates | %s | %s |\n",
 		bytesOr(res.RSSBefore), bytesOr(res.HeapBefore), bytesOr(res.RSSAfter), bytesOr(res.HeapAfter))
@@ -319,4 +324,12 @@ func bytesOr(n int64) string {
 		return "n/a"
 	}
 	return fmtBytes(n)
+}
+
+// heapNote says how the heap samples were taken.
+func heapNote(afterGC bool) string {
+	if afterGC {
+		return "Each Go heap sample is read right after a garbage collection the benchmark asks the master for (`/debug/pprof/heap?gc=1`, opt-in `alluxio.master.debug.pprof.enabled`, on in the benchmark's cluster): live objects and the spans holding them, not garbage awaiting the next cycle. "
+	}
+	return "The master's profiling endpoint was not reachable, so the Go heap samples include garbage awaiting the next collection (an upper bound). "
 }
