@@ -16,12 +16,13 @@ import (
 // fallocate (FALLOC_FL_KEEP_SIZE: the size stays 0, the pages exist). The
 // next CreateBlock of the same size in that tier takes it, so the writer
 // fills pages that already exist instead of allocating each one as it
-// writes it. On tmpfs allocating a page costs about a quarter of what a
-// written byte costs the worker (perf: shmem_alloc_and_add_folio, 24% of
-// the worker's CPU during a remote write), and a block file's pages are
-// allocated under the file's inode lock, one writer at a time; the spare's
-// file is another inode, so its allocation runs on the other core while
-// the current block is written. Commit releases what the block did not use
+// writes it. On tmpfs allocating the pages is about a quarter of the
+// worker's CPU during a remote write (perf: shmem_alloc_and_add_folio, 24%),
+// done under the block file's inode lock by the one goroutine receiving
+// the block; the spare's file is another inode, so its allocation runs
+// beside the current block's writing, on the other core. Measured with a
+// 512 MiB write of 64 MiB blocks, one client: 1.99 against 1.83 GB/s
+// (medians of 15 interleaved runs), 0.81 against 0.86 CPU-s/GiB. Commit releases what the block did not use
 // (FALLOC_FL_PUNCH_HOLE), Abort removes the file.
 //
 // A spare's bytes are reserved in its directory (they are in use), and it
@@ -75,8 +76,8 @@ func spareFits(size, need int64) bool { return size >= need && size <= 2*max(nee
 
 // refillSpareLocked starts preparing a spare of size bytes in d, if size
 // is worth one and d has the room without evicting anything or passing
-// the tier's high watermark. A ready spare
-// of a size that does not suit such blocks is replaced.
+// the tier's high watermark. A ready spare of a size that does not suit
+// such blocks is replaced.
 func (s *Store) refillSpareLocked(d *dir, size int64) {
 	if d.noSpare || !d.tmpfs || size < spareMin {
 		return
