@@ -286,7 +286,9 @@ func (r *runner) memory(ctx context.Context) ([]Section, error) {
 		rows = append(rows, Row{Name: heapName, Figure: "not exported", Value: -1, Target: TargetHeapPerFile, AtMost: true, TargetText: "≤ 400 B"})
 	}
 	if v := res.RSSPerFile(); v >= 0 {
-		rows = append(rows, Row{Name: "master RSS per file", Figure: fmt.Sprintf("%.0f B", v), Value: v, Target: TargetHeapPerFile, AtMost: true, TargetText: "≤ 400 B (heap target; RSS is an upper bound)"})
+		// The target is the heap's; RSS (the heap plus freed pages the
+		// runtime has not returned yet, stacks and binary) is for operators.
+		rows = append(rows, Row{Name: "master RSS per file (for operators; the target is the heap's)", Figure: fmt.Sprintf("%.0f B", v), Value: v})
 	}
 	if res.ReplayToServing > 0 {
 		rows = append(rows, Row{Name: fmt.Sprintf("start to serving, journal replay of %s files", fmtNum(float64(res.Files))), Figure: fmtDur(res.ReplayToServing),
