@@ -234,22 +234,8 @@ func countComps(rel string) int {
 // getLocked returns the inode of a clean path, or nil. Unlike lookupLocked
 // it does not allocate.
 func (m *Master) getLocked(clean string) *inode {
-	n := m.root
-	for rest := clean[1:]; rest != ""; {
-		c := rest
-		if i := strings.IndexByte(rest, '/'); i >= 0 {
-			c, rest = rest[:i], rest[i+1:]
-		} else {
-			rest = ""
-		}
-		if !n.isDir() {
-			return nil
-		}
-		child, ok := n.children[c]
-		if !ok {
-			return nil
-		}
-		n = child
+	if n, missing := m.walkLocked(clean); missing == 0 {
+		return n
 	}
-	return n
+	return nil
 }

@@ -256,15 +256,9 @@ func (m *Master) GetNewBlockID(ctx context.Context, path string) (int64, error) 
 	}
 	var id int64
 	_, err = m.update(ctx, nil, func(t *txn) error {
-		n := m.getLocked(p)
-		if n == nil {
-			return notFound(p)
-		}
-		if n.isDir() {
-			return fmt.Errorf("fsmaster: %s is a directory: %w", p, rpcstatus.ErrInvalidArgument)
-		}
-		if n.has(flagCompleted) {
-			return fmt.Errorf("fsmaster: %s is already completed: %w", p, rpcstatus.ErrFailedPrecondition)
+		n, err := m.incompleteFileLocked(p)
+		if err != nil {
+			return err
 		}
 		if int64(n.nblocks) >= maxBlocks {
 			return fmt.Errorf("fsmaster: %s has the maximum number of blocks: %w", p, rpcstatus.ErrResourceExhausted)
@@ -310,6 +304,22 @@ func (m *Master) CompleteFile(ctx context.Context, req *alluxiopb.CompleteFileRe
 	return err
 }
 
+// incompleteFileLocked returns the file at clean path p if it exists and is
+// not completed yet (what getting a new block and completing need).
+func (m *Master) incompleteFileLocked(p string) (*inode, error) {
+	n := m.getLocked(p)
+	if n == nil {
+		return nil, notFound(p)
+	}
+	if n.isDir() {
+		return nil, fmt.Errorf("fsmaster: %s is a directory: %w", p, rpcstatus.ErrInvalidArgument)
+	}
+	if n.has(flagCompleted) {
+		return nil, fmt.Errorf("fsmaster: %s is already completed: %w", p, rpcstatus.ErrFailedPrecondition)
+	}
+	return n, nil
+}
+
 // errCheckUFS stops a CompleteFile attempt that needs to know whether the
 // UFS holds the file.
 var errCheckUFS = errors.New("fsmaster: completion needs a UFS check")
@@ -329,15 +339,9 @@ func (m *Master) inUFS(ctx context.Context, p string, length int64) bool {
 // UFS, it returns errCheckUFS. A file waiting for asynchronous persistence
 // is returned in *async.
 func (m *Master) completeLocked(t *txn, p string, length int64, inUFS, checked bool, now int64, async *int64) error {
-	n := m.getLocked(p)
-	if n == nil {
-		return notFound(p)
-	}
-	if n.isDir() {
-		return fmt.Errorf("fsmaster: %s is a directory: %w", p, rpcstatus.ErrInvalidArgument)
-	}
-	if n.has(flagCompleted) {
-		return fmt.Errorf("fsmaster: %s is already completed: %w", p, rpcstatus.ErrFailedPrecondition)
+	n, err := m.incompleteFileLocked(p)
+	if err != nil {
+		return err
 	}
 	if !checked && !n.has(flagCacheOnly) {
 		return errCheckUFS
