@@ -101,7 +101,7 @@ func RunWithHook(ctx context.Context, args []string, stdout, stderr io.Writer, s
 	bootLevel.Set(lvl)
 	folder := c.Get("alluxio.master.journal.folder")
 	if *checkFormat {
-		st, err := journalstore.Open(ctx, folder, c.GetPrefixed(conf.JournalUFSOptionPrefix))
+		st, err := journalstore.OpenConfigured(ctx, c)
 		if err != nil {
 			return err
 		}
@@ -119,7 +119,7 @@ func RunWithHook(ctx context.Context, args []string, stdout, stderr io.Writer, s
 	}
 	if *format {
 		// The same storage selection as the server's (journalstore.Open).
-		st, err := journalstore.Open(ctx, folder, c.GetPrefixed(conf.JournalUFSOptionPrefix))
+		st, err := journalstore.OpenConfigured(ctx, c)
 		if err != nil {
 			return err
 		}

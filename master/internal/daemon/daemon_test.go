@@ -97,6 +97,10 @@ func TestJournalFormatted(t *testing.T) {
 	if err == nil || out.Len() != 0 {
 		t.Fatalf("relative folder: printed %q, err %v; want an error and nothing printed", out.String(), err)
 	}
+	// The error says where the value was set, as configuration errors do.
+	if msg := err.Error(); !strings.Contains(msg, `"relative/journal"`) || !strings.Contains(msg, "alluxio.master.journal.folder from ") || strings.Contains(msg, "\n") {
+		t.Errorf("relative folder: error %q; want one line naming the value and where it was set", msg)
+	}
 }
 
 func TestRefusesOtherJournalTypes(t *testing.T) {

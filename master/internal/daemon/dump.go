@@ -24,7 +24,7 @@ import (
 // followed one history print the same lines.
 func dumpJournal(ctx context.Context, c *conf.Config, log *slog.Logger, stdout io.Writer) error {
 	folder := c.Get("alluxio.master.journal.folder")
-	st, err := journalstore.Open(ctx, folder, c.GetPrefixed(conf.JournalUFSOptionPrefix))
+	st, err := journalstore.OpenConfigured(ctx, c)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/alluxio-go/alluxio/common/conf"
 	"github.com/alluxio-go/alluxio/master/internal/journal"
 )
 
@@ -122,4 +123,16 @@ func uriScheme(folder string) (scheme, rest string, ok bool) {
 		}
 	}
 	return strings.ToLower(folder[:i]), folder[i+1:], true
+}
+
+// OpenConfigured opens the journal folder c configures
+// (alluxio.master.journal.folder, with the alluxio.master.journal.ufs.option.*
+// properties), as Open does; an error also says where the folder's value
+// was set, as configuration errors do.
+func OpenConfigured(ctx context.Context, c *conf.Config) (journal.Storage, error) {
+	st, err := Open(ctx, c.Get(folderKey), c.GetPrefixed(conf.JournalUFSOptionPrefix))
+	if err != nil {
+		return nil, fmt.Errorf("%w (%s from %s)", err, folderKey, c.Source(folderKey))
+	}
+	return st, nil
 }

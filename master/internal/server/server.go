@@ -156,10 +156,9 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 		return nil, fmt.Errorf("%w: alluxio.master.journal.type=%s (from %s); only UFS is supported", ErrJournalType, jt, c.Source("alluxio.master.journal.type"))
 	}
 	haMode := c.GetBool("alluxio.zookeeper.enabled")
-	folder := c.Get("alluxio.master.journal.folder")
 	// The folder's storage, by its scheme (a path, file:// or hdfs://); an
 	// HDFS folder that cannot be reached or written fails here, naming it.
-	if s.jstore, err = journalstore.Open(ctx, folder, c.GetPrefixed(conf.JournalUFSOptionPrefix)); err != nil {
+	if s.jstore, err = journalstore.OpenConfigured(ctx, c); err != nil {
 		return nil, err
 	}
 	defer func() {
