@@ -115,6 +115,24 @@ func (u *hdfsUFS) mkdirs(rel string) {
 	}
 }
 
+// mkdirsOpen makes rel and opens it to every HDFS user (mode 0777, set as
+// HDFS's superuser), so an Alluxio mount acting as another user can write
+// under it.
+func (u *hdfsUFS) mkdirsOpen(rel string) {
+	u.t.Helper()
+	u.mkdirs(rel)
+	ctx, cancel := u.ctx()
+	defer cancel()
+	admin, err := ufs.DialHDFS(ctx, u.h.URI, nil)
+	if err != nil {
+		u.t.Fatalf("HDFS as its superuser: %v", err)
+	}
+	defer admin.Close()
+	if err := admin.Chmod(ctx, u.path(rel), 0o777); err != nil {
+		u.t.Fatalf("chmod %s: %v", rel, err)
+	}
+}
+
 // get reads a file from HDFS; ok is false when it does not exist.
 func (u *hdfsUFS) get(rel string) (data []byte, ok bool) {
 	u.t.Helper()
@@ -668,17 +686,9 @@ func testHDFSMountUser(t *testing.T, root bool) {
 	const user = "alluxio-e2e-alice"
 	u := newHDFSUFS(t)
 	u.mkdirs("root")
-	u.mkdirs("alice")
+	u.mkdirsOpen("alice")
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
-	admin, err := ufs.DialHDFS(ctx, u.h.URI, nil)
-	if err != nil {
-		t.Fatalf("HDFS as its superuser: %v", err)
-	}
-	defer admin.Close()
-	if err := admin.Chmod(ctx, u.path("alice"), 0o777); err != nil {
-		t.Fatalf("chmod: %v", err)
-	}
 	base := "/alice" // the Alluxio path of HDFS's <dir>/alice
 	var c *cluster
 	if root {
@@ -971,17 +981,9 @@ func writeLocal(t *testing.T, data []byte) string {
 func TestIntegrationHDFSUFSMountUserPermission(t *testing.T) {
 	const owner, other = "alluxio-e2e-alice", "alluxio-e2e-bob"
 	u := newHDFSUFS(t)
-	u.mkdirs("view")
+	u.mkdirsOpen("view")
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
-	admin, err := ufs.DialHDFS(ctx, u.h.URI, nil)
-	if err != nil {
-		t.Fatalf("HDFS as its superuser: %v", err)
-	}
-	defer admin.Close()
-	if err := admin.Chmod(ctx, u.path("view"), 0o777); err != nil {
-		t.Fatalf("chmod: %v", err)
-	}
 	asOwner, err := ufs.NewRegistry().Open(ctx, u.h.URI+"/", map[string]string{ufs.HDFSUserProperty: owner})
 	if err != nil {
 		t.Fatal(err)
